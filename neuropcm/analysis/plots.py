@@ -1,0 +1,61 @@
+"""Plots made from HDF5 result files (never from in-memory objects)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..io import open_h5, read_config
+
+
+def _figure(nrows: int, ncols: int, size):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt, *plt.subplots(nrows, ncols, figsize=size)
+
+
+def plot_device_characterisation(h5_path, png_path) -> Path:
+    """Four-panel PNG of a ``neuropcm devices`` file: accumulation, programming error,
+    drift, read noise."""
+    with open_h5(h5_path, kind="device_characterisation") as f:
+        cfg = read_config(f)
+        r = {k: {n: f["results"][k][n][()] for n in f["results"][k]} for k in f["results"]}
+    plt, fig, ax = _figure(2, 2, (11, 8))
+    us = 1e6
+    a = r["accumulation"]
+    ax[0, 0].errorbar(a["pulses"], a["mean"] * us, yerr=a["std"] * us, fmt="o", ms=3, capsize=2,
+                      label=f"simulated ({cfg['devices']} devices)")
+    ax[0, 0].plot(a["pulses"], a["theory_mean"] * us, "k-", label="model (exact)")
+    ax[0, 0].fill_between(a["pulses"], (a["theory_mean"] - a["theory_std"]) * us,
+                          (a["theory_mean"] + a["theory_std"]) * us, color="k", alpha=0.1)
+    ax[0, 0].set(xlabel="SET pulses after RESET", ylabel="G (µS)", title="Accumulation")
+    ax[0, 0].legend()
+    p = r["programming"]
+    ax[0, 1].errorbar(p["target"] * us, p["error_mean"] * us, yerr=p["error_std"] * us, fmt="s",
+                      capsize=3)
+    ax[0, 1].axhline(0, color="k", lw=0.5)
+    ax[0, 1].set(xlabel="target G (µS)", ylabel="achieved − target (µS)",
+                 title=f"Programming error (mean ± std); converged "
+                       f"{100 * p['converged'].mean():.1f} %")
+    d = r["drift"]
+    for lev, m in zip(d["levels"], d["mean"]):
+        ax[1, 0].loglog(d["time"], m * us, "o-", ms=3, label=f"{lev * us:.1f} µS")
+    ax[1, 0].set(xlabel="time since programming (s)", ylabel="mean read G (µS)", title="Drift")
+    ax[1, 0].legend(fontsize=8)
+    n = r["read_noise"]
+    order = np.argsort(n["conductance"])
+    ax[1, 1].plot(n["conductance"] * us, n["std"] * us, ".", ms=3, alpha=0.5, label="measured")
+    ax[1, 1].plot(n["conductance"][order] * us, n["model_std"][order] * us, "k-", label="model")
+    ax[1, 1].set(xlabel="G (µS)", ylabel="read-noise std (µS)", title="Read noise (t = 1 s)")
+    ax[1, 1].legend()
+    fig.suptitle(f"PCM preset {cfg['preset']!r} ({cfg['model']} model)")
+    fig.tight_layout()
+    png_path = Path(png_path)
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+    return png_path

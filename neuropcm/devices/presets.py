@@ -1,0 +1,92 @@
+"""Named device presets. A preset only changes defaults and cites its source."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import ParameterError, UnknownPresetError
+from .params import DeviceParams, ProgrammedStateParams, PulsedParams
+
+
+def nandakumar2018() -> PulsedParams:
+    """Pulsed SET-accumulation model fitted on 10,000 devices.
+
+    S. R. Nandakumar et al., "A phase-change memory model for neuromorphic computing",
+    J. Appl. Phys. 124, 152135 (2018); drift and read noise as in its public
+    implementations (physics.md section 1). The dataclass defaults are this preset.
+    """
+    return PulsedParams()
+
+
+def joshi2020() -> ProgrammedStateParams:
+    """Programmed-state inference model (programming noise, drift, 1/f read noise).
+
+    V. Joshi et al., "Accurate deep neural network inference using computational
+    phase-change memory", Nat. Commun. 11, 2473 (2020); as in IBM aihwkit's
+    ``PCMLikeNoiseModel`` (physics.md section 2). The dataclass defaults are this preset.
+    """
+    return ProgrammedStateParams()
+
+
+def binary() -> ProgrammedStateParams:
+    """Binary (digital) PCM: LRS = g_max, HRS = g_max/100, 5 % programming spread.
+
+    Muñoz-Martín et al., "Drift-resilient PCM MLP" (seed 2): HRS about two orders of
+    magnitude more resistive than LRS. The 5 % relative LRS/HRS spread is assumed
+    (physics.md section 3); drift and read noise follow the Joshi 2020 relations, which give
+    nu ~ 0.05 at LRS and ~ 0.1 at HRS.
+    """
+    return ProgrammedStateParams(g_min=0.0, g_max=25e-6, reset_mean=0.25e-6, reset_std=0.0125e-6,
+                                 prog_p2=0.0, prog_p1=0.0, prog_p0=0.0, prog_rel=0.05)
+
+
+def ideal() -> ProgrammedStateParams:
+    """Ideal device: no noise, no drift, linear exact SET steps (for tests and references).
+
+    Programming hits the target exactly, reads return the programmed value, a SET pulse
+    adds exactly ``set_step`` = g_max/100 (up to g_max), RESET gives exactly 0.
+    """
+    return ProgrammedStateParams(
+        g_min=0.0, g_max=25e-6, reset_mean=0.0, reset_std=0.0, prog_p2=0.0, prog_p1=0.0,
+        prog_p0=0.0, prog_rel=0.0, nu_a=0.0, nu_b=0.0, nu_mean_min=0.0, nu_mean_max=0.0,
+        nu_c=0.0, nu_d=0.0, nu_std_min=0.0, nu_std_max=0.0, q_a=0.0, set_step=0.25e-6,
+        set_step_std=0.0, ea_hrs=0.0, ea_lrs=0.0)
+
+
+PRESETS: dict[str, Callable[[], DeviceParams]] = {
+    "nandakumar2018": nandakumar2018,
+    "joshi2020": joshi2020,
+    "binary": binary,
+    "ideal": ideal,
+}
+
+
+def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams:
+    """Resolve a preset name (or a parameter object) and apply overrides.
+
+    Parameters
+    ----------
+    preset : str or DeviceParams
+        A name from :data:`PRESETS` or a ready parameter object.
+    **overrides : float
+        Field values to change (SI units).
+
+    Raises
+    ------
+    UnknownPresetError
+        If the name is not known; the message lists the known presets.
+    ParameterError
+        If an override names no field or has an invalid value.
+    """
+    if isinstance(preset, DeviceParams):
+        params = preset
+    elif isinstance(preset, str):
+        try:
+            params = PRESETS[preset]()
+        except KeyError:
+            raise UnknownPresetError(
+                f"unknown device preset {preset!r}; known presets: {sorted(PRESETS)}") from None
+    else:
+        raise ParameterError(f"preset must be a preset name or a DeviceParams object, got "
+                             f"{preset!r}; known presets: {sorted(PRESETS)}")
+    return params.replace(**overrides) if overrides else params

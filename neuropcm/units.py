@@ -1,0 +1,74 @@
+"""Unit handling at the public boundary.
+
+Public functions accept Brian2 quantities (checked for dimension) or plain numbers,
+which are taken as SI values. Inside, everything is plain SI floats. Brian2 is imported
+only when a quantity is actually passed, so the numba engine does not pay for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ParameterError, UnitError
+
+_DIMS = {"s": "second", "S": "siemens", "K": "kelvin", "J": "joule", "Hz": "hertz",
+         "A": "amp", "V": "volt", "1": None}
+
+
+def _is_quantity(x) -> bool:
+    return hasattr(x, "dim") and hasattr(x, "dimensions")
+
+
+def to_si(x, unit: str, name: str, *, require_unit: bool = False):
+    """Convert ``x`` to plain SI float(s) in ``unit``.
+
+    Parameters
+    ----------
+    x : float, array-like or brian2.Quantity
+        The value. Plain numbers are taken as SI unless ``require_unit``.
+    unit : str
+        Expected SI unit symbol (``"s"``, ``"S"``, ``"K"``, ``"J"``, ``"Hz"``, ``"1"``).
+    name : str
+        Argument name, used in error messages.
+    require_unit : bool
+        If true, a plain number is refused (Brian2-facing APIs).
+
+    Raises
+    ------
+    UnitError
+        On a dimension mismatch, or a missing unit where one is required.
+    """
+    if _is_quantity(x):
+        from brian2.units.fundamentalunits import get_dimensions
+
+        import brian2
+
+        target = _DIMS[unit]
+        want = get_dimensions(getattr(brian2, target)) if target else get_dimensions(1)
+        if x.dim is not want:
+            what = target or "a dimensionless value"
+            raise UnitError(f"{name} = {x!r} has the wrong unit: expected {what} "
+                            f"(e.g. {name}=5*{target or '1'})")
+        arr = np.asarray(x / (getattr(brian2, target) if target else 1), dtype=float)
+        return float(arr) if arr.ndim == 0 else arr
+    if require_unit and unit != "1":
+        raise UnitError(f"{name} = {x!r} lacks a unit: give a Brian2 quantity in "
+                        f"{_DIMS[unit]} (e.g. {name}=10*ms)")
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} = {x!r} is not a number") from None
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def check_finite(x, name: str, *, nonnegative: bool = False, what: str = "value"):
+    """Raise :class:`ParameterError` if ``x`` holds NaN/Inf (or negatives)."""
+    arr = np.asarray(x, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)].ravel()[0]
+        raise ParameterError(f"{name} contains {bad!r}: every {what} must be finite; remove or "
+                             f"replace NaN/Inf entries")
+    if nonnegative and np.any(arr < 0):
+        bad = arr[arr < 0].ravel()[0]
+        raise ParameterError(f"{name} contains the negative {what} {bad!r}; it must be >= 0")
+    return x
