@@ -57,10 +57,11 @@ def test_counters_and_energy_add_up():
     a.reset(mask=np.arange(50) < 10)
     a.read()
     a.read(mask=np.arange(50) < 20)
+    a.record_reads(3, mask=np.arange(50) >= 45)
     tot = a.totals()
+    assert tot["n_read"] == 85
     assert tot["n_set"] == sum(np.arange(50) % 5)
     assert tot["n_reset"] == 10
-    assert tot["n_read"] == 70
     e = a.n_set * p.e_set + a.n_reset * p.e_reset + a.n_read * p.e_read
     np.testing.assert_allclose(a.energy, e, rtol=1e-12)
     assert tot["energy"] == pytest.approx(e.sum())

@@ -449,6 +449,20 @@ class PCMArray:
         out = self._read_idx(idx, self._check_time(t, idx))
         return out.reshape(self.shape) if mask is None else out
 
+    def record_reads(self, count=1, mask=None) -> "PCMArray":
+        """Book ``count`` reads of the selected devices (counters and energy) without sampling.
+
+        For engines that draw the result of many reads at once from :meth:`read_moments`
+        (e.g. a crossbar MVM), so that read counts and energy still come from the devices.
+        """
+        c = int(count)
+        if c < 0:
+            raise ParameterError(f"count = {count!r} must be a non-negative integer")
+        idx = self._indices(mask)
+        self._s["n_read"][idx] += c
+        self._s["energy"][idx] += c * self.params.e_read
+        return self
+
     def read_moments(self, t=None, mask=None) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of a read at time ``t`` (S), without reading (no counters).
 
