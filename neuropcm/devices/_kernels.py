@@ -19,6 +19,8 @@ _drift_programmed = ph.DRIFT_PROGRAMMED.numba
 _read_std_pulsed = ph.READ_STD_PULSED.numba
 _read_std_programmed = ph.READ_STD_PROGRAMMED.numba
 _temperature = ph.TEMPERATURE.numba
+_set_update = ph.SET_UPDATE.numba
+_reset_level = ph.RESET_LEVEL.numba
 
 
 def _make_set_kernel(mean_fn, std_fn):
@@ -43,8 +45,7 @@ def _make_set_kernel(mean_fn, std_fn):
             g = G[i]
             m = mean_fn(g, p, *mean_p)
             s = std_fn(g, p, *std_p)
-            g = g + a * f_set[i] * (m + s * xi[k])
-            G[i] = min(max(g, g_min), g_max)
+            G[i] = _set_update(g, a * f_set[i], m, s, xi[k], g_min, g_max)
             P[i] = p
             t_prog[i] = now
             n_set[i] += 1
@@ -70,7 +71,7 @@ def reset(G, P, t_prog, n_set, n_reset, energy, idx, xi, now, reset_mean, reset_
         i = idx[k]
         if n_set[i] + n_reset[i] >= endurance:
             continue
-        G[i] = min(max(reset_mean + reset_std * xi[k], g_min), g_max)
+        G[i] = _reset_level(xi[k], reset_mean, reset_std, g_min, g_max)
         P[i] = 1.0
         t_prog[i] = now
         if count:

@@ -104,10 +104,8 @@ class PCMArray:
         p = self.params
         if p.model == "pulsed":
             if p.set_dtod > 0:
-                self._s["f_set"][:] = np.maximum(1.0 + p.set_dtod * self.rng.standard_normal(n),
-                                                 0.0)
-            self._s["nu"][:] = np.abs(p.nu + p.nu_dtod * self.rng.standard_normal(n)) \
-                if p.nu_dtod > 0 else p.nu
+                self._s["f_set"][:] = ph.F_SET_DEVICE(p, xi=self._normals(n))
+            self._s["nu"][:] = ph.NU_DEVICE(p, xi=self._normals(n)) if p.nu_dtod > 0 else p.nu
         self._reset_idx(np.arange(n), count=False)
 
     # ------------------------------------------------------------------ state views
@@ -463,14 +461,19 @@ class PCMArray:
         self._s["energy"][idx] += c * self.params.e_read
         return self
 
-    def read_moments(self, t=None, mask=None) -> tuple[np.ndarray, np.ndarray]:
+    def read_moments(self, t=None, mask=None, *, clipped=False) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of a read at time ``t`` (S), without reading (no counters).
 
         The mean is the drifted, temperature-scaled conductance; reads are
-        ``max(mean + std * xi, 0)``.
+        ``max(mean + std * xi, 0)``. With ``clipped=True`` the returned mean and std are
+        those of the read itself, the rectified Gaussian ``max(mean + std * xi, 0)``
+        (exact: ``E = m Phi(a) + s phi(a)``, ``E2 = (m^2 + s^2) Phi(a) + m s phi(a)``,
+        ``a = m/s``); with ``clipped=False`` those of the Gaussian before the clip.
         """
         idx = self._indices(mask)
         mean, std = self._moments_idx(idx, self._check_time(t, idx))
+        if clipped:
+            mean, std = _rectified_moments(mean, std)
         if mask is None:
             return mean.reshape(self.shape), std.reshape(self.shape)
         return mean, std
@@ -506,6 +509,26 @@ class PCMArray:
     def __repr__(self) -> str:
         return (f"PCMArray(shape={self.shape}, preset={self.preset!r}, model="
                 f"{self.params.model!r}, time={self.time:g} s, T={self._temperature:g} K)")
+
+
+def _rectified_moments(mean: np.ndarray, std: np.ndarray):
+    """Mean and std of ``max(X, 0)`` for ``X ~ N(mean, std^2)`` (elementwise; std may be 0)."""
+    from scipy.special import ndtr
+
+    noisy = std > 0
+    if not noisy.any():
+        return np.maximum(mean, 0.0), np.zeros_like(std)
+    m, s = mean[noisy], std[noisy]
+    a = m / s
+    cdf = ndtr(a)
+    pdf = np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+    e1 = m * cdf + s * pdf
+    e2 = (m * m + s * s) * cdf + m * s * pdf
+    out_m = np.maximum(mean, 0.0)
+    out_s = np.zeros_like(std)
+    out_m[noisy] = e1
+    out_s[noisy] = np.sqrt(np.maximum(e2 - e1 * e1, 0.0))
+    return out_m, out_s
 
 
 def _as_shape(shape) -> tuple[int, ...]:

@@ -41,7 +41,7 @@ def _numba_namespace() -> dict:
 
 
 _NUMPY_NAMESPACE = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "inf": np.inf,
-                    "clip": np.clip}
+                    "clip": np.clip, "abs": np.abs}
 
 
 @dataclass(frozen=True)
@@ -109,13 +109,19 @@ class Relation:
         args += [getattr(params, p) for p in self.params]
         return self.numpy(*args)
 
-    def brian2(self, params: DeviceParams, **rename: str) -> str:
-        """Render as a Brian2 expression with parameter values and units inlined.
+    def brian2(self, params: DeviceParams, namespace: dict | None = None, **rename: str) -> str:
+        """Render as a Brian2 expression.
 
         Parameters
         ----------
         params : DeviceParams
-            Parameter values to inline.
+            Parameter values.
+        namespace : dict, optional
+            If given, parameters are referenced as ``pcm_<name>`` and their values (Brian2
+            quantities) are put into this dict, to be passed as the group's namespace.
+            Otherwise values are inlined as literals with units. (Brian2 2.9's numpy target
+            fails on functions of literal constants such as ``exp(-1.0/(2.6))``, so engines
+            use the namespace form.)
         **rename : str
             New names for state variables, e.g. ``G="Gp"``.
         """
@@ -123,8 +129,14 @@ class Relation:
         subs = {}
         for p in self.params:
             u = _BRIAN2_UNITS.get(units.get(p, ""))
-            val = repr(float(getattr(params, p)))
-            subs[p] = f"({val}*{u})" if u else f"({val})"
+            val = float(getattr(params, p))
+            if namespace is not None:
+                import brian2
+
+                subs[p] = f"pcm_{p}"
+                namespace[f"pcm_{p}"] = val * eval(u, vars(brian2)) if u else val
+                continue
+            subs[p] = f"({val!r}*{u})" if u else f"({val!r})"
         for cname, (cval, cunit) in self.constants.items():
             u = _BRIAN2_UNITS.get(cunit)
             subs[cname] = f"({float(cval)!r}*{u})" if u else f"({float(cval)!r})"
@@ -157,6 +169,13 @@ SET_STD = Relation(
 DRIFT_PULSED = Relation(
     "drift_pulsed", "clip(dt / t0, 1.0, inf) ** (-nu)", (("dt", "s"), ("nu", "1")), ("t0",), "1")
 """Drift factor ``(max(dt, T0)/T0)^-nu``, dt = time since the last write (flat before T0)."""
+
+NU_DEVICE = Relation("nu_device", "abs(nu + nu_dtod * xi)", (("xi", "1"),), ("nu", "nu_dtod"), "1")
+"""Drift exponent of one device of the pulsed model, ``|nu + nu_dtod xi|`` (fixed per device)."""
+
+F_SET_DEVICE = Relation("f_set_device", "clip(1.0 + set_dtod * xi, 0.0, inf)", (("xi", "1"),),
+                        ("set_dtod",), "1")
+"""Device-to-device factor of the SET increment, ``max(1 + set_dtod xi, 0)``."""
 
 READ_STD_PULSED = Relation(
     "read_std_pulsed", "read_slope * Gd + read_offset", (("Gd", "S"),),
@@ -204,6 +223,18 @@ LINEAR_SET_STD = Relation("linear_set_std", "set_step_std + 0.0 * G", (("G", "S"
 # --------------------------------------------------------------------------------------
 # Shared by both models (section 3)
 # --------------------------------------------------------------------------------------
+SET_UPDATE = Relation(
+    "set_update", "clip(G + amp * (dG_mean + dG_std * xi), g_min, g_max)",
+    (("G", "S"), ("amp", "1"), ("dG_mean", "S"), ("dG_std", "S"), ("xi", "1")),
+    ("g_min", "g_max"), "S")
+"""Conductance after a SET pulse of relative amplitude ``amp`` with increment moments
+``dG_mean``, ``dG_std`` and a standard normal ``xi``, saturating in [g_min, g_max]."""
+
+RESET_LEVEL = Relation(
+    "reset_level", "clip(reset_mean + reset_std * xi, g_min, g_max)", (("xi", "1"),),
+    ("reset_mean", "reset_std", "g_min", "g_max"), "S")
+"""Conductance after a RESET (random re-amorphisation), ``xi`` standard normal."""
+
 TEMPERATURE = Relation(
     "temperature_factor",
     "exp(-(ea_hrs + (ea_lrs - ea_hrs) * clip(G / g_max, 0.0, 1.0)) / k_B * (1.0 / T - 1.0 / t_ref))",
@@ -213,8 +244,9 @@ TEMPERATURE = Relation(
 Ea interpolated between the HRS and LRS values by G/g_max (assumed)."""
 
 RELATIONS = {r.name: r for r in (
-    PULSE_MEMORY, SET_MEAN, SET_STD, DRIFT_PULSED, READ_STD_PULSED, PROG_STD, NU_MEAN, NU_STD,
-    DRIFT_PROGRAMMED, READ_STD_PROGRAMMED, LINEAR_SET_MEAN, LINEAR_SET_STD, TEMPERATURE)}
+    PULSE_MEMORY, SET_MEAN, SET_STD, NU_DEVICE, F_SET_DEVICE, DRIFT_PULSED, READ_STD_PULSED, PROG_STD, NU_MEAN, NU_STD,
+    DRIFT_PROGRAMMED, READ_STD_PROGRAMMED, LINEAR_SET_MEAN, LINEAR_SET_STD, SET_UPDATE,
+    RESET_LEVEL, TEMPERATURE)}
 
 
 def set_relations(params: DeviceParams) -> tuple[Relation, Relation]:
