@@ -1,0 +1,211 @@
+"""Output neurons for PCM networks: a LIF layer with exact winner-take-all and
+homeostasis, and the phase-change neuron of Tuma et al. (2016)."""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import NeuronGroup, Quantity, Synapses, mV, ms, second, volt
+from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
+
+from ..devices.presets import get_preset
+from ..errors import ParameterError, UnitError
+from .models import DeviceVars, reset_code, set_pulse_code
+from .synapses import device_init_code
+
+_HOMEOSTASIS = ("target_rate", "adaptive", None)
+
+
+def _q(value, unit, name, example):
+    if not isinstance(value, Quantity) or not have_same_dimensions(value, unit):
+        raise UnitError(f"{name} = {value!r} must be a Brian2 quantity with the unit of "
+                        f"{unit!r}, e.g. {name}={example}")
+    if not np.all(np.isfinite(np.asarray(value))):
+        raise ParameterError(f"{name} = {value!r} must be finite")
+    return value
+
+
+class WTALayer(NeuronGroup):
+    """Leaky integrate-and-fire output layer with exact winner-take-all and homeostasis.
+
+    Exact WTA (physics.md section 7): a neuron whose ``v`` exceeds its threshold
+    ``v_th = v_thresh + theta`` in a time step becomes a *candidate*; candidates compare
+    margins ``v - v_th`` through a zero-delay ``Synapses`` pathway on the ``cand`` event,
+    and only the candidate with the largest margin (ties: lowest index) fires. The spike
+    threshold is evaluated after the synapses, so this gives the same spikes in the numpy,
+    Cython and cpp_standalone targets. The neuron index is kept in the constant variable
+    ``idx`` (synaptic code never reads ``i``).
+
+    Parameters
+    ----------
+    N : int
+        Number of neurons.
+    tau_m : time
+        Membrane time constant (``dv/dt = (v_rest - v)/tau_m``, input adds to ``v``).
+    v_rest, v_reset, v_thresh : voltage
+        Resting potential, reset value after a spike, base threshold.
+    refractory : time
+        Refractory period of the winner.
+    inhibition : "reset", voltage or None
+        What the other neurons get when one fires: ``"reset"`` puts their ``v`` to
+        ``v_reset`` and holds them for ``t_inhibit`` (Querlioz/Sidler style); a voltage is
+        subtracted from their ``v``; ``None`` leaves them alone.
+    t_inhibit : time
+        How long the others are held after a winner spike (with ``"reset"``).
+    homeostasis : "target_rate", "adaptive" or None
+        ``"target_rate"``: activity trace ``dA/dt = -A/tau_homeo`` (``A += 1/tau_homeo``
+        per spike, an estimate of the rate) and
+        ``dtheta/dt = eta_homeo (A - rate_target) / (rate_target tau_homeo)``: neurons
+        firing above the target raise their threshold, silent ones lower it, so all take
+        part (a neuron at twice the target rate raises its threshold by ``eta_homeo`` per
+        ``tau_homeo``).
+        ``"adaptive"`` (Diehl & Cook 2015): ``theta += theta_plus`` per spike and decays
+        with ``tau_theta``.
+    rate_target : frequency
+        Target firing rate of each neuron (``"target_rate"``).
+    """
+
+    def __init__(self, N, tau_m=20 * ms, v_rest=0 * mV, v_reset=0 * mV, v_thresh=20 * mV,
+                 refractory=2 * ms, inhibition="reset", t_inhibit=5 * ms,
+                 homeostasis="target_rate", rate_target=None, tau_homeo=1 * second,
+                 eta_homeo=1 * mV, theta_plus=0.05 * mV, tau_theta=1e4 * second,
+                 theta_min=None, name="wta*", dt=None, clock=None):
+        from brian2 import Hz
+
+        if int(N) != N or N < 1:
+            raise ParameterError(f"N = {N!r} must be a positive integer")
+        _q(tau_m, second, "tau_m", "20*ms")
+        for nm, val in (("v_rest", v_rest), ("v_reset", v_reset), ("v_thresh", v_thresh)):
+            _q(val, volt, nm, "-65*mV")
+        _q(refractory, second, "refractory", "2*ms")
+        _q(t_inhibit, second, "t_inhibit", "5*ms")
+        if homeostasis not in _HOMEOSTASIS:
+            raise ParameterError(f"homeostasis = {homeostasis!r}; known: {list(_HOMEOSTASIS)}")
+        if homeostasis == "target_rate":
+            if rate_target is None:
+                raise ParameterError("homeostasis='target_rate' needs rate_target, e.g. "
+                                     "rate_target=2*Hz")
+            _q(rate_target, Hz, "rate_target", "2*Hz")
+            _q(tau_homeo, second, "tau_homeo", "1*second")
+            _q(eta_homeo, volt, "eta_homeo", "1*mV")
+        if not (inhibition in ("reset", None) or isinstance(inhibition, Quantity)):
+            raise ParameterError(f"inhibition = {inhibition!r} must be 'reset', a voltage or None")
+        if isinstance(inhibition, Quantity):
+            _q(inhibition, volt, "inhibition", "5*mV")
+        eqs = ["dv/dt = (v_rest - v) / tau_m : volt (unless refractory)",
+               "v_th = v_thresh + theta : volt",
+               "idx : integer (constant)", "beaten : integer", "is_cand : integer",
+               "t_inh : second"]
+        reset = ["v = v_reset"]
+        if homeostasis == "target_rate":
+            eqs += ["dA/dt = -A / tau_homeo : Hz",
+                    "dtheta/dt = eta_homeo * (A - rate_target) / (rate_target * tau_homeo)"
+                    " : volt"]
+            reset.append("A += 1 / tau_homeo")
+        elif homeostasis == "adaptive":
+            eqs += ["dtheta/dt = -theta / tau_theta : volt"]
+            reset.append("theta += theta_plus")
+        else:
+            eqs += ["theta : volt"]
+        ns = dict(tau_m=tau_m, v_rest=v_rest, v_reset=v_reset, v_thresh=v_thresh,
+                  tau_homeo=tau_homeo, eta_homeo=eta_homeo, rate_target=rate_target,
+                  theta_plus=theta_plus, tau_theta=tau_theta, t_ref=refractory,
+                  t_inhibit=t_inhibit)
+        ns = {k: v for k, v in ns.items() if v is not None}
+        kw = {"dt": dt} if dt is not None else {}
+        if clock is not None:
+            kw["clock"] = clock
+        super().__init__(
+            int(N), "\n".join(eqs), threshold="is_cand == 1 and beaten == 0 and v > v_th",
+            reset="\n".join(reset),
+            refractory="(t - lastspike) < t_ref or (t - t_inh) < t_inhibit",
+            events={"cand": "v > v_th and not_refractory"}, namespace=ns, method=("exact", "euler"),
+            name=name, **kw)
+        self.set_event_schedule("spike", "after_synapses")
+        self.run_on_event("cand", "is_cand = 1", when="before_synapses")
+        self.idx = "i"
+        self.t_inh = "-1e9*second"
+        for attr in ("homeostasis", "competition", "inhibition_synapses"):
+            self.add_attribute(attr)
+        self.homeostasis = homeostasis
+        # zero-delay comparison of candidates' margins (ties to the lower index)
+        self.competition = Synapses(
+            self, self, on_pre="beaten_post += int(v_pre - v_th_pre > v_post - v_th_post or "
+                               "(v_pre - v_th_pre == v_post - v_th_post and idx_pre < idx_post))",
+            on_event="cand", namespace=self.namespace, name=self.name + "_competition", **kw)
+        self.competition.connect(condition="i != j")
+        self.contained_objects.append(self.competition)
+        clear = self.run_regularly("is_cand = 0\nbeaten = 0", when="start",
+                                   name=self.name + "_clear")
+        del clear
+        if theta_min is not None:
+            _q(theta_min, volt, "theta_min", "-5*mV")
+            self.run_regularly("theta = clip(theta, theta_min_c, inf*volt)", when="end",
+                               name=self.name + "_thetamin")
+            self.namespace["theta_min_c"] = theta_min
+        self.inhibition_synapses = None
+        if inhibition is not None:
+            on = ("v_post = v_reset\nt_inh_post = t" if inhibition == "reset"
+                  else "v_post -= w_inh")
+            if isinstance(inhibition, Quantity):
+                self.namespace["w_inh"] = inhibition
+            self.inhibition_synapses = Synapses(self, self, on_pre=on, namespace=self.namespace,
+                                                name=self.name + "_inhibition", **kw)
+            self.inhibition_synapses.connect(condition="i != j")
+            self.contained_objects.append(self.inhibition_synapses)
+
+
+class PhaseChangeNeurons(NeuronGroup):
+    """Phase-change neurons (Tuma et al., Nat. Nanotechnol. 11, 693 (2016)).
+
+    The membrane state is the conductance of one PCM device per neuron (variables as
+    :class:`~neuropcm.snn.models.DeviceVars` with no suffix: ``G``, ``P``, ``tprog``, ...).
+    Each input event is a crystallising SET pulse whose relative amplitude is the input
+    strength (the increment scales linearly with it -- assumed, physics.md section 1); the
+    neuron fires when ``G`` exceeds ``G_threshold`` and is RESET, which re-amorphises the
+    cell to a random state. The stochastic SET increments and RESET levels make the
+    inter-spike intervals random.
+
+    Parameters
+    ----------
+    N : int
+        Number of neurons.
+    preset : str or DeviceParams
+        Device model (a pulsed preset, default ``"nandakumar2018"``).
+    G_threshold : conductance
+        Firing threshold (default 0.6 g_max).
+    **overrides : float
+        Device parameter overrides (SI), e.g. ``reset_std=0.3e-6`` for a wider RESET spread.
+    """
+
+    def __init__(self, N, preset="nandakumar2018", G_threshold=None, name="pcmneurons*",
+                 dt=None, **overrides):
+        from brian2 import siemens
+
+        self.device_params = p = get_preset(preset, **overrides)
+        if G_threshold is None:
+            G_threshold = 0.6 * p.g_max * siemens
+        _q(G_threshold, siemens, "G_threshold", "6*usiemens")
+        if not p.reset_mean < float(G_threshold) <= p.g_max:
+            raise ParameterError(f"G_threshold = {G_threshold!r} must lie between the RESET level"
+                                 f" {p.reset_mean!r} S and g_max {p.g_max!r} S")
+        self.vars = v = DeviceVars.with_suffix("")
+        kw = {"dt": dt} if dt is not None else {}
+        ns = {"G_threshold": G_threshold}
+        reset = reset_code(p, v, ns)
+        init = device_init_code(p, v, ns)
+        super().__init__(int(N), v.equations(), threshold="G > G_threshold", reset=reset,
+                         namespace=ns, name=name, **kw)
+        for var, expr in init.items():
+            setattr(self, var, expr)
+
+    def input_synapses(self, source, name="pcminput*"):
+        """Synapses from ``source`` (not yet connected): each presynaptic spike is a SET pulse
+        on the target neuron's device, of relative amplitude ``w`` (a per-synapse variable:
+        set it after ``connect``; 0 means no pulse)."""
+        post = DeviceVars(**{f: f"{getattr(self.vars, f)}_post" for f in
+                             ("G", "P", "t_prog", "nu", "f_set", "n_set", "n_reset", "energy")})
+        ns = {}
+        S = Synapses(source, self, model="w : 1",
+                     on_pre=set_pulse_code(self.device_params, post, ns, gate="1", amplitude="w"),
+                     namespace=ns, name=name)
+        return S
