@@ -255,3 +255,28 @@ def test_errors():
         WTALayer(5, tau_m=20, rate_target=1 * Hz)
     with pytest.raises(ParameterError, match="G_threshold"):
         PhaseChangeNeurons(3, G_threshold=20 * usiemens)
+
+
+def test_initial_pulses_uniform_and_applied_once():
+    N = 3000
+    brian2.seed(2)
+    pre = SpikeGeneratorGroup(N, [], [] * ms)
+    post = NeuronGroup(1, "v : 1")
+    S = PCMSynapses(pre, post, w_scale=1 / siemens, initial_pulses=(4, 2))
+    S.connect()
+    net = Network(pre, post, S)
+    net.run(1 * ms)
+    counts_p = np.bincount(np.asarray(S.nsetp[:]), minlength=5)
+    counts_m = np.bincount(np.asarray(S.nsetm[:]), minlength=3)
+    assert len(counts_p) == 5 and len(counts_m) == 3
+    assert stats.chisquare(counts_p).pvalue > 1e-3 and stats.chisquare(counts_m).pvalue > 1e-3
+    before = np.asarray(S.nsetp[:]).copy()
+    net.run(2 * ms)
+    assert np.array_equal(np.asarray(S.nsetp[:]), before)
+
+
+def test_example_network_runs():
+    import runpy
+    from pathlib import Path
+
+    runpy.run_path(str(Path(__file__).parents[1] / "networks" / "example_pcm_wta.py"))

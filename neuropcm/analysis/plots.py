@@ -59,3 +59,38 @@ def plot_device_characterisation(h5_path, png_path) -> Path:
     fig.savefig(png_path, dpi=110)
     plt.close(fig)
     return png_path
+
+
+def plot_phase_change_neuron(h5_path, png_path) -> Path:
+    """Three-panel PNG of a phase-change-neuron reproduction file: rate vs input strength,
+    inter-spike-interval histograms, population tracking of a fast signal."""
+    with open_h5(h5_path, kind="phase_change_neuron") as f:
+        r = f["results"]
+        strength, rate = r["strength"][()], r["rate"][()]
+        isi = {r["isi"][k].attrs["strength"]: r["isi"][k][()] for k in r["isi"]}
+        tr = {k: r["tracking"][k][()] for k in r["tracking"]}
+        pop_err, best = r.attrs["population_error"], r.attrs["best_single_error"]
+    plt, fig, ax = _figure(1, 3, (15, 4.2))
+    ax[0].errorbar(strength, rate.mean(1), yerr=rate.std(1), fmt="o-", capsize=3)
+    ax[0].set(xlabel="input strength (relative pulse amplitude)", ylabel="firing rate (Hz)",
+              title="Rate vs input")
+    for s, v in sorted(isi.items()):
+        ax[1].hist(v * 1e3, bins=40, histtype="step", density=True, label=f"strength {s:.1f}")
+    ax[1].set(xlabel="inter-spike interval (ms)", ylabel="density", title="ISI distributions")
+    ax[1].legend()
+    sig = tr["signal"]
+    pop = tr["population_rate"]
+    A = np.vstack([pop, np.ones_like(pop)]).T
+    fit = A @ np.linalg.lstsq(A, sig, rcond=None)[0]
+    ax[2].plot(tr["time"], sig, "k-", lw=2, label="input signal")
+    ax[2].plot(tr["time"], fit, "-", color="C3", alpha=0.8,
+               label=f"population rate (error {pop_err:.2f})")
+    ax[2].set(xlabel="time (s)", ylabel="signal", title=f"Population tracking (best single "
+                                                         f"neuron error {best:.2f})")
+    ax[2].legend(fontsize=8)
+    fig.tight_layout()
+    png_path = Path(png_path)
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+    return png_path

@@ -297,6 +297,10 @@ class PCMSynapses(Synapses):
         Postsynaptic variable the efficacy is added to (default ``"v"``).
     read_noise, drift : bool
         Whether synaptic reads include read noise and drift.
+    initial_pulses : (int, int) or None
+        Random initial state: at the first time step, G+ gets a uniformly random number of
+        SET pulses in ``0..initial_pulses[0]`` and G- in ``0..initial_pulses[1]`` (applied
+        once per synapse; the flag ``initialised`` survives chunked/standalone reruns).
     **overrides : float
         Device parameter overrides (SI).
 
@@ -310,7 +314,8 @@ class PCMSynapses(Synapses):
 
     def __init__(self, source, target, preset="nandakumar2018", plasticity=None,
                  refresh=None, w_scale=None, target_var="v", read_noise=True, drift=True,
-                 namespace=None, name="pcmsynapses*", method=None, **overrides):
+                 initial_pulses=None, namespace=None, name="pcmsynapses*", method=None,
+                 **overrides):
         self.device_params = get_preset(preset, **overrides)
         self.preset = preset if isinstance(preset, str) else "custom"
         if plasticity is not None and not isinstance(plasticity, Plasticity):
@@ -332,8 +337,27 @@ class PCMSynapses(Synapses):
             ns.update(plasticity.namespace())
         ns.update(namespace or {})
         kw = {"method": method} if method else {}
-        super().__init__(source, target, model=code["model"], on_pre=code["on_pre"],
+        model = code["model"] + "\ninitialised : integer"
+        super().__init__(source, target, model=model, on_pre=code["on_pre"],
                          on_post=code["on_post"], namespace=ns, name=name, **kw)
+        if initial_pulses is not None:
+            n_p, n_m = (int(x) for x in initial_pulses)
+            if n_p < 0 or n_m < 0:
+                raise ParameterError(f"initial_pulses = {initial_pulses!r} must be two "
+                                     f"non-negative integers")
+            lines = ["todo = int(initialised == 0)",
+                     f"k_p = int(rand() * {n_p + 1})", f"k_m = int(rand() * {n_m + 1})"]
+            for k in range(1, max(n_p, n_m) + 1):
+                if k <= n_p:
+                    lines.append(set_pulse_code(self.device_params, PLUS, ns,
+                                                gate=f"todo * int(k_p >= {k})"))
+                if k <= n_m:
+                    lines.append(set_pulse_code(self.device_params, MINUS, ns,
+                                                gate=f"todo * int(k_m >= {k})"))
+            lines.append("initialised = 1")
+            # a slow clock: the code runs at t = 0 (and is a no-op afterwards)
+            self.run_regularly("\n".join(lines), dt=1e4 * second, when="start",
+                               name=self.name + "_init")
         self.add_attribute("brian_code")
         self.brian_code = code
 
