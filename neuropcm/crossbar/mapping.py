@@ -1,0 +1,271 @@
+"""How a real matrix W (m x n) is stored in PCM devices, and how reads combine back.
+
+Every mapping holds its device arrays' targets and turns the per-device read moments
+(mean and std of each device read at a time t, from
+:meth:`neuropcm.devices.PCMArray.read_moments`) into *line groups*: for each group of
+physical output lines, the mean matrix ``M`` and the variance matrix ``V`` of the
+contribution of each weight (in line units), the optional reference line (mean ``r`` and
+variance ``vr`` per input row, one read shared by all outputs of a forward MVM) and the
+digital coefficient ``coef`` that turns line units into weight units. The crossbar output
+is ``y = sum_g coef_g (line_g - ref_g)``. With K devices per weight, each weight uses the
+average of its K devices (Le Gallo et al., Nat. Electron. 2018), so variances shrink by K.
+
+Mappings (``W*`` = positive-only shifted matrix of seed 2, Muñoz-Martín et al. 2021):
+
+* ``differential``: ``w = s (G+ - G-)``, ``s = w_max / g_target``; one group in weight
+  units (the two currents are subtracted in analog before the ADC).
+* ``offset``: ``W* = W + c`` with ``c = max(-min W, 0)``, one positive device per weight,
+  ``G = W*/s``; a reference (dummy) line of devices at ``c/s`` per input row whose read
+  is subtracted digitally after its own ADC: ``y = s (G x) - s (g_ref . x)``.
+* ``bit-sliced``: ``W*`` quantised to ``bits`` bits, ``q = rint(W*/delta)``,
+  ``delta = max(W*)/(2^bits - 1)``, offset code ``q_c = rint(c/delta)``; bit ``b`` of
+  ``q`` on a binary device (LRS = ``g_target`` for 1, the RESET state HRS for 0), one
+  line per bit, and a reference line per bit holding ``q_c``. Each line is read in bit
+  units ``I/(G_L - G_H)`` (nominal LRS and HRS), converted by its ADC, and combined by
+  shift-and-add: ``y = sum_b 2^b delta (I_b - I_ref,b)/(G_L - G_H)``; with ideal devices
+  exactly ``delta (q - q_c) x``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import ParameterError, UnknownPresetError
+
+
+@dataclass
+class Group:
+    """One group of output lines (see module docstring); all arrays float64.
+
+    Attributes
+    ----------
+    M : ndarray (m, n)
+        Mean contribution per weight and unit input (line units).
+    V : ndarray (m, n)
+        Variance of that contribution (line units squared).
+    coef : float
+        Weight units per line unit (digital shift-and-add factor).
+    r, vr : ndarray (n,) or None
+        Mean and variance of the reference line's devices (line units).
+    """
+
+    M: np.ndarray
+    V: np.ndarray
+    coef: float = 1.0
+    r: np.ndarray | None = None
+    vr: np.ndarray | None = None
+
+
+def _k_mean_var(mean: np.ndarray, std: np.ndarray, unit: float):
+    """K-average along axis 0: mean/unit and variance/unit^2 of the average of K devices."""
+    k = mean.shape[0]
+    return mean.mean(axis=0) / unit, (std * std).sum(axis=0) / (k * k * unit * unit)
+
+
+class Mapping:
+    """Base class: a matrix W stored in named PCM arrays.
+
+    Parameters
+    ----------
+    W : ndarray (m, n)
+        The matrix (validated by the caller).
+    params : DeviceParams
+        Device parameters (for nominal conductances).
+    K : int
+        Devices per weight.
+    g_target : float
+        Largest conductance a weight is programmed to (S).
+    """
+
+    name: ClassVar[str] = "base"
+    #: whether the outer-product update works on this mapping
+    trainable: ClassVar[bool] = False
+
+    def __init__(self, W, params, K, g_target, **kw):
+        self.W = np.asarray(W, dtype=float)
+        self.params = params
+        self.K = int(K)
+        self.g_target = float(g_target)
+        self.m, self.n = self.W.shape
+
+    # -- to be provided by subclasses -------------------------------------------------
+    def array_shapes(self) -> dict:
+        raise NotImplementedError
+
+    def program(self, arrays: dict, **kw) -> dict:
+        raise NotImplementedError
+
+    def groups(self, moments: dict) -> list:
+        raise NotImplementedError
+
+    @property
+    def target_weights(self) -> np.ndarray:
+        """The matrix the devices represent when they are ideal (weight units)."""
+        return self.W
+
+    def state(self) -> dict:
+        """Scalars of the mapping for storage (the matrix W is stored separately)."""
+        return {"K": self.K, "g_target": self.g_target}
+
+    def lrs_target(self) -> float:
+        """Conductance (S) of the LRS reference devices used by the K-factor compensation."""
+        return self.g_target
+
+
+class DifferentialMapping(Mapping):
+    """``w = s (mean_K G+ - mean_K G-)`` with ``s = w_max / g_target`` (weight per siemens)."""
+
+    name = "differential"
+    trainable = True
+
+    def __init__(self, W, params, K, g_target, w_max=None, **kw):
+        super().__init__(W, params, K, g_target)
+        w = float(np.max(np.abs(self.W))) if w_max is None else float(w_max)
+        if w_max is not None and not (np.isfinite(w) and w > 0):
+            raise ParameterError(f"w_max = {w_max!r} must be a positive finite weight")
+        if w_max is not None and np.max(np.abs(self.W)) > w * (1 + 1e-12):
+            raise ParameterError(f"w_max = {w_max!r} is below max|W| = {np.max(np.abs(self.W))!r};"
+                                 f" give w_max >= max|W| or leave it None")
+        self.w_max = w if w > 0 else 1.0
+        self.scale = self.w_max / self.g_target
+
+    def array_shapes(self):
+        s = (self.K, self.m, self.n)
+        return {"G_plus": s, "G_minus": s}
+
+    def program(self, arrays, **kw):
+        tp = np.broadcast_to(np.clip(self.W, 0, None) / self.scale, (self.K, self.m, self.n))
+        tm = np.broadcast_to(np.clip(-self.W, 0, None) / self.scale, (self.K, self.m, self.n))
+        g = self.params.g_max
+        return {"G_plus": arrays["G_plus"].program(np.minimum(tp, g), **kw),
+                "G_minus": arrays["G_minus"].program(np.minimum(tm, g), **kw)}
+
+    def groups(self, moments):
+        mp, vp = _k_mean_var(*moments["G_plus"], 1.0)
+        mm, vm = _k_mean_var(*moments["G_minus"], 1.0)
+        s = self.scale
+        return [Group(M=s * (mp - mm), V=(s * s) * (vp + vm))]
+
+    def state(self):
+        return {**super().state(), "w_max": self.w_max, "scale": self.scale}
+
+
+class OffsetMapping(Mapping):
+    """Positive-only ``W* = W + c`` on one device per weight, reference line at ``c``."""
+
+    name = "offset"
+
+    def __init__(self, W, params, K, g_target, **kw):
+        super().__init__(W, params, K, g_target)
+        self.offset = max(-float(self.W.min()), 0.0)
+        wstar_max = float((self.W + self.offset).max())
+        self.w_max = wstar_max if wstar_max > 0 else 1.0
+        self.scale = self.w_max / self.g_target
+
+    def array_shapes(self):
+        return {"main": (self.K, self.m, self.n), "ref": (self.K, self.n)}
+
+    def program(self, arrays, **kw):
+        g = self.params.g_max
+        t_main = np.minimum((self.W + self.offset) / self.scale, g)
+        t_ref = min(self.offset / self.scale, g)
+        return {"main": arrays["main"].program(np.broadcast_to(t_main, (self.K, self.m, self.n)),
+                                               **kw),
+                "ref": arrays["ref"].program(np.full((self.K, self.n), t_ref), **kw)}
+
+    def groups(self, moments):
+        M, V = _k_mean_var(*moments["main"], 1.0)
+        r, vr = _k_mean_var(*moments["ref"], 1.0)
+        s = self.scale
+        return [Group(M=s * M, V=s * s * V, r=s * r, vr=s * s * vr)]
+
+    def state(self):
+        return {**super().state(), "offset": self.offset, "w_max": self.w_max,
+                "scale": self.scale}
+
+
+def quantise_offset(W: np.ndarray, bits: int):
+    """The n-bit positive-only quantisation of seed 2 used by the bit-sliced mapping.
+
+    Returns ``(q, q_c, delta)``: integer codes ``q = rint((W + c)/delta)`` in
+    ``[0, 2^bits - 1]``, the offset code ``q_c = rint(c/delta)`` with ``c = max(-min W, 0)``,
+    and the step ``delta = max(W + c)/(2^bits - 1)``. The represented matrix is
+    ``delta (q - q_c)``.
+    """
+    W = np.asarray(W, dtype=float)
+    c = max(-float(W.min()), 0.0)
+    top = float((W + c).max())
+    levels = 2 ** bits - 1
+    delta = top / levels if top > 0 else 1.0
+    q = np.clip(np.rint((W + c) / delta), 0, levels).astype(np.int64)
+    q_c = int(np.rint(c / delta))
+    return q, q_c, delta
+
+
+class BitSlicedMapping(Mapping):
+    """n-bit digital weights on binary LRS/HRS devices, one line per bit, shift-and-add."""
+
+    name = "bit-sliced"
+
+    def __init__(self, W, params, K, g_target, bits=4, **kw):
+        super().__init__(W, params, K, g_target)
+        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 16:
+            raise ParameterError(f"bits = {bits!r} must be an integer in [1, 16] for the "
+                                 f"bit-sliced mapping")
+        self.bits = int(bits)
+        self.q, self.q_c, self.delta = quantise_offset(self.W, self.bits)
+        self.g_lrs = self.g_target
+        self.g_hrs = float(params.reset_mean)
+        if self.g_lrs <= self.g_hrs:
+            raise ParameterError(f"bit-sliced mapping needs an LRS target {self.g_lrs!r} S above "
+                                 f"the HRS (RESET) conductance {self.g_hrs!r} S")
+        b = np.arange(self.bits)
+        self.bit_main = ((self.q[None] >> b[:, None, None]) & 1).astype(bool)  # (bits, m, n)
+        self.bit_ref = np.broadcast_to(((self.q_c >> b) & 1).astype(bool)[:, None],
+                                       (self.bits, self.n))
+
+    def array_shapes(self):
+        return {"main": (self.bits, self.K, self.m, self.n), "ref": (self.bits, self.K, self.n)}
+
+    def program(self, arrays, **kw):
+        out = {}
+        for name, bits in (("main", self.bit_main), ("ref", self.bit_ref)):
+            a = arrays[name]
+            mask = np.broadcast_to(bits[:, None], a.shape)
+            a.reset()
+            out[name] = a.program(np.full(a.shape, self.g_lrs), mask=mask, **kw)
+        return out
+
+    def groups(self, moments):
+        u = self.g_lrs - self.g_hrs
+        mean, std = moments["main"]
+        rmean, rstd = moments["ref"]
+        out = []
+        for b in range(self.bits):
+            M, V = _k_mean_var(mean[b], std[b], u)
+            r, vr = _k_mean_var(rmean[b], rstd[b], u)
+            out.append(Group(M=M, V=V, coef=float(2 ** b * self.delta), r=r, vr=vr))
+        return out
+
+    @property
+    def target_weights(self):
+        return self.delta * (self.q - self.q_c)
+
+    def state(self):
+        return {**super().state(), "bits": self.bits, "delta": self.delta, "q_c": self.q_c,
+                "g_lrs": self.g_lrs, "g_hrs": self.g_hrs}
+
+
+MAPPINGS = {c.name: c for c in (DifferentialMapping, OffsetMapping, BitSlicedMapping)}
+
+
+def get_mapping(name) -> type:
+    """The mapping class called ``name``."""
+    try:
+        return MAPPINGS[name]
+    except (KeyError, TypeError):
+        raise UnknownPresetError(f"unknown mapping {name!r}; known mappings: "
+                                 f"{sorted(MAPPINGS)}") from None
