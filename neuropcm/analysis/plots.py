@@ -94,3 +94,32 @@ def plot_phase_change_neuron(h5_path, png_path) -> Path:
     fig.savefig(png_path, dpi=110)
     plt.close(fig)
     return png_path
+
+
+def plot_receptive_fields(h5_path, png_path) -> Path:
+    """Receptive fields of a ``neuropcm mnist`` run: G+ - G- of each output neuron as a
+    28x28 image (seed tutorial Fig. 16c), titled with the neuron's assigned class."""
+    with open_h5(h5_path, kind="mnist_clustering") as f:
+        w = f["network/weights"][()]
+        assign = f["network/assignments"][()]
+        acc = float(f["results"].attrs["test_accuracy"])
+        n_train = int(f["results"].attrs["train_examples"])
+    n = w.shape[0]
+    fields = w[:, :784].reshape(n, 28, 28) * 1e6
+    cols = int(np.ceil(np.sqrt(n * 1.5)))
+    rows = int(np.ceil(n / cols))
+    plt, fig, axes = _figure(rows, cols, (1.3 * cols, 1.45 * rows + 0.6))
+    lim = np.abs(fields).max() or 1.0
+    for k, ax in enumerate(np.ravel(axes)):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(fields[k], cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_title(str(assign[k]) if assign[k] >= 0 else "-", fontsize=8, pad=2)
+    fig.suptitle(f"G+ − G− per neuron (±{lim:.1f} µS; title: assigned class) — "
+                 f"{n_train} training examples, test accuracy {100 * acc:.2f} %", fontsize=9)
+    fig.tight_layout()
+    png_path = Path(png_path)
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+    return png_path

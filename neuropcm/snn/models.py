@@ -37,6 +37,7 @@ class DeviceVars:
     n_set: str
     n_reset: str
     energy: str
+    drift_factor: str = ""  # optional cached drift factor (see PCMSynapses(drift_update=))
 
     @classmethod
     def with_suffix(cls, suffix: str) -> "DeviceVars":
@@ -47,7 +48,8 @@ class DeviceVars:
 
     def equations(self) -> str:
         """Model-equation lines declaring the device variables."""
-        return "\n".join([
+        extra = [f"{self.drift_factor} : 1"] if self.drift_factor else []
+        return "\n".join(extra + [
             f"{self.G} : siemens", f"{self.P} : 1", f"{self.t_prog} : second",
             f"{self.nu} : 1 (constant)", f"{self.f_set} : 1 (constant)",
             f"{self.n_set} : integer", f"{self.n_reset} : integer", f"{self.energy} : joule"])
@@ -78,7 +80,8 @@ def set_pulse_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1
         f"{v.t_prog} = {v.t_prog} + {g} * (t - {v.t_prog})",
         f"{v.n_set} += {g}",
         f"{v.energy} += {g} * pcm_e_set",
-    ])
+    ] + ([f"{v.drift_factor} = {v.drift_factor} + {g} * (1 - {v.drift_factor})"]
+         if v.drift_factor else []))
 
 
 def reset_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1") -> str:
@@ -93,19 +96,38 @@ def reset_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1") -
         f"{v.t_prog} = {v.t_prog} + {g} * (t - {v.t_prog})",
         f"{v.n_reset} += {g}",
         f"{v.energy} += {g} * pcm_e_reset",
-    ])
+    ] + ([f"{v.drift_factor} = {v.drift_factor} + {g} * (1 - {v.drift_factor})"]
+         if v.drift_factor else []))
 
 
-def read_expr(params: DeviceParams, v: DeviceVars, ns: dict, noise: bool = True) -> str:
+def read_moments_expr(params: DeviceParams, v: DeviceVars, ns: dict, drift: bool = True,
+                      gd: str | None = None) -> tuple[str, str]:
+    """Expressions of the mean (drifted conductance) and the std of a read at time ``t``.
+
+    ``gd`` names a temporary that already holds the mean (to reuse it in the std)."""
+    dt = f"(t - {v.t_prog})"
+    if drift and v.drift_factor:
+        mean = f"({v.G} * {v.drift_factor})"
+    elif drift:
+        mean = f"({v.G} * {drift_factor_expr(params, v, ns)})"
+    else:
+        mean = v.G
+    g = gd or mean
+    if params.model == "pulsed":
+        std = ph.READ_STD_PULSED.brian2(params, ns, Gd=g)
+    else:
+        std = ph.READ_STD_PROGRAMMED.brian2(params, ns, Gd=g, G=v.G, dt=dt)
+    return mean, std
+
+
+def drift_factor_expr(params: DeviceParams, v: DeviceVars, ns: dict) -> str:
+    """Expression of the drift factor of the device at time ``t``."""
+    return ph.drift_relation(params).brian2(params, ns, dt=f"(t - {v.t_prog})", nu=v.nu)
+
+
+def read_expr(params: DeviceParams, v: DeviceVars, ns: dict, noise: bool = True,
+              drift: bool = True) -> str:
     """Expression of a read of the device at time ``t``: drifted conductance plus fresh
     read noise (not clipped at 0 -- the sum of a differential pair is what matters)."""
-    dt = f"(t - {v.t_prog})"
-    drift = ph.drift_relation(params).brian2(params, ns, dt=dt, nu=v.nu)
-    gd = f"({v.G} * {drift})"
-    if not noise:
-        return gd
-    if params.model == "pulsed":
-        std = ph.READ_STD_PULSED.brian2(params, ns, Gd=gd)
-    else:
-        std = ph.READ_STD_PROGRAMMED.brian2(params, ns, Gd=gd, G=v.G, dt=dt)
-    return f"({gd} + ({std}) * randn())"
+    mean, std = read_moments_expr(params, v, ns, drift)
+    return f"({mean} + ({std}) * randn())" if noise else mean

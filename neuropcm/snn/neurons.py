@@ -62,6 +62,14 @@ class WTALayer(NeuronGroup):
         with ``tau_theta``.
     rate_target : frequency
         Target firing rate of each neuron (``"target_rate"``).
+
+    Notes
+    -----
+    The competition and inhibition ``Synapses`` are contained objects of the layer, so
+    Brian2's magic ``run()`` and ``Network(layer)`` include them. With the
+    ``cpp_standalone`` device and an explicit ``Network``, also add
+    ``*layer.auxiliary_objects`` (that device only declares Synapses that are direct members
+    of the network).
     """
 
     def __init__(self, N, tau_m=20 * ms, v_rest=0 * mV, v_reset=0 * mV, v_thresh=20 * mV,
@@ -94,16 +102,19 @@ class WTALayer(NeuronGroup):
         eqs = ["dv/dt = (v_rest - v) / tau_m : volt (unless refractory)",
                "v_th = v_thresh + theta : volt",
                "idx : integer (constant)", "beaten : integer", "is_cand : integer",
-               "t_inh : second"]
+               "t_inh : second",
+               "read_var : volt**2  # read-noise variance of this step's inputs (noise_to)"]
         reset = ["v = v_reset"]
+        # homeostasis_on (shared): 0 freezes the thresholds, e.g. during evaluation
+        eqs.append("homeostasis_on : 1 (shared)")
         if homeostasis == "target_rate":
             eqs += ["dA/dt = -A / tau_homeo : Hz",
-                    "dtheta/dt = eta_homeo * (A - rate_target) / (rate_target * tau_homeo)"
-                    " : volt"]
+                    "dtheta/dt = homeostasis_on * eta_homeo * (A - rate_target) / "
+                    "(rate_target * tau_homeo) : volt"]
             reset.append("A += 1 / tau_homeo")
         elif homeostasis == "adaptive":
-            eqs += ["dtheta/dt = -theta / tau_theta : volt"]
-            reset.append("theta += theta_plus")
+            eqs += ["dtheta/dt = -homeostasis_on * theta / tau_theta : volt"]
+            reset.append("theta += homeostasis_on * theta_plus")
         else:
             eqs += ["theta : volt"]
         ns = dict(tau_m=tau_m, v_rest=v_rest, v_reset=v_reset, v_thresh=v_thresh,
@@ -124,7 +135,8 @@ class WTALayer(NeuronGroup):
         self.run_on_event("cand", "is_cand = 1", when="before_synapses")
         self.idx = "i"
         self.t_inh = "-1e9*second"
-        for attr in ("homeostasis", "competition", "inhibition_synapses"):
+        self.homeostasis_on = 1.0
+        for attr in ("homeostasis", "competition", "inhibition_synapses", "auxiliary_objects"):
             self.add_attribute(attr)
         self.homeostasis = homeostasis
         # zero-delay comparison of candidates' margins (ties to the lower index)
@@ -134,9 +146,11 @@ class WTALayer(NeuronGroup):
             on_event="cand", namespace=self.namespace, name=self.name + "_competition", **kw)
         self.competition.connect(condition="i != j")
         self.contained_objects.append(self.competition)
-        clear = self.run_regularly("is_cand = 0\nbeaten = 0", when="start",
-                                   name=self.name + "_clear")
-        del clear
+        self.run_regularly("is_cand = 0\nbeaten = 0", when="start", name=self.name + "_clear")
+        # one Gaussian per neuron and step for the summed read noise of PCMSynapses(noise_to=
+        # "read_var"), before the spike threshold sees v
+        self.run_regularly("v += sqrt(read_var) * randn()\nread_var = 0*volt**2",
+                           when="after_synapses", order=-1, name=self.name + "_readnoise")
         if theta_min is not None:
             _q(theta_min, volt, "theta_min", "-5*mV")
             self.run_regularly("theta = clip(theta, theta_min_c, inf*volt)", when="end",
@@ -152,6 +166,8 @@ class WTALayer(NeuronGroup):
                                                 name=self.name + "_inhibition", **kw)
             self.inhibition_synapses.connect(condition="i != j")
             self.contained_objects.append(self.inhibition_synapses)
+        self.auxiliary_objects = [o for o in (self.competition, self.inhibition_synapses)
+                                  if o is not None]
 
 
 class PhaseChangeNeurons(NeuronGroup):

@@ -11,10 +11,53 @@ from ..devices.params import DeviceParams
 from ..devices.presets import get_preset
 from ..devices.theory import accumulation_moments
 from ..errors import ParameterError, UnitError
-from .models import DeviceVars, read_expr, reset_code, set_pulse_code
+from .models import (DeviceVars, drift_factor_expr, read_moments_expr, reset_code,
+                     set_pulse_code)
 
 PLUS = DeviceVars.with_suffix("p")   # G+ (LTP device)
 MINUS = DeviceVars.with_suffix("m")  # G- (LTD device)
+_FIELDS = {"G": "G", "P": "P", "t_prog": "t_prog", "nu": "nu", "f_set": "f_set",
+           "n_set": "n_set", "n_reset": "n_reset", "energy": "energy"}
+#: Brian2 variables of a PCMSynapses that hold device state (PCMArray field -> name).
+SYNAPSE_DEVICE_VARS = [getattr(v, f) for v in (PLUS, MINUS) for f in _FIELDS] + ["nread"]
+
+
+def cached_drift_vars():
+    """G+/G- variables with cached drift factors ``dfp``/``dfm``."""
+    import dataclasses
+
+    return (dataclasses.replace(PLUS, drift_factor="dfp"),
+            dataclasses.replace(MINUS, drift_factor="dfm"))
+
+
+def devices_to_synapse_state(plus, minus) -> dict:
+    """Brian2 variable values (SI, flat) of PCMSynapses from two PCMArrays (G+, G-)."""
+    if plus.size != minus.size:
+        raise ParameterError(f"G+ has {plus.size} devices, G- {minus.size}: they must match")
+    out = {}
+    for arr, v in ((plus, PLUS), (minus, MINUS)):
+        st = arr.state_dict()["arrays"]
+        for f in _FIELDS:
+            out[getattr(v, f)] = st[f].ravel()
+    out["nread"] = plus.state_dict()["arrays"]["n_read"].ravel()
+    return out
+
+
+def synapse_state_to_devices(state: dict, params, time: float = 0.0, preset="custom"):
+    """Two PCMArrays (G+, G-) from PCMSynapses variable values (see
+    :func:`devices_to_synapse_state`)."""
+    from ..devices.array import PCMArray
+
+    arrays = []
+    for v in (PLUS, MINUS):
+        arr = {f: np.asarray(state[getattr(v, f)]) for f in _FIELDS}
+        n = arr["G"].size
+        arr["n_read"] = np.asarray(state["nread"])
+        arr = {k: a.reshape(n) for k, a in arr.items()}
+        arrays.append(PCMArray.from_state(params, {
+            "arrays": arr, "time": time, "temperature": params.t_ref,
+            "rng_state": np.random.default_rng(0).bit_generator.state}, preset=preset))
+    return tuple(arrays)
 
 
 def _check_time(value, name):
@@ -62,14 +105,21 @@ class TwoWindowSTDP(Plasticity):
     ----------
     dT_pot, dT_dep : brian2 time
         Potentiation and depression windows, ``dT_pot <= dT_dep``.
+    p_pot, p_dep : float
+        Probability that a potentiation / depression event actually applies its pulse
+        (stochastic STDP, a lower effective learning rate for coarse PCM steps; default 1).
     """
 
-    def __init__(self, dT_pot, dT_dep):
+    def __init__(self, dT_pot, dT_dep, p_pot=1.0, p_dep=1.0):
         self.dT_pot = _check_time(dT_pot, "dT_pot")
         self.dT_dep = _check_time(dT_dep, "dT_dep")
         if float(dT_pot) > float(dT_dep):
             raise ParameterError(f"dT_pot = {dT_pot!r} is longer than dT_dep = {dT_dep!r}; the "
                                  f"potentiation window must not exceed the depression window")
+        for name, p in (("p_pot", p_pot), ("p_dep", p_dep)):
+            if not 0 <= float(p) <= 1:
+                raise ParameterError(f"{name} = {p!r} must be a probability in [0, 1]")
+        self.p_pot, self.p_dep = float(p_pot), float(p_dep)
 
     def model(self):
         return "tpre : second"
@@ -78,8 +128,13 @@ class TwoWindowSTDP(Plasticity):
         return "tpre = t"
 
     def on_post(self):
-        return ("ltp = int(t - tpre < stdp_dT_pot)\nltd = int(t - tpre > stdp_dT_dep)\n"
-                "ltp_amp = 1.0\nltd_amp = 1.0")
+        pot = "int(t - tpre < stdp_dT_pot)"
+        dep = "int(t - tpre > stdp_dT_dep)"
+        if self.p_pot < 1:
+            pot += f" * int(rand() < {self.p_pot!r})"
+        if self.p_dep < 1:
+            dep += f" * int(rand() < {self.p_dep!r})"
+        return f"ltp = {pot}\nltd = {dep}\nltp_amp = 1.0\nltd_amp = 1.0"
 
     def namespace(self):
         return {"stdp_dT_pot": self.dT_pot, "stdp_dT_dep": self.dT_dep}
@@ -126,7 +181,8 @@ class PairSTDP(Plasticity):
 class Refresh:
     """A refresh rule for saturated differential pairs: Brian2 code run after plasticity."""
 
-    def code(self, params: DeviceParams, ns: dict) -> str:
+    def code(self, params: DeviceParams, ns: dict, plus: DeviceVars = PLUS,
+             minus: DeviceVars = MINUS) -> str:
         raise NotImplementedError
 
     def model(self) -> str:
@@ -147,23 +203,23 @@ class ThresholdRefresh(Refresh):
             raise ParameterError(f"need 0 < low <= high <= 1, got low={low!r}, high={high!r}")
         self.high, self.low, self.max_pulses = float(high), float(low), int(max_pulses)
 
-    def code(self, params, ns):
+    def code(self, params, ns, plus=PLUS, minus=MINUS):
         gmax = params.g_max
         hi, lo = f"({self.high * gmax!r}*siemens)", f"({self.low * gmax!r}*siemens)"
         mean, _ = accumulation_moments(params, self.max_pulses)
-        lines = [f"rf = int(({PLUS.G} > {hi} and {MINUS.G} > {lo}) or "
-                 f"({MINUS.G} > {hi} and {PLUS.G} > {lo}))",
-                 f"rf_diff = {PLUS.G} - {MINUS.G}"]
+        lines = [f"rf = int(({plus.G} > {hi} and {minus.G} > {lo}) or "
+                 f"({minus.G} > {hi} and {plus.G} > {lo}))",
+                 f"rf_diff = {plus.G} - {minus.G}"]
         # pulses nearest to |diff| on the model's mean curve from RESET
         lines.append("rf_n = " + " + ".join(
             f"int(abs(rf_diff) > ({float(0.5 * (mean[k - 1] + mean[k]))!r}*siemens))"
             for k in range(1, self.max_pulses + 1)))
-        lines.append(reset_code(params, PLUS, ns, gate="rf"))
-        lines.append(reset_code(params, MINUS, ns, gate="rf"))
+        lines.append(reset_code(params, plus, ns, gate="rf"))
+        lines.append(reset_code(params, minus, ns, gate="rf"))
         for k in range(1, self.max_pulses + 1):
-            lines.append(set_pulse_code(params, PLUS, ns, gate=f"rf * int(rf_n >= {k}) * "
+            lines.append(set_pulse_code(params, plus, ns, gate=f"rf * int(rf_n >= {k}) * "
                                                             f"int(rf_diff > 0*siemens)"))
-            lines.append(set_pulse_code(params, MINUS, ns, gate=f"rf * int(rf_n >= {k}) * "
+            lines.append(set_pulse_code(params, minus, ns, gate=f"rf * int(rf_n >= {k}) * "
                                                              f"int(rf_diff < 0*siemens)"))
         lines.append("nrefresh += rf")
         return "\n".join(lines)
@@ -184,14 +240,14 @@ class TruncateRefresh(Refresh):
             raise ParameterError(f"every = {every!r} must be >= 1 postsynaptic spike")
         self.every = int(every)
 
-    def code(self, params, ns):
+    def code(self, params, ns, plus=PLUS, minus=MINUS):
         return "\n".join([
             "npost += 1",
             f"rf = int(npost % {self.every} == 0)",
-            f"rf_p = rf * int(not ({PLUS.G} > 2 * {MINUS.G}))",
-            f"rf_m = rf * int(not ({MINUS.G} > 2 * {PLUS.G}))",
-            reset_code(params, PLUS, ns, gate="rf_p"),
-            reset_code(params, MINUS, ns, gate="rf_m"),
+            f"rf_p = rf * int(not ({plus.G} > 2 * {minus.G}))",
+            f"rf_m = rf * int(not ({minus.G} > 2 * {plus.G}))",
+            reset_code(params, plus, ns, gate="rf_p"),
+            reset_code(params, minus, ns, gate="rf_m"),
             "nrefresh += rf",
         ])
 
@@ -218,23 +274,21 @@ def _resolve_refresh(refresh):
 # ------------------------------------------------------------------ the synapse
 def pcm_synapses_code(params: DeviceParams, plasticity: Plasticity | None,
                       refresh: Refresh | None, ns: dict, target_var: str = "v",
-                      read_noise: bool = True, drift: bool = True) -> dict:
+                      read_noise: bool = True, drift: bool = True, cached_drift: bool = False,
+                      noise_to: str | None = None) -> dict:
     """The model, on_pre and on_post code of a differential 2-PCM synapse.
 
     The efficacy of a presynaptic spike is ``w_scale * (read(G+) - read(G-))`` added to
     ``{target_var}_post``, where a read is the drifted conductance plus fresh read noise.
-    Device parameters are put into ``ns`` (the group's namespace).
+    Device parameters are put into ``ns`` (the group's namespace). With ``cached_drift``
+    the drift factors live in the variables ``dfp``/``dfm`` (set to 1 by every write and
+    re-evaluated by the caller's ``run_regularly``). With ``noise_to``, the read-noise
+    variance of each event, ``w_scale**2 (var+ + var-)``, is added to that postsynaptic
+    variable instead of drawing a Gaussian per event (the target adds one Gaussian of the
+    summed variance per step: exact in distribution).
     """
-    def rd(v):
-        if drift:
-            return read_expr(params, v, ns, noise=read_noise)
-        if not read_noise:
-            return v.G
-        std = ph.READ_STD_PULSED.brian2(params, ns, Gd=v.G) if params.model == "pulsed" else \
-            ph.READ_STD_PROGRAMMED.brian2(params, ns, Gd=v.G, G=v.G, dt="(t - %s)" % v.t_prog)
-        return f"({v.G} + ({std}) * randn())"
-
-    model = [PLUS.equations(), MINUS.equations(), "nread : integer"]
+    plus, minus = (cached_drift_vars() if cached_drift else (PLUS, MINUS))
+    model = [plus.equations(), minus.equations(), "nread : integer"]
     pre = []
     post = []
     ns["pcm_e_read"] = params.e_read * joule
@@ -242,20 +296,29 @@ def pcm_synapses_code(params: DeviceParams, plasticity: Plasticity | None,
     if plasticity is not None:
         model.append(plasticity.model())
         pre.append(plasticity.on_pre())
-    pre += [f"{target_var}_post += w_scale * ({rd(PLUS)} - {rd(MINUS)})",
-            "nread += 1", f"{PLUS.energy} += {e_read}", f"{MINUS.energy} += {e_read}"]
+    # one read of each device; the two independent Gaussian read noises are drawn as one
+    # Gaussian of the summed variance (exact in distribution, half the random numbers)
+    mean_p, std_p = read_moments_expr(params, plus, ns, drift, gd="rd_p")
+    mean_m, std_m = read_moments_expr(params, minus, ns, drift, gd="rd_m")
+    pre += [f"rd_p = {mean_p}", f"rd_m = {mean_m}"]
+    noise = f" + sqrt(({std_p})**2 + ({std_m})**2) * randn()" if read_noise and not noise_to \
+        else ""
+    pre += [f"{target_var}_post += w_scale * (rd_p - rd_m{noise})",
+            "nread += 1", f"{plus.energy} += {e_read}", f"{minus.energy} += {e_read}"]
+    if read_noise and noise_to:
+        pre.append(f"{noise_to}_post += w_scale**2 * (({std_p})**2 + ({std_m})**2)")
+    model.append("plastic : 1 (shared)")  # 0 freezes plasticity and refresh (evaluation)
     if plasticity is not None:
+        ltp = set_pulse_code(params, plus, ns, gate="ltp * plastic", amplitude="ltp_amp")
+        ltd = set_pulse_code(params, minus, ns, gate="ltd * plastic", amplitude="ltd_amp")
         if plasticity.gates_on == "both":
-            pre += [set_pulse_code(params, MINUS, ns, gate="ltd", amplitude="ltd_amp")]
-            post += [plasticity.on_post(),
-                     set_pulse_code(params, PLUS, ns, gate="ltp", amplitude="ltp_amp")]
+            pre += [ltd]
+            post += [plasticity.on_post(), ltp]
         else:
-            post += [plasticity.on_post(),
-                     set_pulse_code(params, PLUS, ns, gate="ltp", amplitude="ltp_amp"),
-                     set_pulse_code(params, MINUS, ns, gate="ltd", amplitude="ltd_amp")]
+            post += [plasticity.on_post(), ltp, ltd]
     if refresh is not None:
         model.append(refresh.model())
-        post.append(refresh.code(params, ns))
+        post.append(refresh.code(params, ns, plus, minus).replace("rf = int(", "rf = int(plastic > 0) * int(", 1))
     return {"model": "\n".join(m for m in model if m),
             "on_pre": "\n".join(c for c in pre if c),
             "on_post": "\n".join(c for c in post if c) or None}
@@ -297,6 +360,18 @@ class PCMSynapses(Synapses):
         Postsynaptic variable the efficacy is added to (default ``"v"``).
     read_noise, drift : bool
         Whether synaptic reads include read noise and drift.
+    drift_update : brian2 time or None
+        If given, each device's drift factor is kept in a variable (``dfp``/``dfm``),
+        set to 1 by every write and re-evaluated from the drift relation every
+        ``drift_update`` (default None: evaluated at every read). Between updates the
+        factor of an unwritten device is at most ``drift_update`` old: a relative error
+        below ``nu * drift_update / t0`` (0.1 % for 1 s with the Nandakumar model).
+    noise_to : str or None
+        Postsynaptic variable (units of ``target_var``**2) that accumulates the read-noise
+        variance of all events of a time step instead of one Gaussian per event; the
+        target must add ``sqrt(var) * randn()`` once per step and clear it, as
+        :class:`~neuropcm.snn.WTALayer` does with ``noise_to="read_var"``. Exact in
+        distribution, and much faster for dense inputs.
     initial_pulses : (int, int) or None
         Random initial state: at the first time step, G+ gets a uniformly random number of
         SET pulses in ``0..initial_pulses[0]`` and G- in ``0..initial_pulses[1]`` (applied
@@ -314,8 +389,8 @@ class PCMSynapses(Synapses):
 
     def __init__(self, source, target, preset="nandakumar2018", plasticity=None,
                  refresh=None, w_scale=None, target_var="v", read_noise=True, drift=True,
-                 initial_pulses=None, namespace=None, name="pcmsynapses*", method=None,
-                 **overrides):
+                 initial_pulses=None, drift_update=None, noise_to=None, namespace=None,
+                 name="pcmsynapses*", method=None, **overrides):
         self.device_params = get_preset(preset, **overrides)
         self.preset = preset if isinstance(preset, str) else "custom"
         if plasticity is not None and not isinstance(plasticity, Plasticity):
@@ -331,8 +406,14 @@ class PCMSynapses(Synapses):
             raise UnitError(f"w_scale = {w_scale!r} must be a Brian2 quantity in units of "
                             f"{target_var}/siemens, e.g. w_scale=1*mV/usiemens")
         ns = {"w_scale": w_scale}
+        if noise_to is not None and noise_to not in target.variables:
+            raise ParameterError(f"noise_to = {noise_to!r}: the target has no such variable; "
+                                 f"use a WTALayer (noise_to='read_var') or define one")
+        if drift_update is not None:
+            _check_time(drift_update, "drift_update")
+        cached = bool(drift and drift_update is not None)
         code = pcm_synapses_code(self.device_params, plasticity, self.refresh, ns, target_var,
-                                 read_noise, drift)
+                                 read_noise, drift, cached_drift=cached, noise_to=noise_to)
         if plasticity is not None:
             ns.update(plasticity.namespace())
         ns.update(namespace or {})
@@ -340,6 +421,12 @@ class PCMSynapses(Synapses):
         model = code["model"] + "\ninitialised : integer"
         super().__init__(source, target, model=model, on_pre=code["on_pre"],
                          on_post=code["on_post"], namespace=ns, name=name, **kw)
+        if cached:
+            vp, vm = cached_drift_vars()
+            self.run_regularly(
+                f"{vp.drift_factor} = {drift_factor_expr(self.device_params, vp, ns)}\n"
+                f"{vm.drift_factor} = {drift_factor_expr(self.device_params, vm, ns)}",
+                dt=drift_update, when="start", name=self.name + "_drift")
         if initial_pulses is not None:
             n_p, n_m = (int(x) for x in initial_pulses)
             if n_p < 0 or n_m < 0:
@@ -365,6 +452,7 @@ class PCMSynapses(Synapses):
         """Connect as :meth:`brian2.Synapses.connect`; new devices are put in the RESET
         state with their device-to-device parameters drawn."""
         super().connect(*args, **kwargs)
+        self.plastic = 1.0
         for v in (PLUS, MINUS):
             for var, expr in device_init_code(self.device_params, v, self.namespace).items():
                 setattr(self, var, expr)
@@ -374,24 +462,6 @@ class PCMSynapses(Synapses):
     def to_devices(self):
         """The G+ and G- devices as two :class:`~neuropcm.devices.PCMArray` (flat, in
         synapse order), with their full state -- for HDF5 and the crossbar."""
-        from ..devices.array import PCMArray
-
-        arrays = []
-        n = len(self)
-        for v in (PLUS, MINUS):
-            state = {"arrays": {
-                "G": np.asarray(getattr(self, v.G)[:]), "P": np.asarray(getattr(self, v.P)[:]),
-                "t_prog": np.asarray(getattr(self, v.t_prog)[:]),
-                "nu": np.asarray(getattr(self, v.nu)[:]),
-                "f_set": np.asarray(getattr(self, v.f_set)[:]),
-                "n_set": np.asarray(getattr(self, v.n_set)[:]),
-                "n_reset": np.asarray(getattr(self, v.n_reset)[:]),
-                "n_read": np.asarray(self.nread[:]),
-                "energy": np.asarray(getattr(self, v.energy)[:])},
-                "time": float(self.t / second),
-                "temperature": self.device_params.t_ref,
-                "rng_state": np.random.default_rng(0).bit_generator.state}
-            for k, a in state["arrays"].items():
-                state["arrays"][k] = a.reshape(n)
-            arrays.append(PCMArray.from_state(self.device_params, state, preset=self.preset))
-        return tuple(arrays)
+        state = {name: np.asarray(getattr(self, name + "_")[:]) for name in SYNAPSE_DEVICE_VARS}
+        return synapse_state_to_devices(state, self.device_params, float(self.t / second),
+                                        self.preset)
