@@ -28,6 +28,10 @@ def _mnist(args) -> int:
     from .snn.clustering import run_clustering
     from .snn.config import load_network
 
+    import brian2
+
+    # expected and harmless here: additive synaptic updates flagged as order-dependent
+    brian2.BrianLogger.suppress_name("brian2.codegen.generators.base")
     cfg = load_network(args.network)
     train = load_mnist("train", mnist_dir=args.mnist_dir)
     test = load_mnist("test", mnist_dir=args.mnist_dir)

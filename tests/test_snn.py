@@ -280,3 +280,24 @@ def test_example_network_runs():
     from pathlib import Path
 
     runpy.run_path(str(Path(__file__).parents[1] / "networks" / "example_pcm_wta.py"))
+
+
+def test_periodic_threshold_refresh_sweeps_without_post_spikes():
+    pre = SpikeGeneratorGroup(4, [], [] * ms)
+    post = NeuronGroup(1, "v : 1")  # never fires
+    S = PCMSynapses(pre, post, refresh=ThresholdRefresh(period=2 * ms), w_scale=1 / siemens,
+                    drift=False)
+    S.connect()
+    S.Gp = np.array([10.0, 10.0, 5.0, 2.0]) * usiemens
+    S.Gm = np.array([4.0, 1.0, 2.0, 10.0]) * usiemens
+    net = Network(pre, post, S)
+    net.run(3 * ms)   # sweeps at 0 and 2 ms
+    # only pair 0 is saturated (10 > 9 and 4 > 3): refreshed once, then no longer saturated
+    assert list(S.nrefresh[:]) == [1, 0, 0, 0]
+    assert list(S.nresetp[:]) == [1, 0, 0, 0] and list(S.nresetm[:]) == [1, 0, 0, 0]
+    assert S.Gp_[0] > S.Gm_[0]
+    S.plastic = 0  # frozen: no refresh
+    S.Gp = 11 * usiemens
+    S.Gm = 5 * usiemens
+    net.run(3 * ms)
+    assert list(S.nrefresh[:]) == [1, 0, 0, 0]

@@ -32,8 +32,8 @@ from ..io import atomic_h5, open_h5, read_config, write_array, write_config, wri
 from .config import NetworkConfig
 from .neurons import WTALayer
 from .runner import Built, ChunkedRunner, chunk_seed
-from .synapses import (PCMSynapses, TwoWindowSTDP, devices_to_synapse_state,
-                       synapse_state_to_devices)
+from .synapses import (PCMSynapses, ThresholdRefresh, TwoWindowSTDP,
+                       devices_to_synapse_state, synapse_state_to_devices)
 
 N_PIXELS = 784
 #: Evaluation: re-presentations, with doubled input rates, of examples evoking no spike.
@@ -81,9 +81,12 @@ def make_builder(cfg: NetworkConfig):
         # each example starts from rest (instead of a long free decay)
         wta.run_regularly("v = v_rest", dt=inp_cfg.example_duration, when="start",
                           name="wta_example_start")
+        refresh = None if sc.refresh in (None, "none") else sc.refresh
+        if refresh == "threshold" and float(sc.refresh_period) > 0:
+            refresh = ThresholdRefresh(period=sc.refresh_period)
         syn = PCMSynapses(inp, wta, preset=sc.preset,
                           plasticity=TwoWindowSTDP(st.dT_pot, st.dT_dep, st.p_pot, st.p_dep),
-                          refresh=None if sc.refresh in (None, "none") else sc.refresh,
+                          refresh=refresh,
                           w_scale=sc.w_scale, read_noise=sc.read_noise, drift=sc.drift,
                           drift_update=sc.drift_update,
                           noise_to="read_var" if sc.aggregate_noise else None, name="syn")

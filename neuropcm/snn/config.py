@@ -75,6 +75,7 @@ class SynapseConfig:
     w_scale: Quantity = field(default_factory=lambda: 0.02 * brian2.mV / brian2.usiemens)
     initial_pulses: tuple = (3, 3)
     refresh: str | None = "threshold"
+    refresh_period: Quantity = field(default_factory=lambda: 0 * brian2.second)  # 0: per event
     read_noise: bool = True
     drift: bool = True
     drift_update: Quantity = field(default_factory=lambda: 1 * brian2.second)

@@ -129,7 +129,8 @@ class WTALayer(NeuronGroup):
             int(N), "\n".join(eqs), threshold="is_cand == 1 and beaten == 0 and v > v_th",
             reset="\n".join(reset),
             refractory="(t - lastspike) < t_ref or (t - t_inh) < t_inhibit",
-            events={"cand": "v > v_th and not_refractory"}, namespace=ns, method=("exact", "euler"),
+            events={"cand": "v > v_th and not_refractory"}, namespace=ns,
+            method="exponential_euler",  # exact for v and A; theta (slow) by Euler
             name=name, **kw)
         self.set_event_schedule("spike", "after_synapses")
         self.run_on_event("cand", "is_cand = 1", when="before_synapses")

@@ -179,7 +179,10 @@ class PairSTDP(Plasticity):
 
 # ------------------------------------------------------------------ refresh rules
 class Refresh:
-    """A refresh rule for saturated differential pairs: Brian2 code run after plasticity."""
+    """A refresh rule for saturated differential pairs: Brian2 code run after plasticity
+    (or, with a ``period``, by a ``run_regularly`` sweep over all synapses)."""
+
+    period = None
 
     def code(self, params: DeviceParams, ns: dict, plus: DeviceVars = PLUS,
              minus: DeviceVars = MINUS) -> str:
@@ -196,12 +199,25 @@ class ThresholdRefresh(Refresh):
     both are RESET and the difference is re-written onto one side with open-loop SET
     pulses: the number of pulses whose mean accumulation curve (computed from the device
     model) comes nearest to the old difference, at most ``max_pulses``.
+
+    Parameters
+    ----------
+    high, low : float
+        Thresholds as fractions of g_max.
+    max_pulses : int
+        Longest open-loop rewrite.
+    period : brian2 time or None
+        None: checked after every plasticity event (postsynaptic spike) of a synapse. A time:
+        checked for all synapses every ``period`` instead (a periodic refresh sweep, much
+        cheaper when postsynaptic spikes are frequent: the unrolled rewrite is evaluated per
+        check).
     """
 
-    def __init__(self, high=0.75, low=0.25, max_pulses=12):
+    def __init__(self, high=0.75, low=0.25, max_pulses=12, period=None):
         if not 0 < low <= high <= 1:
             raise ParameterError(f"need 0 < low <= high <= 1, got low={low!r}, high={high!r}")
         self.high, self.low, self.max_pulses = float(high), float(low), int(max_pulses)
+        self.period = None if period is None else _check_time(period, "period")
 
     def code(self, params, ns, plus=PLUS, minus=MINUS):
         gmax = params.g_max
@@ -316,10 +332,16 @@ def pcm_synapses_code(params: DeviceParams, plasticity: Plasticity | None,
             post += [plasticity.on_post(), ltp]
         else:
             post += [plasticity.on_post(), ltp, ltd]
+    sweep = None
     if refresh is not None:
         model.append(refresh.model())
-        post.append(refresh.code(params, ns, plus, minus).replace("rf = int(", "rf = int(plastic > 0) * int(", 1))
-    return {"model": "\n".join(m for m in model if m),
+        rcode = refresh.code(params, ns, plus, minus).replace(
+            "rf = int(", "rf = int(plastic > 0) * int(", 1)
+        if refresh.period is None:
+            post.append(rcode)
+        else:
+            sweep = rcode
+    return {"refresh_sweep": sweep, "model": "\n".join(m for m in model if m),
             "on_pre": "\n".join(c for c in pre if c),
             "on_post": "\n".join(c for c in post if c) or None}
 
@@ -421,6 +443,9 @@ class PCMSynapses(Synapses):
         model = code["model"] + "\ninitialised : integer"
         super().__init__(source, target, model=model, on_pre=code["on_pre"],
                          on_post=code["on_post"], namespace=ns, name=name, **kw)
+        if code["refresh_sweep"] is not None:
+            self.run_regularly(code["refresh_sweep"], dt=self.refresh.period, when="end",
+                               name=self.name + "_refresh")
         if cached:
             vp, vm = cached_drift_vars()
             self.run_regularly(
