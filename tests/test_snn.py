@@ -13,7 +13,7 @@ from scipy import stats  # noqa: E402
 
 from neuropcm import PCMArray  # noqa: E402
 from neuropcm.devices import get_preset  # noqa: E402
-from neuropcm.devices.theory import accumulation_moments  # noqa: E402
+from neuropcm.devices.theory import accumulation_moments, open_loop_pulses  # noqa: E402
 from neuropcm.errors import ParameterError, UnitError, UnknownPresetError  # noqa: E402
 from neuropcm.snn import (PairSTDP, PCMSynapses, PhaseChangeNeurons, Plasticity,  # noqa: E402
                           ThresholdRefresh, TruncateRefresh, TwoWindowSTDP, WTALayer)
@@ -181,7 +181,7 @@ def test_threshold_refresh_preserves_net_weight_and_counts_resets():
     assert np.all(sat.nrefresh[:] == 1)
     # the number of pulses whose mean curve is nearest to |w| = 6 uS
     m, s = accumulation_moments(p, 12)
-    k = int(np.argmin(np.abs(m * 1e6 - 6.0)))
+    k = int(open_loop_pulses(p, np.array([6e-6]))[0])  # nearest mean gain from RESET
     even = np.arange(N) % 2 == 0
     assert np.all(sat.nsetp[:][even] == k) and np.all(sat.nsetm[:][~even] == k)
     # net weight preserved in expectation up to the pulse quantisation of the open-loop rewrite

@@ -6,6 +6,9 @@ simulated device populations against them, and ``neuropcm devices`` plots both.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 from scipy.special import ndtr
 
@@ -74,3 +77,69 @@ def nu_moments(params: DeviceParams, g_target):
                     np.abs(mu))
     var = mu ** 2 + sd ** 2 - mean ** 2
     return mean, np.sqrt(np.maximum(var, 0.0))
+
+
+@functools.lru_cache(maxsize=32)
+def mean_set_curve(params: DeviceParams, n_max: int = 128) -> np.ndarray:
+    """Expected conductance (S) after 0..n_max SET pulses from the RESET state.
+
+    Pulsed model without device-to-device factor: the exact expectation including the
+    clips (grid propagation of :func:`neuropcm.devices.theory.accumulation_moments`).
+    Otherwise the mean-field iteration ``G <- clip(G + mean_step(G, P), g_min, g_max)`` of
+    the model's SET relation (exact for a linear step away from the clips).
+    """
+    if params.model == "pulsed" and getattr(params, "set_dtod", 0.0) == 0.0:
+        return np.asarray(accumulation_moments(params, n_max, n_grid=301)[0], dtype=float)
+    mean_rel, _ = ph.set_relations(params)
+    g, p = params.reset_mean, 1.0
+    out = [g]
+    for _ in range(n_max):
+        if params.model == "pulsed":
+            p = float(ph.PULSE_MEMORY(params, P=p))
+        g = min(max(g + float(mean_rel(params, G=g, P=p)), params.g_min), params.g_max)
+        out.append(g)
+    return np.asarray(out)
+
+
+def mean_step(params: DeviceParams) -> float:
+    """Nominal mean conductance step of one SET pulse (S), the epsilon of the updates.
+
+    Linear-step models: ``set_step``. Pulsed model: the average step of the first ten
+    pulses of the mean curve from RESET, ``(G_10 - G_0)/10`` (about 0.77 uS for
+    Nandakumar 2018; physics.md gives 7.8 uS after 10 pulses).
+    """
+    if params.model != "pulsed":
+        if params.set_step <= 0:
+            raise ModelError(f"the device's set_step = {params.set_step!r} S is not positive: "
+                             f"SET pulses do nothing, so outer-product updates cannot work")
+        return float(params.set_step)
+    c = mean_set_curve(params)
+    return float((c[10] - c[0]) / 10)
+
+
+def open_loop_pulses(params: DeviceParams, delta_g: np.ndarray) -> np.ndarray:
+    """Pulse counts whose expected conductance gain from RESET is nearest to ``delta_g``.
+
+    ``n = argmin_n |E[G_n] - E[G_0] - delta_g|`` over the mean SET curve (open-loop
+    programming, as the refresh of physics.md section 4 rewrites a difference).
+    """
+    n_max = 128 if params.model == "pulsed" else int(min(
+        4096, math.ceil(params.g_max / max(params.set_step, params.g_max / 4096)) + 1))
+    gain = mean_set_curve(params, n_max) - mean_set_curve(params, n_max)[0]
+    gain = np.maximum.accumulate(gain)
+    d = np.asarray(delta_g, dtype=float)
+    hi = np.clip(np.searchsorted(gain, d), 1, gain.size - 1)
+    lo = hi - 1
+    pick_hi = np.abs(gain[hi] - d) < np.abs(gain[lo] - d)
+    return np.where(pick_hi, hi, lo).astype(np.int64)
+
+
+
+
+def open_loop_thresholds(params: DeviceParams, max_pulses: int) -> np.ndarray:
+    """Decision thresholds of :func:`open_loop_pulses` (S): a difference ``d`` gets
+    ``n = sum(d > thresholds)`` pulses, for ``n <= max_pulses`` -- the form the Brian2
+    engine unrolls into code."""
+    gain = np.maximum.accumulate(mean_set_curve(params, max_pulses)
+                                 - mean_set_curve(params, max_pulses)[0])
+    return 0.5 * (gain[1:] + gain[:-1])

@@ -9,7 +9,7 @@ from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 from ..devices import physics as ph
 from ..devices.params import DeviceParams
 from ..devices.presets import get_preset
-from ..devices.theory import accumulation_moments
+from ..devices.theory import open_loop_thresholds
 from ..errors import ParameterError, UnitError
 from .models import (DeviceVars, drift_factor_expr, read_moments_expr, reset_code,
                      set_pulse_code)
@@ -195,15 +195,15 @@ class Refresh:
 class ThresholdRefresh(Refresh):
     """IBM aihwkit one-sided refresh (physics.md section 4a).
 
-    When the larger device exceeds ``high * g_max`` and the smaller exceeds ``low * g_max``,
+    When the larger device exceeds ``upper * g_max`` and the smaller exceeds ``lower * g_max``,
     both are RESET and the difference is re-written onto one side with open-loop SET
     pulses: the number of pulses whose mean accumulation curve (computed from the device
     model) comes nearest to the old difference, at most ``max_pulses``.
 
     Parameters
     ----------
-    high, low : float
-        Thresholds as fractions of g_max.
+    upper, lower : float
+        Thresholds as fractions of g_max (as :class:`neuropcm.crossbar.ThresholdRefresh`).
     max_pulses : int
         Longest open-loop rewrite.
     period : brian2 time or None
@@ -213,23 +213,24 @@ class ThresholdRefresh(Refresh):
         check).
     """
 
-    def __init__(self, high=0.75, low=0.25, max_pulses=12, period=None):
-        if not 0 < low <= high <= 1:
-            raise ParameterError(f"need 0 < low <= high <= 1, got low={low!r}, high={high!r}")
-        self.high, self.low, self.max_pulses = float(high), float(low), int(max_pulses)
+    def __init__(self, upper=0.75, lower=0.25, max_pulses=12, period=None):
+        if not 0 < lower <= upper <= 1:
+            raise ParameterError(f"need 0 < lower <= upper <= 1, got lower={lower!r}, "
+                                 f"upper={upper!r}")
+        self.upper, self.lower, self.max_pulses = float(upper), float(lower), int(max_pulses)
         self.period = None if period is None else _check_time(period, "period")
 
     def code(self, params, ns, plus=PLUS, minus=MINUS):
         gmax = params.g_max
-        hi, lo = f"({self.high * gmax!r}*siemens)", f"({self.low * gmax!r}*siemens)"
-        mean, _ = accumulation_moments(params, self.max_pulses)
+        hi, lo = f"({self.upper * gmax!r}*siemens)", f"({self.lower * gmax!r}*siemens)"
+        thresholds = open_loop_thresholds(params, self.max_pulses)
         lines = [f"rf = int(({plus.G} > {hi} and {minus.G} > {lo}) or "
                  f"({minus.G} > {hi} and {plus.G} > {lo}))",
                  f"rf_diff = {plus.G} - {minus.G}"]
-        # pulses nearest to |diff| on the model's mean curve from RESET
+        # open-loop rewrite: the pulse count whose mean gain from RESET is nearest to |diff|
+        # (neuropcm.devices.theory.open_loop_pulses, unrolled)
         lines.append("rf_n = " + " + ".join(
-            f"int(abs(rf_diff) > ({float(0.5 * (mean[k - 1] + mean[k]))!r}*siemens))"
-            for k in range(1, self.max_pulses + 1)))
+            f"int(abs(rf_diff) > ({float(th)!r}*siemens))" for th in thresholds))
         lines.append(reset_code(params, plus, ns, gate="rf"))
         lines.append(reset_code(params, minus, ns, gate="rf"))
         for k in range(1, self.max_pulses + 1):
@@ -395,9 +396,8 @@ class PCMSynapses(Synapses):
         :class:`~neuropcm.snn.WTALayer` does with ``noise_to="read_var"``. Exact in
         distribution, and much faster for dense inputs.
     initial_pulses : (int, int) or None
-        Random initial state: at the first time step, G+ gets a uniformly random number of
-        SET pulses in ``0..initial_pulses[0]`` and G- in ``0..initial_pulses[1]`` (applied
-        once per synapse; the flag ``initialised`` survives chunked/standalone reruns).
+        Random initial state: on ``connect``, G+ gets a uniformly random number of SET pulses
+        in ``0..initial_pulses[0]`` and G- in ``0..initial_pulses[1]``.
     **overrides : float
         Device parameter overrides (SI).
 
@@ -434,13 +434,14 @@ class PCMSynapses(Synapses):
         if drift_update is not None:
             _check_time(drift_update, "drift_update")
         cached = bool(drift and drift_update is not None)
+        self.plus_vars, self.minus_vars = cached_drift_vars() if cached else (PLUS, MINUS)
         code = pcm_synapses_code(self.device_params, plasticity, self.refresh, ns, target_var,
                                  read_noise, drift, cached_drift=cached, noise_to=noise_to)
         if plasticity is not None:
             ns.update(plasticity.namespace())
         ns.update(namespace or {})
         kw = {"method": method} if method else {}
-        model = code["model"] + "\ninitialised : integer"
+        model = code["model"] + "\nk_init : integer  # initial SET pulses (scratch)"
         super().__init__(source, target, model=model, on_pre=code["on_pre"],
                          on_post=code["on_post"], namespace=ns, name=name, **kw)
         if code["refresh_sweep"] is not None:
@@ -452,24 +453,14 @@ class PCMSynapses(Synapses):
                 f"{vp.drift_factor} = {drift_factor_expr(self.device_params, vp, ns)}\n"
                 f"{vm.drift_factor} = {drift_factor_expr(self.device_params, vm, ns)}",
                 dt=drift_update, when="start", name=self.name + "_drift")
+        self.add_attribute("initial_pulses")
+        self.initial_pulses = None
         if initial_pulses is not None:
             n_p, n_m = (int(x) for x in initial_pulses)
             if n_p < 0 or n_m < 0:
                 raise ParameterError(f"initial_pulses = {initial_pulses!r} must be two "
                                      f"non-negative integers")
-            lines = ["todo = int(initialised == 0)",
-                     f"k_p = int(rand() * {n_p + 1})", f"k_m = int(rand() * {n_m + 1})"]
-            for k in range(1, max(n_p, n_m) + 1):
-                if k <= n_p:
-                    lines.append(set_pulse_code(self.device_params, PLUS, ns,
-                                                gate=f"todo * int(k_p >= {k})"))
-                if k <= n_m:
-                    lines.append(set_pulse_code(self.device_params, MINUS, ns,
-                                                gate=f"todo * int(k_m >= {k})"))
-            lines.append("initialised = 1")
-            # a slow clock: the code runs at t = 0 (and is a no-op afterwards)
-            self.run_regularly("\n".join(lines), dt=1e4 * second, when="start",
-                               name=self.name + "_init")
+            self.initial_pulses = (n_p, n_m)
         self.add_attribute("brian_code")
         self.brian_code = code
 
@@ -483,6 +474,26 @@ class PCMSynapses(Synapses):
                 setattr(self, var, expr)
         if isinstance(self.plasticity, TwoWindowSTDP):
             self.tpre = "-1e9*second"  # never spiked: "older than dT_dep"
+        if self.initial_pulses is not None:
+            self._apply_initial_pulses()
+
+    def _apply_initial_pulses(self):
+        """Uniformly random 0..n SET pulses on each device, through the device model's SET
+        code, as variable assignments (they run at initialisation in every target)."""
+        for n, v in zip(self.initial_pulses, (self.plus_vars, self.minus_vars)):
+            self.k_init = f"int(rand() * {n + 1})"
+            for k in range(1, n + 1):
+                lines = set_pulse_code(self.device_params, v, self.namespace,
+                                       gate=f"int(k_init >= {k})").split("\n")
+                gate_name, gate_expr = lines[0].split(" = ", 1)
+                for line in lines[1:]:
+                    line = line.replace(gate_name, f"({gate_expr})")
+                    if " += " in line:
+                        var, expr = line.split(" += ", 1)
+                        expr = f"{var} + ({expr})"
+                    else:
+                        var, expr = line.split(" = ", 1)
+                    setattr(self, var, expr)
 
     def to_devices(self):
         """The G+ and G- devices as two :class:`~neuropcm.devices.PCMArray` (flat, in
