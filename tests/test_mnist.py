@@ -162,3 +162,20 @@ def test_cli_resume_after_kill_9(small_data, tmp_path):
     with h5py.File(ref) as a, h5py.File(out) as b:
         assert a["results"].attrs["test_accuracy"] == b["results"].attrs["test_accuracy"]
         assert np.array_equal(a["devices/plus/G"][()], b["devices/plus/G"][()])
+
+
+@pytest.mark.brian2
+def test_runtime_mode_runs_the_same_network(small_data, small_cfg, tmp_path):
+    import h5py
+
+    from neuropcm.snn.clustering import run_clustering
+
+    cfg = small_cfg.replace("simulation", chunk=10)
+    res = run_clustering(cfg, small_data, n_train=20, n_test=10, n_assign=20, seed=1,
+                         out=tmp_path / "rt.h5", mode="runtime", runtime_target="numpy",
+                         progress=False)
+    assert res["train_examples"] == 20 and res["n_set"] > 0
+    with h5py.File(tmp_path / "rt.h5") as f:
+        assert f.attrs["kind"] == "mnist_clustering"
+        assert f["results/confusion"][()].sum() == 10
+        assert f["devices/plus/G"].attrs["units"] == "S"

@@ -177,7 +177,8 @@ def _load_checkpoint(path, run_id):
 
 def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, epochs=1,
                    seed=0, out="mnist.h5", resume=False, mode="standalone", build_dir=None,
-                   n_assign=None, progress=True, stop_after_chunks=None, threads=0) -> dict:
+                   n_assign=None, progress=True, stop_after_chunks=None, threads=0,
+                   runtime_target="cython") -> dict:
     """Train, label and test the clustering network; write one HDF5 results file.
 
     Parameters
@@ -195,6 +196,8 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
         Continue from the checkpoint of an interrupted run with the same settings.
     mode : "standalone" or "runtime"
         cpp_standalone (compiled once) or Brian2 runtime (for debugging).
+    runtime_target : str
+        Brian2 code-generation target of runtime mode (``"cython"`` or ``"numpy"``).
     n_assign : int
         Training examples used for the label assignment (default ``min(n_train, 10000)``).
     stop_after_chunks : int, optional
@@ -223,7 +226,8 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
         from ..datasets.mnist import resolve_data_dir
         build_dir = resolve_data_dir() / "build" / f"mnist-{_run_id(cfg, {'chunk': rp.chunk})}"
     runner = ChunkedRunner(make_builder(cfg), rp.chunk, n_in, rp.chunk * T_ex, mode=mode,
-                           build_dir=build_dir, dt=cfg.simulation.dt, threads=threads)
+                           build_dir=build_dir, dt=cfg.simulation.dt, threads=threads,
+                           runtime_target=runtime_target)
     try:
         start, train_wall, state = 0, 0.0, initial_synapse_state(cfg, seed)
         if resume:
