@@ -18,6 +18,15 @@ def _figure(nrows: int, ncols: int, size):
     return plt, *plt.subplots(nrows, ncols, figsize=size)
 
 
+def _save(plt, fig, png_path, dpi: int) -> Path:
+    fig.tight_layout()
+    png_path = Path(png_path)
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png_path, dpi=dpi)
+    plt.close(fig)
+    return png_path
+
+
 def plot_device_characterisation(h5_path, png_path) -> Path:
     """Four-panel PNG of a ``neuropcm devices`` file: accumulation, programming error,
     drift, read noise."""
@@ -53,12 +62,7 @@ def plot_device_characterisation(h5_path, png_path) -> Path:
     ax[1, 1].set(xlabel="G (µS)", ylabel="read-noise std (µS)", title="Read noise (t = 1 s)")
     ax[1, 1].legend()
     fig.suptitle(f"PCM preset {cfg['preset']!r} ({cfg['model']} model)")
-    fig.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=110)
-    plt.close(fig)
-    return png_path
+    return _save(plt, fig, png_path, dpi=110)
 
 
 def plot_phase_change_neuron(h5_path, png_path) -> Path:
@@ -88,12 +92,7 @@ def plot_phase_change_neuron(h5_path, png_path) -> Path:
     ax[2].set(xlabel="time (s)", ylabel="signal", title=f"Population tracking (best single "
                                                          f"neuron error {best:.2f})")
     ax[2].legend(fontsize=8)
-    fig.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=110)
-    plt.close(fig)
-    return png_path
+    return _save(plt, fig, png_path, dpi=110)
 
 
 def plot_receptive_fields(h5_path, png_path) -> Path:
@@ -117,9 +116,4 @@ def plot_receptive_fields(h5_path, png_path) -> Path:
             ax.set_title(str(assign[k]) if assign[k] >= 0 else "-", fontsize=8, pad=2)
     fig.suptitle(f"G+ − G− per neuron (±{lim:.1f} µS; title: assigned class) — "
                  f"{n_train} training examples, test accuracy {100 * acc:.2f} %", fontsize=9)
-    fig.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=100)
-    plt.close(fig)
-    return png_path
+    return _save(plt, fig, png_path, dpi=100)
