@@ -317,6 +317,7 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
             g = d.create_group(name)
             write_array(g, arr)
             g.attrs["layout"] = f"flat synapse order k = input * {n_out} + neuron"
+            g.attrs["time_origin"] = "t = 0 is the end of training (t_prog <= 0)"
         net = f.create_group("network")
         write_dataset(net, "theta", state["wta.theta"], "V")
         write_dataset(net, "assignments", assignments, "class")
