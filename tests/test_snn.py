@@ -301,3 +301,27 @@ def test_periodic_threshold_refresh_sweeps_without_post_spikes():
     S.Gm = 5 * usiemens
     net.run(3 * ms)
     assert list(S.nrefresh[:]) == [1, 0, 0, 0]
+
+
+def test_refresh_rule_agrees_with_the_crossbar_engine():
+    """The aihwkit threshold rule is written for numpy (crossbar) and as Brian2 code (SNN):
+    both must select the same pairs and rewrite with the same open-loop pulse counts."""
+    from neuropcm.crossbar import ThresholdRefresh as CrossbarRefresh
+
+    p = get_preset("nandakumar2018")
+    g = np.linspace(0.2, 11.8, 14) * 1e-6
+    gp, gm = (a.ravel() for a in np.meshgrid(g, g))
+    pre = SpikeGeneratorGroup(gp.size, [], [] * ms)
+    post = NeuronGroup(1, "v : 1")
+    S = PCMSynapses(pre, post, refresh=ThresholdRefresh(period=5 * ms), w_scale=1 / siemens,
+                    drift=False)
+    S.connect()
+    S.Gp = gp * siemens
+    S.Gm = gm * siemens
+    Network(pre, post, S).run(1 * ms)  # exactly one sweep, at t = 0
+    selected = CrossbarRefresh().select(gp, gm, p.g_max)
+    assert selected.sum() > 10 and (~selected).sum() > 10
+    assert np.array_equal(np.asarray(S.nrefresh[:]) == 1, selected)
+    pulses = np.asarray(S.nsetp[:]) + np.asarray(S.nsetm[:])
+    np.testing.assert_array_equal(pulses[selected],
+                                  np.minimum(open_loop_pulses(p, np.abs(gp - gm)[selected]), 12))

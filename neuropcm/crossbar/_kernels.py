@@ -8,7 +8,6 @@ kernel that pays off with threads is compiled twice, serial (``cache=True``) and
 
 from __future__ import annotations
 
-import math
 
 import numba
 import numpy as np

@@ -9,7 +9,6 @@ in each docstring. The formulas themselves are the relations of
 from __future__ import annotations
 
 import numba
-import numpy as np
 
 from . import physics as ph
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelError, ParameterError, ShapeError
+from ..errors import ParameterError, ShapeError
 from ..units import check_finite, to_si
 from . import _kernels as K
 from . import physics as ph

@@ -28,7 +28,7 @@ from ..analysis.metrics import accuracy_report, assign_labels, predict
 from ..devices.array import PCMArray
 from ..devices.presets import get_preset
 from ..errors import ParameterError
-from ..io import atomic_h5, open_h5, read_config, write_array, write_config, write_dataset
+from ..io import atomic_h5, open_h5, write_array, write_config, write_dataset
 from .config import NetworkConfig
 from .neurons import WTALayer
 from .runner import Built, ChunkedRunner, chunk_seed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import NeuronGroup, Quantity, Synapses, mV, ms, second, volt
-from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
+from brian2.units.fundamentalunits import have_same_dimensions
 
 from ..devices.presets import get_preset
 from ..errors import ParameterError, UnitError
