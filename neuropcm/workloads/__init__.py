@@ -1,0 +1,105 @@
+"""Every run of the project, one module each, in one shape.
+
+A workload module defines ``WORKLOAD = Workload(...)``: a frozen, validated config
+dataclass (:class:`neuropcm.config.Config`) and ``run(config, out, *, resume=False,
+progress=True) -> Path``, which writes one HDF5 file of the workload's own ``kind``
+(registered in :mod:`neuropcm.io.kinds`). The CLI (``neuropcm run NAME``), sweeps and
+analysis are built on this shape alone. Modules are found by scanning this package, so a
+new workload is one new module (plus its test and its file kind).
+
+Examples
+--------
+>>> from neuropcm.workloads import get_workload
+>>> w = get_workload("device-characterisation")
+>>> cfg = w.config(devices=2000, seed=1)
+>>> w.run(cfg, "devices.h5")                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..config import Config
+from ..errors import UnknownPresetError
+
+__all__ = ["Workload", "workloads", "get_workload"]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the CLI, sweeps and analysis need to know of one run.
+
+    Attributes
+    ----------
+    name : str
+        Command name (``neuropcm run NAME``), e.g. ``"mnist-clustering"``.
+    kind : str
+        The ``kind`` of the HDF5 file it writes.
+    config : type
+        Its frozen config dataclass (a :class:`~neuropcm.config.Config`).
+    run : callable
+        ``run(config, out, *, resume=False, progress=True) -> Path``.
+    summary : callable
+        ``summary(path) -> str``: the headline lines the CLI prints, read from the file.
+    description : str
+        One line for ``neuropcm run --help``.
+    default_out : str
+        Output file name when ``--out`` is not given.
+    figure : callable or None
+        ``figure(path, png) -> Path``: the run's main figure, drawn from the file alone.
+    resumable : bool
+        Whether ``run(..., resume=True)`` continues from a checkpoint.
+    """
+
+    name: str
+    kind: str
+    config: type
+    run: Callable[..., Path]
+    summary: Callable[[Path], str]
+    description: str
+    default_out: str
+    figure: Callable[[Path, Path], Path] | None = None
+    resumable: bool = False
+
+    def __post_init__(self):
+        if not (isinstance(self.config, type) and issubclass(self.config, Config)):
+            raise TypeError(f"workload {self.name!r}: config must be a Config subclass")
+
+
+_REGISTRY: dict[str, Workload] | None = None
+
+
+def workloads() -> dict[str, Workload]:
+    """All workloads of the package by name (modules of this package defining
+    ``WORKLOAD``; heavy engines are imported only inside each ``run``)."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        found = {}
+        for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+            if mod.name.startswith("_"):
+                continue
+            w = getattr(importlib.import_module(f"{__name__}.{mod.name}"), "WORKLOAD", None)
+            if isinstance(w, Workload):
+                if w.name in found:
+                    raise RuntimeError(f"two workloads are named {w.name!r}")
+                found[w.name] = w
+        _REGISTRY = found
+    return _REGISTRY
+
+
+def get_workload(name: str) -> Workload:
+    """The workload called ``name``.
+
+    Raises
+    ------
+    UnknownPresetError
+        If no workload has that name (the message lists them).
+    """
+    reg = workloads()
+    if name not in reg:
+        raise UnknownPresetError(f"unknown workload {name!r}; known: {sorted(reg)}")
+    return reg[name]

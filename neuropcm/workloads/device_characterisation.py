@@ -1,0 +1,162 @@
+"""Characterise a device preset on many simulated devices (``neuropcm run
+device-characterisation``, alias ``neuropcm devices``).
+
+Four experiments, each on fresh devices with its own random stream: the accumulation
+curve (mean and std of G after 1..``pulses`` SET pulses from RESET, beside the exact
+model of :mod:`neuropcm.devices.theory`), the programming error against the target, the
+drift of several levels from 1 s to 1e6 s, and the read-noise std against conductance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config, option
+from ..devices import PCMArray, get_preset
+from ..devices.presets import PRESETS
+from ..devices.theory import accumulation_moments
+from ..errors import ParameterError
+from ..random import rng
+from . import Workload
+
+#: Times after programming at which drift is read (s).
+DRIFT_TIMES = np.logspace(0, 6, 25)
+#: Repeated reads per device for the read-noise experiment.
+N_READS = 32
+
+
+@dataclass(frozen=True)
+class DeviceCharacterisationConfig(Config):
+    """Settings of a device characterisation."""
+
+    preset: str = option("nandakumar2018", "device preset to characterise",
+                         choices=tuple(sorted(PRESETS)))
+    devices: int = option(10_000, "simulated devices per experiment", lo=80)
+    pulses: int = option(20, "SET pulses of the accumulation curve", lo=1, hi=1000)
+    seed: int = option(0, "seed of every random stream of the run", lo=0)
+
+
+def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,
+        progress: bool = True) -> Path:
+    """Measure the preset and write one ``device_characterisation`` HDF5 file.
+
+    Parameters
+    ----------
+    config : DeviceCharacterisationConfig
+        What to measure.
+    out : str or Path
+        The HDF5 file to write (atomically).
+    resume : bool
+        Refused: the run is short and keeps no checkpoint.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    from tqdm import tqdm
+
+    from ..io import atomic_h5, write_config, write_dataset
+
+    if resume:
+        raise ParameterError("device-characterisation keeps no checkpoint (it takes seconds); "
+                             "run it again without --resume")
+    c = config
+    params = get_preset(c.preset)
+    steps = tqdm(total=4, desc=f"characterising {c.preset}", disable=not progress, unit="exp")
+    res: dict[str, dict[str, tuple[np.ndarray, str]]] = {}
+
+    # 1. accumulation curve from RESET
+    arr = PCMArray(c.devices, params, seed=rng(c.seed, "accumulation"))
+    mean, std = [arr.conductance.mean()], [arr.conductance.std()]
+    for _ in range(c.pulses):
+        arr.set_pulse()
+        mean.append(arr.conductance.mean())
+        std.append(arr.conductance.std())
+    th_mean, th_std = accumulation_moments(params, c.pulses)
+    res["accumulation"] = {"pulses": (np.arange(c.pulses + 1), "count"),
+                           "mean": (np.array(mean), "S"), "std": (np.array(std), "S"),
+                           "theory_mean": (th_mean, "S"), "theory_std": (th_std, "S")}
+    steps.update()
+
+    # 2. programming error against the target
+    levels = np.linspace(0.1, 0.8, 8) * params.g_max
+    per = c.devices // levels.size
+    arr = PCMArray(per * levels.size, params, seed=rng(c.seed, "programming"))
+    r = arr.program(np.repeat(levels, per))
+    err = (r.achieved - r.target).reshape(levels.size, per)
+    res["programming"] = {
+        "target": (levels, "S"), "error_mean": (err.mean(1), "S"), "error_std": (err.std(1), "S"),
+        "iterations_mean": (r.iterations.reshape(levels.size, per).mean(1), "count"),
+        "converged": (r.converged.reshape(levels.size, per).mean(1), "1")}
+    steps.update()
+
+    # 3. drift of several levels
+    levels_d = np.array([0.1, 0.3, 0.6, 0.9]) * params.g_max
+    per = c.devices // levels_d.size
+    arr = PCMArray(per * levels_d.size, params, seed=rng(c.seed, "drift"))
+    arr.program(np.repeat(levels_d, per))
+    t_p = arr.time
+    drift = np.array([arr.read(t=t_p + t).reshape(levels_d.size, per).mean(1)
+                      for t in DRIFT_TIMES]).T
+    res["drift"] = {"time": (DRIFT_TIMES, "s"), "levels": (levels_d, "S"), "mean": (drift, "S")}
+    steps.update()
+
+    # 4. read-noise std against conductance
+    levels_r = np.linspace(0.05, 0.95, 10) * params.g_max
+    per = max(c.devices // (levels_r.size * 4), 8)
+    arr = PCMArray(per * levels_r.size, params, seed=rng(c.seed, "read_noise"))
+    arr.program(np.repeat(levels_r, per))
+    t_r = arr.time + 1.0
+    reads = np.array([arr.read(t=t_r) for _ in range(N_READS)])
+    _, m_std = arr.read_moments(t=t_r)
+    res["read_noise"] = {"conductance": (reads.mean(0), "S"),
+                         "std": (reads.std(0, ddof=1), "S"), "model_std": (m_std, "S")}
+    steps.update()
+    steps.close()
+
+    out = Path(out)
+    with atomic_h5(out, kind=WORKLOAD.kind) as f:
+        write_config(f, {**c.to_dict(), "params": params.as_dict(), "model": params.model})
+        for name, group in res.items():
+            g = f.create_group(f"results/{name}")
+            for k, (v, u) in group.items():
+                write_dataset(g, k, v, u)
+        acc = res["accumulation"]
+        rg = f["results"]
+        rg.attrs["g_after_pulses"] = float(acc["mean"][0][-1])
+        rg.attrs["g_after_pulses_theory"] = float(acc["theory_mean"][0][-1])
+        rg.attrs["program_converged"] = float(res["programming"]["converged"][0].mean())
+    return out
+
+
+def summary(path) -> str:
+    """Headline lines for the CLI, read from the file."""
+    from ..io import open_h5, read_config
+
+    with open_h5(path, kind=WORKLOAD.kind) as f:
+        cfg = read_config(f)
+        r = f["results"].attrs
+        return (f"{cfg['preset']}: mean G after {cfg['pulses']} pulses "
+                f"{r['g_after_pulses'] * 1e6:.2f} uS (exact model "
+                f"{r['g_after_pulses_theory'] * 1e6:.2f} uS); program-and-verify converged "
+                f"{100 * r['program_converged']:.1f} %")
+
+
+def figure(path, png) -> Path:
+    """The four-panel characterisation figure, from the file alone."""
+    from ..analysis import plot_device_characterisation
+
+    return plot_device_characterisation(path, png)
+
+
+WORKLOAD = Workload(
+    name="device-characterisation", kind="device_characterisation",
+    config=DeviceCharacterisationConfig, run=run, summary=summary, figure=figure,
+    description="characterise a PCM device preset on many simulated devices",
+    default_out="devices.h5")
