@@ -15,7 +15,8 @@ _DIMS = {"s": "second", "S": "siemens", "K": "kelvin", "J": "joule", "Hz": "hert
          "A": "amp", "V": "volt", "1": None}
 
 
-def _is_quantity(x) -> bool:
+def is_quantity(x) -> bool:
+    """Whether ``x`` is a Brian2 quantity (has physical dimensions attached)."""
     return hasattr(x, "dim") and hasattr(x, "dimensions")
 
 
@@ -38,7 +39,7 @@ def to_si(x, unit: str, name: str, *, require_unit: bool = False):
     UnitError
         On a dimension mismatch, or a missing unit where one is required.
     """
-    if _is_quantity(x):
+    if is_quantity(x):
         from brian2.units.fundamentalunits import get_dimensions
 
         import brian2
@@ -46,9 +47,11 @@ def to_si(x, unit: str, name: str, *, require_unit: bool = False):
         target = _DIMS[unit]
         want = get_dimensions(getattr(brian2, target)) if target else get_dimensions(1)
         if x.dim is not want:
-            what = target or "a dimensionless value"
-            raise UnitError(f"{name} = {x!r} has the wrong unit: expected {what} "
-                            f"(e.g. {name}=5*{target or '1'})")
+            if target is None:
+                raise UnitError(f"{name} = {x!r} has a unit, but {name} is dimensionless: "
+                                f"give a plain number (e.g. {name}=0.5)")
+            raise UnitError(f"{name} = {x!r} has the wrong unit: expected {target} "
+                            f"(e.g. {name}=5*{target})")
         arr = np.asarray(x / (getattr(brian2, target) if target else 1), dtype=float)
         return float(arr) if arr.ndim == 0 else arr
     if require_unit and unit != "1":
@@ -65,10 +68,10 @@ def check_finite(x, name: str, *, nonnegative: bool = False, what: str = "value"
     """Raise :class:`ParameterError` if ``x`` holds NaN/Inf (or negatives)."""
     arr = np.asarray(x, dtype=float)
     if not np.all(np.isfinite(arr)):
-        bad = arr[~np.isfinite(arr)].ravel()[0]
+        bad = arr[~np.isfinite(arr)].ravel()[0].item()
         raise ParameterError(f"{name} contains {bad!r}: every {what} must be finite; remove or "
                              f"replace NaN/Inf entries")
     if nonnegative and np.any(arr < 0):
-        bad = arr[arr < 0].ravel()[0]
+        bad = arr[arr < 0].ravel()[0].item()
         raise ParameterError(f"{name} contains the negative {what} {bad!r}; it must be >= 0")
     return x

@@ -24,14 +24,28 @@ def nu_params(gt):
             float(np.clip(-0.0125 * math.log(gn) - 0.0059, 0.008, 0.045)))
 
 
-@pytest.mark.parametrize("gt", [2.0, 8.0, 15.0, 24.0])
-def test_programming_noise_std(gt):
+def censored_moments(mu, s, c):
+    """Mean and std of min(X, c), X ~ N(mu, s^2) (typed from the normal integrals)."""
+    b = (c - mu) / s
+    cdf, pdf = stats.norm.cdf(b), stats.norm.pdf(b)
+    m1 = mu * cdf - s * pdf + c * (1 - cdf)
+    m2 = (mu ** 2 + s ** 2) * cdf - s * (mu + c) * pdf + c ** 2 * (1 - cdf)
+    return m1, math.sqrt(m2 - m1 ** 2)
+
+
+@pytest.mark.parametrize("gt", [2.0, 8.0, 15.0, 24.0, 25.0])
+def test_programming_noise_std_saturating_at_gmax(gt):
+    """G = min(gt + sigma_prog xi, g_max): devices saturate at g_max = 25 uS."""
     a = PCMArray(N, "joshi2020", seed=int(gt * 10))
     a.program(gt * 1e-6)
-    err = a.conductance * 1e6 - gt
+    g = a.conductance * 1e6
     s = sigma_prog(gt)
-    assert abs(err.std() - s) < Z * s / math.sqrt(2 * N)
-    assert abs(err.mean()) < Z * s / math.sqrt(N)
+    mean, std = censored_moments(gt, s, GMAX)
+    assert g.max() <= GMAX
+    assert abs(g.std() - std) < Z * s / math.sqrt(2 * N)
+    assert abs(g.mean() - mean) < Z * s / math.sqrt(N)
+    pinned = 1 - stats.norm.cdf((GMAX - gt) / s)
+    assert abs(np.mean(g == GMAX) - pinned) < Z * math.sqrt(max(pinned * (1 - pinned), 1 / N) / N)
 
 
 @pytest.mark.parametrize("gt", [0.1, 1.0, 5.0, 20.0])
@@ -89,6 +103,12 @@ def test_binary_levels_and_spread():
     a = PCMArray(N, "binary", seed=2)
     lrs = np.arange(N) % 2 == 0
     a.program(np.where(lrs, 25e-6, 0.25e-6))
-    g = a.conductance
-    assert g[lrs].std() / g[lrs].mean() == pytest.approx(0.05, rel=0.05)
-    assert g[lrs].mean() / g[~lrs].mean() == pytest.approx(100, rel=0.02)
+    g = a.conductance * 1e6
+    n = N // 2
+    # HRS: N(0.25, 5 %) far from the clips; LRS at g_max: min(N(25, 1.25^2), 25)
+    assert abs(g[~lrs].std() / 0.0125 - 1) < Z / math.sqrt(2 * n)
+    assert abs(g[~lrs].mean() - 0.25) < Z * 0.0125 / math.sqrt(n)
+    mean, std = censored_moments(25.0, 1.25, 25.0)
+    assert abs(g[lrs].mean() - mean) < Z * 1.25 / math.sqrt(n)
+    assert abs(g[lrs].std() - std) < Z * 1.25 / math.sqrt(2 * n)
+    assert abs(np.mean(g[lrs] == 25.0) - 0.5) < Z * 0.5 / math.sqrt(n)

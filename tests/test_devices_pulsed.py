@@ -133,3 +133,36 @@ def test_device_to_device_factor_has_its_spread():
     f = a.state_dict()["arrays"]["f_set"]
     assert abs(f.std() - 0.3) < Z * 0.3 / math.sqrt(2 * N)
     assert abs(f.mean() - 1) < Z * 0.3 / math.sqrt(N)
+
+
+# physics.md section 1: Monte Carlo of 20k devices, ensemble mean (uS) after 1, 2, 3, 5, 10,
+# 20 pulses and the saturation level, for g_max 20 uS (the preset) and 12 uS (an override)
+ENSEMBLE = {20.0: ((2.06, 3.43, 4.45, 5.91, 7.83, 9.42), 10.45, None),
+            12.0: ((2.06, 3.44, 4.47, 5.89, 7.69, 8.92), 9.33, 0.11)}
+
+
+@pytest.mark.parametrize("gmax", [20.0, 12.0])
+def test_ensemble_curve_of_physics_md(gmax):
+    """Both published Monte-Carlo ensembles (20k devices each, two decimals): our mean after
+    k pulses must agree within Z standard errors of the difference of two 20k-device means
+    plus the rounding; the preset is the paper's 20 uS."""
+    kw = {} if gmax == 20.0 else {"g_max": gmax * 1e-6}
+    a = PCMArray(N, seed=21, **kw)
+    assert a.params.g_max == pytest.approx(gmax * 1e-6, rel=1e-15)
+    curve, saturation, pinned = ENSEMBLE[gmax]
+    got = {}
+    for k in range(1, 101):
+        a.set_pulse()
+        got[k] = a.conductance * 1e6
+    at_clip = a.conductance == a.params.g_max
+    for k, want in zip((1, 2, 3, 5, 10, 20), curve):
+        g = got[k]
+        tol = Z * math.sqrt(2) * g.std() / math.sqrt(N) + 0.005
+        assert abs(g.mean() - want) < tol, (k, g.mean(), want)
+    g = got[100]  # saturated: the mean changes by < 0.01 uS from pulse 50 on
+    assert abs(g.mean() - saturation) < Z * math.sqrt(2) * g.std() / math.sqrt(N) + 0.005
+    frac = np.mean(at_clip)
+    if pinned is None:
+        assert frac < 0.01  # with 20 uS almost no device reaches the clip
+    else:  # "about 11 %": the rounding (0.5 %) plus Z standard errors
+        assert abs(frac - pinned) < 0.005 + Z * math.sqrt(pinned * (1 - pinned) / N)

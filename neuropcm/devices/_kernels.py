@@ -20,6 +20,7 @@ _read_std_programmed = ph.READ_STD_PROGRAMMED.numba
 _temperature = ph.TEMPERATURE.numba
 _set_update = ph.SET_UPDATE.numba
 _reset_level = ph.RESET_LEVEL.numba
+_writable = ph.WRITABLE.numba
 
 
 def _make_set_kernel(mean_fn, std_fn):
@@ -31,14 +32,15 @@ def _make_set_kernel(mean_fn, std_fn):
         ``P <- P exp(-1/mem)``;
         ``G <- clip(G + amp_k f_set (mean(G, P) + std(G, P) xi_k), g_min, g_max)``;
         the drift clock restarts (``t_prog = now``); counters and energy updated.
-        Devices worn out (``n_set + n_reset >= endurance``) and pulses with
-        ``amp_k <= 0`` are skipped. ``amp`` has length 1 (shared) or ``len(idx)``.
+        Worn-out devices (not ``n_set + n_reset < endurance``, the rule
+        :data:`~neuropcm.devices.physics.WRITABLE`) and pulses with ``amp_k <= 0`` are
+        skipped entirely. ``amp`` has length 1 (shared) or ``len(idx)``.
         """
         one_amp = amp.size == 1
         for k in range(idx.size):
             i = idx[k]
             a = amp[0] if one_amp else amp[k]
-            if a <= 0.0 or n_set[i] + n_reset[i] >= endurance:
+            if a <= 0.0 or not _writable(n_set[i], n_reset[i], endurance):
                 continue
             p = _pulse_memory(P[i], mem)
             g = G[i]
@@ -64,11 +66,11 @@ def reset(G, P, t_prog, n_set, n_reset, energy, idx, xi, now, reset_mean, reset_
 
     ``G <- clip(reset_mean + reset_std xi_k, g_min, g_max)``, ``P <- 1``,
     ``t_prog <- now``; ``n_reset += 1`` and ``energy += e_reset`` when ``count``.
-    Worn-out devices are skipped.
+    Worn-out devices (:data:`~neuropcm.devices.physics.WRITABLE`) are skipped entirely.
     """
     for k in range(idx.size):
         i = idx[k]
-        if n_set[i] + n_reset[i] >= endurance:
+        if not _writable(n_set[i], n_reset[i], endurance):
             continue
         G[i] = _reset_level(xi[k], reset_mean, reset_std, g_min, g_max)
         P[i] = 1.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,49 +10,12 @@ from ..errors import ParameterError, ShapeError
 from ..units import check_finite, to_si
 from . import _kernels as K
 from . import physics as ph
+from . import validation as V
 from .params import DeviceParams
 from .presets import get_preset
+from .programming import ProgramResult, program_oneshot, program_verify
+from .validation import STATE_UNITS  # noqa: F401  (re-exported)
 
-#: State arrays of a PCMArray with their units (the HDF5 layout uses the same names).
-STATE_UNITS = {
-    "G": "S", "P": "1", "t_prog": "s", "nu": "1", "f_set": "1",
-    "n_set": "count", "n_reset": "count", "n_read": "count", "energy": "J",
-}
-
-_AMP_MIN = 0.05  # smallest relative pulse amplitude program-and-verify uses
-
-
-@dataclass(frozen=True)
-class ProgramResult:
-    """Outcome of :meth:`PCMArray.program` for the programmed devices (flat, in mask order).
-
-    Attributes
-    ----------
-    target : ndarray
-        Requested conductances (S).
-    achieved : ndarray
-        Programmed (noise-free, un-drifted) conductances afterwards (S).
-    verified : ndarray
-        The last verify read of each device (S); for one-shot programming, a read right after.
-    iterations : ndarray of int
-        Programming pulses (SET or RESET) or shots used per device.
-    converged : ndarray of bool
-        Whether the verify read came within the tolerance inside the budget.
-    tol : float
-        The tolerance used (S).
-    """
-
-    target: np.ndarray
-    achieved: np.ndarray
-    verified: np.ndarray
-    iterations: np.ndarray
-    converged: np.ndarray
-    tol: float
-
-    @property
-    def fraction_converged(self) -> float:
-        """Fraction of devices that converged."""
-        return float(np.mean(self.converged)) if self.converged.size else 1.0
 
 
 class PCMArray:
@@ -67,11 +29,12 @@ class PCMArray:
         Device model: ``"nandakumar2018"`` (pulsed), ``"joshi2020"`` (programmed state),
         ``"binary"``, ``"ideal"``, or a parameter object.
     seed : int or None
-        Seed of the array's random generator; the same seed gives the same results.
+        Seed of the array's random generator (a non-negative integer); the same seed gives
+        the same results.
     temperature : float or brian2 quantity, optional
         Operating temperature (K); default the model's reference temperature.
-    **overrides : float
-        Parameter values to change (SI units), e.g. ``g_max=20e-6``.
+    **overrides : float or brian2 quantity
+        Parameter values to change (SI floats or quantities), e.g. ``g_max=20e-6``.
 
     Notes
     -----
@@ -80,15 +43,19 @@ class PCMArray:
     device-to-device SET factor ``f_set``, counters ``n_set``/``n_reset``/``n_read`` and
     ``energy``. Devices start in the RESET state at time 0 (not counted as a pulse).
     Writes happen at the array's clock :attr:`time`; reads may look at any later time.
+    Every write obeys the endurance rule :data:`~neuropcm.devices.physics.WRITABLE`: a
+    worn-out device (:attr:`worn_out`) stays exactly as it is. Arguments with a unit are
+    checked for dimension (Brian2 quantities) or taken as SI floats; shapes and counts must
+    be whole numbers -- nothing is rounded or clamped.
     """
 
     def __init__(self, shape, preset="nandakumar2018", seed=None, *, temperature=None,
                  **overrides):
         self.params: DeviceParams = get_preset(preset, **overrides)
         self.preset = preset if isinstance(preset, str) else "custom"
-        self.shape = _as_shape(shape)
+        self.shape = V.as_shape(shape)
         self.size = int(np.prod(self.shape, dtype=np.int64))
-        self.seed = seed
+        self.seed = V.check_seed_or_none(seed)
         self.rng = np.random.default_rng(seed)
         n = self.size
         self._s = {
@@ -155,10 +122,15 @@ class PCMArray:
         return self._view("energy")
 
     @property
+    def writable(self) -> np.ndarray:
+        """Devices that may still be written (rule :data:`~neuropcm.devices.physics.WRITABLE`:
+        ``n_set + n_reset < endurance``)."""
+        return V.writable(self.params, self._s["n_set"], self._s["n_reset"]).reshape(self.shape)
+
+    @property
     def worn_out(self) -> np.ndarray:
-        """Devices past their endurance (stuck at their last state)."""
-        s = self._s
-        return ((s["n_set"] + s["n_reset"]) >= self.params.endurance).reshape(self.shape)
+        """Devices past their endurance, stuck at their last state (``~writable``)."""
+        return ~self.writable
 
     def totals(self) -> dict:
         """Total SET, RESET and read counts and energy (J) of the whole array."""
@@ -174,18 +146,11 @@ class PCMArray:
 
     @temperature.setter
     def temperature(self, value) -> None:
-        v = to_si(value, "K", "temperature")
-        if not (isinstance(v, float) and math.isfinite(v) and v > 0):
-            raise ParameterError(f"temperature = {value!r} must be a positive finite number of "
-                                 f"kelvin, e.g. 300 or 300*kelvin")
-        self._temperature = v
+        self._temperature = V.as_temperature(value)
 
     def advance(self, dt) -> "PCMArray":
         """Advance the array's clock by ``dt`` (s, or a Brian2 time quantity)."""
-        v = to_si(dt, "s", "dt")
-        if not (isinstance(v, float) and math.isfinite(v) and v >= 0):
-            raise ParameterError(f"dt = {dt!r} must be a finite, non-negative time in seconds")
-        self.time += v
+        self.time += V.as_time(dt, "dt")
         return self
 
     # ------------------------------------------------------------------ selections
@@ -207,21 +172,26 @@ class PCMArray:
         return self.rng.standard_normal(n)
 
     # ------------------------------------------------------------------ writes
+    def _live(self, idx: np.ndarray) -> np.ndarray:
+        """The devices of ``idx`` that may be written (endurance rule), before the write."""
+        return idx[V.writable(self.params, self._s["n_set"][idx], self._s["n_reset"][idx])]
+
     def _reset_idx(self, idx: np.ndarray, count: bool = True) -> None:
         p, s = self.params, self._s
+        live = self._live(idx)  # before the write: the devices this RESET changes
         K.reset(s["G"], s["P"], s["t_prog"], s["n_set"], s["n_reset"], s["energy"], idx,
                 self._normals(idx.size), self.time, p.reset_mean, p.reset_std, p.g_min,
                 p.g_max, p.e_reset, p.endurance, count)
-        if p.model == "programmed":
-            self._draw_nu(idx, s["G"][idx])
+        if p.model == "programmed":  # the write's new nu, only where the write happened
+            self._draw_nu(live, s["G"][live])
 
     def _draw_nu(self, idx, g_target) -> None:
+        """Draw the drift exponent of devices ``idx`` programmed to ``g_target`` (writable
+        devices only: callers pass the devices the write changed)."""
         p = self.params
         mu = ph.NU_MEAN(p, Gt=g_target)
         sd = ph.NU_STD(p, Gt=g_target)
-        nu = np.abs(mu + sd * self._normals(idx.size))
-        live = (self._s["n_set"][idx] + self._s["n_reset"][idx]) < p.endurance + 1
-        self._s["nu"][idx[live]] = nu[live]
+        self._s["nu"][idx] = np.abs(mu + sd * self._normals(idx.size))
 
     def reset(self, mask=None) -> "PCMArray":
         """RESET the selected devices (all by default): conductance drawn from the RESET
@@ -237,13 +207,13 @@ class PCMArray:
         mask : bool array, optional
             Devices that receive the pulse.
         amplitude : float or array
-            Relative pulse amplitude (1 = nominal pulse); the increment scales linearly
-            with it (assumed, physics.md section 1); ``<= 0`` means no pulse. An array
+            Relative pulse amplitude (dimensionless, 1 = nominal pulse); the increment
+            scales linearly with it (assumed, physics.md section 1); 0 means no pulse;
+            negative values, NaN/Inf and quantities with a unit are refused. An array
             must broadcast to the array shape.
         """
         idx = self._indices(mask)
-        amp = np.asarray(amplitude, dtype=float)
-        check_finite(amp, "amplitude")
+        amp = V.as_amplitude(amplitude)
         if amp.ndim > 0:
             try:
                 amp = np.broadcast_to(amp, self.shape).ravel()[idx]
@@ -268,12 +238,9 @@ class PCMArray:
              p.e_set, p.endurance)
 
     def set_pulses(self, counts) -> "PCMArray":
-        """Apply ``counts`` SET pulses to each device (a non-negative integer array of the
-        array's shape, or a scalar for all devices)."""
-        c = np.asarray(counts)
-        if c.dtype.kind not in "iu" or np.any(c < 0):
-            raise ParameterError(f"counts must be non-negative integers, got dtype {c.dtype}"
-                                 + (f" with minimum {c.min()}" if c.size else ""))
+        """Apply ``counts`` SET pulses to each device (whole numbers >= 0, an array of the
+        array's shape or a scalar for all devices; fractions are refused, not rounded)."""
+        c = V.as_counts(counts, "counts")
         try:
             c = np.broadcast_to(c, self.shape).ravel()
         except ValueError:
@@ -303,7 +270,15 @@ class PCMArray:
         tol : float, optional
             Tolerance (S); default the model's ``program_tol``.
         max_iterations : int, optional
-            Budget of pulses (pulsed) or shots (programmed state); default the model's.
+            Budget of pulses (pulsed) or shots (programmed state), a whole number >= 1;
+            default the model's.
+
+        Notes
+        -----
+        One-shot programming writes ``clip(target + sigma_prog xi, g_min, g_max)``
+        (:data:`~neuropcm.devices.physics.PROGRAM_LEVEL`): a device saturates at g_max, so
+        targets at g_max leave about half of the devices there. It counts one SET and one
+        RESET. Worn-out devices are not written (they keep their state; 0 iterations).
         """
         p = self.params
         idx = self._indices(mask)
@@ -322,76 +297,13 @@ class PCMArray:
         tol = p.program_tol if tol is None else to_si(tol, "S", "tol")
         if not (isinstance(tol, float) and math.isfinite(tol) and tol >= 0):
             raise ParameterError(f"tol = {tol!r} must be a non-negative conductance in S")
-        budget = int(p.program_max_iterations if max_iterations is None else max_iterations)
-        if budget < 1:
-            raise ParameterError(f"max_iterations = {max_iterations!r} must be >= 1")
+        budget = V.as_count(p.program_max_iterations if max_iterations is None
+                            else max_iterations, "max_iterations", minimum=1)
         if p.model == "pulsed":
             if tol <= 0:
                 raise ParameterError("program-and-verify on the pulsed model needs tol > 0")
-            return self._program_verify(idx, tgt, tol, budget)
-        return self._program_oneshot(idx, tgt, tol, budget)
-
-    def _program_oneshot(self, idx, tgt, tol, budget) -> ProgramResult:
-        p, s = self.params, self._s
-        iters = np.zeros(idx.size, np.int64)
-        converged = np.zeros(idx.size, bool)
-        verified = np.zeros(idx.size)
-        todo = np.arange(idx.size)
-        for _ in range(budget):
-            sub = idx[todo]
-            live = (s["n_set"][sub] + s["n_reset"][sub]) < p.endurance
-            sub, todo = sub[live], todo[live]
-            if sub.size == 0:
-                break
-            g = tgt[todo] + ph.PROG_STD(p, Gt=tgt[todo]) * self._normals(sub.size)
-            s["G"][sub] = np.maximum(g, p.g_min)
-            s["P"][sub] = 1.0
-            s["t_prog"][sub] = self.time
-            s["n_set"][sub] += 1
-            s["n_reset"][sub] += 1
-            s["energy"][sub] += p.e_set + p.e_reset
-            self._draw_nu(sub, tgt[todo])
-            iters[todo] += 1
-            verified[todo] = self._read_idx(sub, self.time)
-            ok = np.abs(verified[todo] - tgt[todo]) <= tol if tol > 0 else np.ones(sub.size, bool)
-            converged[todo[ok]] = True
-            todo = todo[~ok]
-            if todo.size == 0:
-                break
-        return ProgramResult(tgt, s["G"][idx].copy(), verified, iters, converged, tol)
-
-    def _program_verify(self, idx, tgt, tol, budget) -> ProgramResult:
-        p, s = self.params, self._s
-        self._reset_idx(idx)
-        iters = np.zeros(idx.size, np.int64)
-        converged = np.zeros(idx.size, bool)
-        verified = np.zeros(idx.size)
-        todo = np.arange(idx.size)
-        decay = math.exp(-1.0 / p.pulse_memory)
-        for it in range(budget + 1):
-            sub = idx[todo]
-            r = self._read_idx(sub, self.time)
-            verified[todo] = r
-            err = tgt[todo] - r
-            ok = np.abs(err) <= tol
-            converged[todo[ok]] = True
-            if it == budget:
-                break
-            keep = ~ok & ((s["n_set"][sub] + s["n_reset"][sub]) < p.endurance)
-            todo, err, r, sub = todo[keep], err[keep], r[keep], sub[keep]
-            if todo.size == 0:
-                break
-            over = err < 0
-            if over.any():
-                self._reset_idx(sub[over])
-            under = ~over
-            if under.any():
-                step = ph.SET_MEAN(p, G=r[under], P=s["P"][sub[under]] * decay)
-                amp = np.where(step > 0, np.clip(err[under] / np.where(step > 0, step, 1.0),
-                                                 _AMP_MIN, 1.0), 1.0)
-                self._set_idx(sub[under], np.ascontiguousarray(amp))
-            iters[todo] += 1
-        return ProgramResult(tgt, s["G"][idx].copy(), verified, iters, converged, tol)
+            return program_verify(self, idx, tgt, tol, budget)
+        return program_oneshot(self, idx, tgt, tol, budget)
 
     # ------------------------------------------------------------------ reads
     def _check_time(self, t, idx) -> float:
@@ -453,9 +365,7 @@ class PCMArray:
         For engines that draw the result of many reads at once from :meth:`read_moments`
         (e.g. a crossbar MVM), so that read counts and energy still come from the devices.
         """
-        c = int(count)
-        if c < 0:
-            raise ParameterError(f"count = {count!r} must be a non-negative integer")
+        c = V.as_count(count, "count")
         idx = self._indices(mask)
         self._s["n_read"][idx] += c
         self._s["energy"][idx] += c * self.params.e_read
@@ -473,7 +383,9 @@ class PCMArray:
         idx = self._indices(mask)
         mean, std = self._moments_idx(idx, self._check_time(t, idx))
         if clipped:
-            mean, std = _rectified_moments(mean, std)
+            from .theory import rectified_moments  # scipy only when needed
+
+            mean, std = rectified_moments(mean, std)
         if mask is None:
             return mean.reshape(self.shape), std.reshape(self.shape)
         return mean, std
@@ -488,56 +400,27 @@ class PCMArray:
     @classmethod
     def from_state(cls, params: DeviceParams, state: dict, preset: str = "custom",
                    seed=None) -> "PCMArray":
-        """Rebuild an array from :meth:`state_dict` output and its parameters."""
-        shape = np.asarray(state["arrays"]["G"]).shape
+        """Rebuild an array from :meth:`state_dict` output and its parameters.
+
+        The state is checked with the constructor's rules
+        (:func:`~neuropcm.devices.validation.check_state`): shapes, finite values, G in
+        [g_min, g_max], whole non-negative counters, a time and a temperature the setters
+        accept, a valid generator state.
+
+        Raises
+        ------
+        ParameterError
+            A value breaks a rule (the message names the field and the value).
+        """
+        shape, arrays, time, temperature, rng = V.load_state(params, state)
         obj = cls.__new__(cls)
-        obj.params, obj.preset, obj.shape, obj.seed = params, preset, tuple(shape), seed
+        obj.params, obj.preset, obj.shape = params, preset, shape
+        obj.seed = V.check_seed_or_none(seed)
         obj.size = int(np.prod(shape, dtype=np.int64))
-        obj._s = {}
-        for k in STATE_UNITS:
-            a = np.asarray(state["arrays"][k])
-            if a.shape != obj.shape:
-                raise ShapeError(f"state array {k!r} has shape {a.shape}, expected {obj.shape}")
-            dtype = np.int64 if k.startswith("n_") else np.float64
-            obj._s[k] = np.ascontiguousarray(a, dtype=dtype).ravel().copy()
-        obj.time = float(state["time"])
-        obj._temperature = float(state["temperature"])
-        obj.rng = np.random.default_rng()
-        obj.rng.bit_generator.state = state["rng_state"]
+        obj._s = arrays
+        obj.time, obj._temperature, obj.rng = time, temperature, rng
         return obj
 
     def __repr__(self) -> str:
         return (f"PCMArray(shape={self.shape}, preset={self.preset!r}, model="
                 f"{self.params.model!r}, time={self.time:g} s, T={self._temperature:g} K)")
-
-
-def _rectified_moments(mean: np.ndarray, std: np.ndarray):
-    """Mean and std of ``max(X, 0)`` for ``X ~ N(mean, std^2)`` (elementwise; std may be 0)."""
-    from scipy.special import ndtr
-
-    noisy = std > 0
-    if not noisy.any():
-        return np.maximum(mean, 0.0), np.zeros_like(std)
-    m, s = mean[noisy], std[noisy]
-    a = m / s
-    cdf = ndtr(a)
-    pdf = np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
-    e1 = m * cdf + s * pdf
-    e2 = (m * m + s * s) * cdf + m * s * pdf
-    out_m = np.maximum(mean, 0.0)
-    out_s = np.zeros_like(std)
-    out_m[noisy] = e1
-    out_s[noisy] = np.sqrt(np.maximum(e2 - e1 * e1, 0.0))
-    return out_m, out_s
-
-
-def _as_shape(shape) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    try:
-        shape = tuple(int(s) for s in shape)
-    except TypeError:
-        raise ShapeError(f"shape = {shape!r} must be an int or a tuple of ints") from None
-    if len(shape) == 0 or any(s <= 0 for s in shape):
-        raise ShapeError(f"shape = {shape!r} must have positive sizes, e.g. (256, 256)")
-    return shape

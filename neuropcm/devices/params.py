@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..errors import ParameterError
+from ..errors import ParameterError, UnitError
 
 #: Boltzmann constant (J/K).
 K_BOLTZMANN = 1.380649e-23
@@ -31,10 +31,11 @@ EV = 1.602176634e-19
 
 
 def _p(default: float, unit: str, doc: str, *, lo: float | None = None,
-       hi: float | None = None, lo_open: bool = False) -> Any:
-    """A parameter field: default, unit, one-line doc and bounds (checked at init)."""
+       hi: float | None = None, lo_open: bool = False, whole: bool = False) -> Any:
+    """A parameter field: default, unit, one-line doc and bounds (checked at init);
+    ``whole`` fields (counts) must hold whole numbers."""
     return field(default=default, metadata={"unit": unit, "doc": doc, "lo": lo, "hi": hi,
-                                            "lo_open": lo_open})
+                                            "lo_open": lo_open, "whole": whole})
 
 
 def _document(cls):
@@ -73,12 +74,17 @@ class DeviceParams:
     e_read: float = _p(0.1e-12, "J", "energy of one device read (0.2 V, 10 uA, 50 ns; assumed)",
                        lo=0.0)
     endurance: float = _p(1e9, "cycles", "SET+RESET pulses a device survives; a worn-out device "
-                          "is stuck at its last state", lo=1.0)
+                          "is stuck at its last state (rule: physics.WRITABLE)", lo=1.0,
+                          whole=True)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             name = f"{type(self).__name__}.{f.name}"
+            if hasattr(v, "dim"):
+                raise UnitError(f"{name} = {v!r} is a Brian2 quantity: give a plain float in "
+                                f"{f.metadata.get('unit')} (SI), or pass it as an override "
+                                f"of get_preset/PCMArray, which converts it")
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ParameterError(f"{name} must be a plain float in {f.metadata.get('unit')} "
                                      f"(SI), got {v!r} of type {type(v).__name__}")
@@ -93,6 +99,9 @@ class DeviceParams:
             if hi is not None and v > hi:
                 raise ParameterError(f"{name} = {v!r} {f.metadata.get('unit')} is out of range: "
                                      f"it must be <= {hi}")
+            if f.metadata.get("whole") and not float(v).is_integer():
+                raise ParameterError(f"{name} = {v!r} must be a whole number of "
+                                     f"{f.metadata.get('unit')} (it is not rounded)")
         if self.g_min >= self.g_max:
             raise ParameterError(f"{type(self).__name__}: g_min = {self.g_min!r} S must be below "
                                  f"g_max = {self.g_max!r} S")
@@ -145,7 +154,8 @@ class PulsedParams(DeviceParams):
     model: ClassVar[str] = "pulsed"
 
     g_min: float = _p(0.1e-6, "S", "lowest conductance a device can take (clip)", lo=0.0)
-    g_max: float = _p(12e-6, "S", "highest conductance (saturation clip)", lo=0.0, lo_open=True)
+    g_max: float = _p(20e-6, "S", "highest conductance (saturation clip); 20 uS as in the "
+                      "paper's figures and its public implementation", lo=0.0, lo_open=True)
     reset_mean: float = _p(0.1e-6, "S", "mean conductance right after a RESET", lo=0.0)
     reset_std: float = _p(0.01e-6, "S", "std of the conductance after a RESET", lo=0.0)
     set_a: float = _p(-0.084, "1", "state dependence of the mean SET increment (per S of G)")
@@ -166,7 +176,7 @@ class PulsedParams(DeviceParams):
     program_tol: float = _p(0.5e-6, "S", "default program-and-verify tolerance", lo=0.0,
                             lo_open=True)
     program_max_iterations: float = _p(100.0, "pulses", "default program-and-verify budget",
-                                       lo=1.0)
+                                       lo=1.0, whole=True)
 
 
 @_document
@@ -178,12 +188,16 @@ class ProgrammedStateParams(DeviceParams):
     With ``gn = G_target/g_max``::
 
         sigma_prog = max(prog_p2*gn**2 + prog_p1*gn + prog_p0, 0)*g_max + prog_rel*G_target
+        G_prog = clip(G_target + sigma_prog*xi, g_min, g_max)
         nu ~ |N(clip(nu_a*ln gn + nu_b, nu_mean_min, nu_mean_max),
                 clip(nu_c*ln gn + nu_d, nu_std_min, nu_std_max))|
         G(t) = G_prog * ((t + t0)/t0)**(-nu)
         sigma_read = G(t) * min(q_a/gn**q_b, q_max) * sqrt(ln((t + t0 + t_read)/(2 t_read)))
 
-    (the read-noise clock counts from t0 before programming, as in aihwkit). SET pulses,
+    (the read-noise clock counts from t0 before programming, as in aihwkit). Unlike
+    aihwkit, which clips only at 0, programming saturates at ``g_max`` like every write
+    here: ``g_max`` is the highest conductance a device can take, so a target at g_max
+    leaves about half of the devices pinned there. SET pulses,
     which this model does not describe, are taken as linear steps ``set_step`` with std
     ``set_step_std`` (assumed).
     """
@@ -212,7 +226,7 @@ class ProgrammedStateParams(DeviceParams):
     program_tol: float = _p(0.0, "S", "default program-and-verify tolerance (0: one shot)",
                             lo=0.0)
     program_max_iterations: float = _p(1.0, "shots", "default program-and-verify budget",
-                                       lo=1.0)
+                                       lo=1.0, whole=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()

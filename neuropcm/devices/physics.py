@@ -230,6 +230,24 @@ SET_UPDATE = Relation(
 """Conductance after a SET pulse of relative amplitude ``amp`` with increment moments
 ``dG_mean``, ``dG_std`` and a standard normal ``xi``, saturating in [g_min, g_max]."""
 
+PROGRAM_LEVEL = Relation(
+    "program_level", "clip(Gt + sigma * xi, g_min, g_max)",
+    (("Gt", "S"), ("sigma", "S"), ("xi", "1")), ("g_min", "g_max"), "S")
+"""Conductance after one-shot programming to target ``Gt`` with programming-noise std
+``sigma`` and a standard normal ``xi``. A device saturates: the result is clipped to
+[g_min, g_max] like every other write (aihwkit clips only at 0; physics.md section 2)."""
+
+WRITABLE = Relation(
+    "writable", "n_set + n_reset < endurance", (("n_set", "1"), ("n_reset", "1")),
+    ("endurance",), "1")
+"""Endurance rule, the one place every engine takes it from: a device may still be written
+while its SET and RESET pulses together stay below ``endurance``. A write on a writable
+device takes full effect (conductance, pulse memory, drift clock, drift exponent, counters,
+energy), also the write that reaches or passes the limit -- one-shot programming counts one
+SET and one RESET, so from ``endurance - 1`` it ends at ``endurance + 1``. Afterwards the
+device is worn out: stuck at its last state, every later write (SET, RESET, programming)
+changes nothing, not even counters or energy. It can still be read."""
+
 RESET_LEVEL = Relation(
     "reset_level", "clip(reset_mean + reset_std * xi, g_min, g_max)", (("xi", "1"),),
     ("reset_mean", "reset_std", "g_min", "g_max"), "S")
@@ -244,9 +262,9 @@ TEMPERATURE = Relation(
 Ea interpolated between the HRS and LRS values by G/g_max (assumed)."""
 
 RELATIONS = {r.name: r for r in (
-    PULSE_MEMORY, SET_MEAN, SET_STD, NU_DEVICE, F_SET_DEVICE, DRIFT_PULSED, READ_STD_PULSED, PROG_STD, NU_MEAN, NU_STD,
-    DRIFT_PROGRAMMED, READ_STD_PROGRAMMED, LINEAR_SET_MEAN, LINEAR_SET_STD, SET_UPDATE,
-    RESET_LEVEL, TEMPERATURE)}
+    PULSE_MEMORY, SET_MEAN, SET_STD, NU_DEVICE, F_SET_DEVICE, DRIFT_PULSED, READ_STD_PULSED,
+    PROG_STD, NU_MEAN, NU_STD, DRIFT_PROGRAMMED, READ_STD_PROGRAMMED, LINEAR_SET_MEAN,
+    LINEAR_SET_STD, SET_UPDATE, PROGRAM_LEVEL, WRITABLE, RESET_LEVEL, TEMPERATURE)}
 
 
 def set_relations(params: DeviceParams) -> tuple[Relation, Relation]:

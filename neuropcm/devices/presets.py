@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import ParameterError, UnknownPresetError
+from ..units import is_quantity, to_si
 from .params import DeviceParams, ProgrammedStateParams, PulsedParams
 
 
@@ -13,7 +14,10 @@ def nandakumar2018() -> PulsedParams:
 
     S. R. Nandakumar et al., "A phase-change memory model for neuromorphic computing",
     J. Appl. Phys. 124, 152135 (2018); drift and read noise as in its public
-    implementations (physics.md section 1). The dataclass defaults are this preset.
+    implementations (physics.md section 1). ``g_max`` = 20 uS as in the paper's figures
+    and a public implementation (12 uS has no source and pins ~11 % of devices at the
+    clip after 100 pulses; give ``g_max=12e-6`` as an override where a workload wants
+    it). The dataclass defaults are this preset.
     """
     return PulsedParams()
 
@@ -34,7 +38,8 @@ def binary() -> ProgrammedStateParams:
     Muñoz-Martín et al., "Drift-resilient PCM MLP" (seed 2): HRS about two orders of
     magnitude more resistive than LRS. The 5 % relative LRS/HRS spread is assumed
     (physics.md section 3); drift and read noise follow the Joshi 2020 relations, which give
-    nu ~ 0.05 at LRS and ~ 0.1 at HRS.
+    nu ~ 0.05 at LRS and ~ 0.1 at HRS. Programming saturates at g_max, so an LRS programmed
+    at g_max is ``min(N(g_max, (0.05 g_max)^2), g_max)``: half the devices sit at g_max.
     """
     return ProgrammedStateParams(g_min=0.0, g_max=25e-6, reset_mean=0.25e-6, reset_std=0.0125e-6,
                                  prog_p2=0.0, prog_p1=0.0, prog_p0=0.0, prog_rel=0.05)
@@ -68,8 +73,9 @@ def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams
     ----------
     preset : str or DeviceParams
         A name from :data:`PRESETS` or a ready parameter object.
-    **overrides : float
-        Field values to change (SI units).
+    **overrides : float or brian2 quantity
+        Field values to change: plain SI floats, or Brian2 quantities of the field's unit
+        (converted; e.g. ``g_max=20*usiemens``).
 
     Raises
     ------
@@ -89,4 +95,12 @@ def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams
     else:
         raise ParameterError(f"preset must be a preset name or a DeviceParams object, got "
                              f"{preset!r}; known presets: {sorted(PRESETS)}")
-    return params.replace(**overrides) if overrides else params
+    if not overrides:
+        return params
+    units = type(params).units()
+    conv = {k: to_si(v, units[k] if units[k] in _SI else "1", k)
+            if is_quantity(v) and k in units else v for k, v in overrides.items()}
+    return params.replace(**conv)
+
+
+_SI = ("S", "s", "J", "K")

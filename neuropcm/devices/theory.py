@@ -15,6 +15,7 @@ from scipy.special import ndtr
 from ..errors import ModelError
 from . import physics as ph
 from .params import DeviceParams
+from .validation import as_count
 
 
 def accumulation_distribution(params: DeviceParams, n_pulses: int, *, amplitude: float = 1.0,
@@ -35,6 +36,8 @@ def accumulation_distribution(params: DeviceParams, n_pulses: int, *, amplitude:
     """
     if getattr(params, "set_dtod", 0.0) > 0:
         raise ModelError("accumulation_distribution assumes set_dtod = 0")
+    n_pulses = as_count(n_pulses, "n_pulses")
+    n_grid = as_count(n_grid, "n_grid", minimum=2)
     mean_rel, std_rel = ph.set_relations(params)
     x = np.linspace(params.g_min, params.g_max, n_grid)
     edges = np.concatenate([[-np.inf], 0.5 * (x[1:] + x[:-1]), [np.inf]])
@@ -79,6 +82,25 @@ def nu_moments(params: DeviceParams, g_target):
     return mean, np.sqrt(np.maximum(var, 0.0))
 
 
+def rectified_moments(mean: np.ndarray, std: np.ndarray):
+    """Mean and std of ``max(X, 0)`` for ``X ~ N(mean, std^2)`` (elementwise; std may be 0):
+    ``E = m Phi(a) + s phi(a)``, ``E2 = (m^2 + s^2) Phi(a) + m s phi(a)``, ``a = m/s``."""
+    noisy = std > 0
+    if not noisy.any():
+        return np.maximum(mean, 0.0), np.zeros_like(std)
+    m, s = mean[noisy], std[noisy]
+    a = m / s
+    cdf = ndtr(a)
+    pdf = np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+    e1 = m * cdf + s * pdf
+    e2 = (m * m + s * s) * cdf + m * s * pdf
+    out_m = np.maximum(mean, 0.0)
+    out_s = np.zeros_like(std)
+    out_m[noisy] = e1
+    out_s[noisy] = np.sqrt(np.maximum(e2 - e1 * e1, 0.0))
+    return out_m, out_s
+
+
 @functools.lru_cache(maxsize=32)
 def mean_set_curve(params: DeviceParams, n_max: int = 128) -> np.ndarray:
     """Expected conductance (S) after 0..n_max SET pulses from the RESET state.
@@ -87,9 +109,13 @@ def mean_set_curve(params: DeviceParams, n_max: int = 128) -> np.ndarray:
     clips (grid propagation of :func:`neuropcm.devices.theory.accumulation_moments`).
     Otherwise the mean-field iteration ``G <- clip(G + mean_step(G, P), g_min, g_max)`` of
     the model's SET relation (exact for a linear step away from the clips).
+
+    The result is cached and returned read-only (copy it to change it), so no caller can
+    alter the curve every other caller sees.
     """
+    n_max = as_count(n_max, "n_max")
     if params.model == "pulsed" and getattr(params, "set_dtod", 0.0) == 0.0:
-        return np.asarray(accumulation_moments(params, n_max, n_grid=301)[0], dtype=float)
+        return _read_only(accumulation_moments(params, n_max, n_grid=301)[0])
     mean_rel, _ = ph.set_relations(params)
     g, p = params.reset_mean, 1.0
     out = [g]
@@ -98,7 +124,13 @@ def mean_set_curve(params: DeviceParams, n_max: int = 128) -> np.ndarray:
             p = float(ph.PULSE_MEMORY(params, P=p))
         g = min(max(g + float(mean_rel(params, G=g, P=p)), params.g_min), params.g_max)
         out.append(g)
-    return np.asarray(out)
+    return _read_only(out)
+
+
+def _read_only(values) -> np.ndarray:
+    a = np.array(values, dtype=float)
+    a.flags.writeable = False
+    return a
 
 
 def mean_step(params: DeviceParams) -> float:

@@ -15,9 +15,9 @@ import numpy as np
 from .. import __version__
 from ..devices.array import STATE_UNITS, PCMArray
 from ..devices.params import PARAM_CLASSES
-from ..errors import ResultsFileError, SchemaError
+from ..errors import ParameterError, ResultsFileError, SchemaError
 
-#: Version of the file layout; readers refuse files with another major version.
+#: Version of the file layout (a whole number); readers refuse files of any other version.
 SCHEMA_VERSION = 1
 
 
@@ -80,22 +80,102 @@ def open_h5(path, kind: str | None = None) -> h5py.File:
         if "schema_version" not in f.attrs or "kind" not in f.attrs:
             raise SchemaError(f"{path}: an HDF5 file but not a NeuroPCM file (no schema_version/"
                               f"kind attributes); give a file written by NeuroPCM")
-        version = int(f.attrs["schema_version"])
+        version = _schema_version(path, f.attrs["schema_version"])
+        if version > SCHEMA_VERSION:
+            raise SchemaError(f"{path}: schema version {version} was written by a newer "
+                              f"NeuroPCM (this one reads version {SCHEMA_VERSION}); upgrade "
+                              f"neuropcm to read it")
         if version != SCHEMA_VERSION:
             raise SchemaError(f"{path}: schema version {version}, this NeuroPCM reads version "
-                              f"{SCHEMA_VERSION}; use the matching NeuroPCM version")
-        if kind is not None and f.attrs["kind"] != kind:
-            raise SchemaError(f"{path}: holds a {f.attrs['kind']!r}, expected a {kind!r}")
+                              f"{SCHEMA_VERSION} only; re-create the file with this NeuroPCM")
+        file_kind = attr_str(f, "kind")
+        if kind is not None and file_kind != kind:
+            raise SchemaError(f"{path}: holds a {file_kind!r}, expected a {kind!r}")
     except BaseException:
         f.close()
         raise
     return f
 
 
-def write_dataset(group: h5py.Group, name: str, data, units: str, **attrs) -> h5py.Dataset:
-    """Create dataset ``name`` with a ``units`` attribute (and more attributes)."""
+def _schema_version(path, raw) -> int:
+    """The ``schema_version`` attribute as an int: an integer or a string of digits only
+    (``1.7``, ``"abc"`` or ``True`` are refused, not truncated)."""
+    raw = raw.item() if isinstance(raw, np.generic) else raw
+    v = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v.strip())
+    if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+        return int(v)
+    raise SchemaError(f"{path}: attribute schema_version = {raw!r} is not a whole version "
+                      f"number; the file is damaged or not written by NeuroPCM")
+
+
+def _where(obj) -> str:
+    return f"{obj.file.filename}:{obj.name}"
+
+
+def attr_str(obj, name: str) -> str:
+    """String attribute ``name`` of an HDF5 object (bytes decoded as UTF-8).
+
+    Raises
+    ------
+    SchemaError
+        The attribute is missing or not a string (the message names file and attribute).
+    """
+    if name not in obj.attrs:
+        raise SchemaError(f"{_where(obj)}: attribute {name!r} is missing; the file is "
+                          f"incomplete or of another kind")
+    v = obj.attrs[name]
+    if isinstance(v, (bytes, np.bytes_)):
+        try:
+            v = bytes(v).decode()
+        except UnicodeDecodeError:
+            raise SchemaError(f"{_where(obj)}: attribute {name!r} is not valid UTF-8 "
+                              f"text") from None
+    if not isinstance(v, str):
+        raise SchemaError(f"{_where(obj)}: attribute {name!r} = {v!r} is not a string")
+    return v
+
+
+def attr_json(obj, name: str):
+    """JSON attribute ``name`` of an HDF5 object, parsed (data only: JSON never runs code).
+
+    Raises
+    ------
+    SchemaError
+        The attribute is missing, not a string or not valid JSON (one line naming the file,
+        the attribute and where the JSON breaks).
+    """
+    text = attr_str(obj, name)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SchemaError(f"{_where(obj)}: attribute {name!r} is not valid JSON ({e.msg} at "
+                          f"line {e.lineno} column {e.colno}); the file is damaged") from None
+
+
+def attr_float(obj, name: str) -> float:
+    """Real-number attribute ``name`` (a string or array is refused with a SchemaError)."""
+    if name not in obj.attrs:
+        raise SchemaError(f"{_where(obj)}: attribute {name!r} is missing")
+    v = obj.attrs[name]
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                             np.floating)):
+        raise SchemaError(f"{_where(obj)}: attribute {name!r} = {v!r} is not a number")
+    return float(v)
+
+
+def write_dataset(group: h5py.Group, name: str, data, units: str, *, checksum: bool = True,
+                  **attrs) -> h5py.Dataset:
+    """Create dataset ``name`` with a ``units`` attribute (and more attributes).
+
+    Non-empty numeric arrays are stored chunked with a ``fletcher32`` checksum (and gzip
+    above 4096 elements), so a flipped bit is detected on read (:func:`read_dataset`).
+    """
     arr = np.asarray(data)
     kw = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if arr.size > 4096 else {}
+    if checksum and arr.ndim > 0 and arr.size > 0 and arr.dtype.kind in "biufc":
+        kw["fletcher32"] = True
     ds = group.create_dataset(name, data=arr, **kw)
     ds.attrs["units"] = units
     for k, v in attrs.items():
@@ -110,12 +190,18 @@ def read_dataset(group: h5py.Group, name: str, units: str | None = None) -> np.n
         raise SchemaError(f"{where}: dataset {name!r} is missing; the file is incomplete or of "
                           f"another kind")
     ds = group[name]
-    if units is not None and ds.attrs.get("units") != units:
-        raise SchemaError(f"{where}/{name}: units {ds.attrs.get('units')!r}, expected {units!r}")
+    if not isinstance(ds, h5py.Dataset):
+        raise SchemaError(f"{where}/{name}: is a group, expected a dataset")
+    if units is not None:
+        got = attr_str(ds, "units") if "units" in ds.attrs else None
+        if got != units:
+            raise SchemaError(f"{where}/{name}: units {got!r}, expected {units!r}")
     try:
         return ds[()]
     except OSError as e:
-        raise ResultsFileError(f"{where}/{name}: unreadable (corrupt file: {e})") from None
+        check = " (its fletcher32 checksum does not match)" if ds.fletcher32 else ""
+        raise ResultsFileError(f"{where}/{name}: dataset {name!r} is corrupt{check}: "
+                               f"{str(e).splitlines()[0]}; re-create the file") from None
 
 
 def write_config(f: h5py.File, config: dict) -> None:
@@ -128,7 +214,11 @@ def read_config(f: h5py.File) -> dict:
     """Read the configuration written by :func:`write_config`."""
     if "config" not in f or "json" not in f["config"].attrs:
         raise SchemaError(f"{f.filename}: no /config")
-    return json.loads(f["config"].attrs["json"])
+    cfg = attr_json(f["config"], "json")
+    if not isinstance(cfg, dict):
+        raise SchemaError(f"{f.filename}:/config: attribute 'json' holds a "
+                          f"{type(cfg).__name__}, expected a JSON object")
+    return cfg
 
 
 def _json_default(o):
@@ -158,21 +248,39 @@ def write_array(group: h5py.Group, arr: PCMArray) -> None:
 
 
 def read_array(group: h5py.Group) -> PCMArray:
-    """Read a :class:`PCMArray` written by :func:`write_array`."""
-    where = f"{group.file.filename}:{group.name}"
+    """Read a :class:`PCMArray` written by :func:`write_array`.
+
+    Everything loaded is checked with the constructors' rules (parameters by the parameter
+    class, the state by :meth:`PCMArray.from_state`); a violation is a one-line
+    :class:`SchemaError` naming the file, the group and the value.
+    """
+    where = _where(group)
+    if "model" not in group.attrs:
+        raise SchemaError(f"{where}: not a PCM device array (no 'model' attribute)")
+    model = attr_str(group, "model")
+    if model not in PARAM_CLASSES:
+        raise SchemaError(f"{where}: attribute 'model' = {model!r} is not a device model; "
+                          f"known: {sorted(PARAM_CLASSES)}")
+    values = attr_json(group, "params")
+    if not isinstance(values, dict):
+        raise SchemaError(f"{where}: attribute 'params' is not a JSON object")
+    cls = PARAM_CLASSES[model]
+    missing = sorted(set(cls.units()) - set(values))
+    if missing:
+        raise SchemaError(f"{where}: attribute 'params' lacks the field(s) {missing} of the "
+                          f"{model!r} model; the file is damaged or was edited")
     try:
-        model = group.attrs["model"]
-        cls = PARAM_CLASSES[model]
-        params = cls(**json.loads(group.attrs["params"]))
-        arrays = {k: read_dataset(group, k, u) for k, u in STATE_UNITS.items()}
-        rng_state = json.loads(group.attrs["rng_state"])
-        time, temperature = group.attrs["time"], group.attrs["temperature"]
-        preset = str(group.attrs.get("preset", "custom"))
-    except KeyError as e:
-        raise SchemaError(f"{where}: not a PCM device array (missing {e})") from None
-    return PCMArray.from_state(params, {"arrays": arrays, "time": time,
-                                        "temperature": temperature, "rng_state": rng_state},
-                               preset=preset)
+        params = cls().replace(**values)
+    except ParameterError as e:
+        raise SchemaError(f"{where}: attribute 'params': {e}") from None
+    arrays = {k: read_dataset(group, k, u) for k, u in STATE_UNITS.items()}
+    state = {"arrays": arrays, "rng_state": attr_json(group, "rng_state"),
+             "time": attr_float(group, "time"), "temperature": attr_float(group, "temperature")}
+    preset = attr_str(group, "preset") if "preset" in group.attrs else "custom"
+    try:
+        return PCMArray.from_state(params, state, preset=preset)
+    except ParameterError as e:
+        raise SchemaError(f"{where}: {e}; the file is damaged or was edited") from None
 
 
 def save_array(path, arr: PCMArray, name: str = "array", config: dict | None = None) -> Path:

@@ -1,0 +1,180 @@
+"""Checks of PCMArray arguments and states, shared by the constructor, the operations and
+:meth:`PCMArray.from_state` (so a loaded state obeys the same rules as a built one).
+
+Every check raises a one-line :mod:`neuropcm.errors` error that names the value and the
+fix; nothing is rounded, truncated or clamped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ParameterError, ShapeError
+from ..units import check_finite, is_quantity, to_si
+from . import physics as ph
+from .params import DeviceParams
+
+#: State arrays of a PCMArray with their units (the HDF5 layout uses the same names).
+STATE_UNITS = {
+    "G": "S", "P": "1", "t_prog": "s", "nu": "1", "f_set": "1",
+    "n_set": "count", "n_reset": "count", "n_read": "count", "energy": "J",
+}
+
+
+def _integral(v) -> bool:
+    return (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))) or (
+        isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer())
+
+
+def as_count(value, name: str, *, minimum: int = 0) -> int:
+    """``value`` as an int >= ``minimum``; a whole float (``3.0``) is accepted, ``2.7``,
+    NaN, a bool or a quantity with a unit are refused (never truncated)."""
+    v = to_si(value, "1", name) if is_quantity(value) else value
+    if not _integral(v):
+        raise ParameterError(f"{name} = {value!r} must be a whole number >= {minimum}; "
+                             f"it is not rounded, give e.g. {max(minimum, 3)}")
+    if int(v) < minimum:
+        raise ParameterError(f"{name} = {value!r} must be >= {minimum}")
+    return int(v)
+
+
+def as_counts(values, name: str) -> np.ndarray:
+    """A non-negative whole-number array (int64); whole floats are accepted, fractions,
+    NaN/Inf, negatives and quantities with a unit refused."""
+    v = to_si(values, "1", name) if is_quantity(values) else values
+    a = np.asarray(v)
+    if a.dtype.kind == "b" or a.dtype.kind not in "iuf":
+        raise ParameterError(f"{name} must hold whole numbers >= 0, got dtype {a.dtype}")
+    if a.dtype.kind == "f":
+        bad = ~np.isfinite(a) | (a != np.round(a))
+        if bad.any():
+            raise ParameterError(f"{name} contains {a[bad].ravel()[0].item()!r}: counts must "
+                                 f"be whole numbers (they are not rounded)")
+    if a.size and a.min() < 0:
+        raise ParameterError(f"{name} contains the negative count {a.min().item()!r}; counts "
+                             f"are >= 0")
+    return a.astype(np.int64)
+
+
+def as_shape(shape) -> tuple[int, ...]:
+    """A shape: a positive whole number or a non-empty tuple of them (never truncated)."""
+    parts = (shape,) if not isinstance(shape, (tuple, list)) else tuple(shape)
+    if len(parts) == 0 or not all(_integral(s) and int(s) > 0 for s in parts):
+        raise ShapeError(f"shape = {shape!r} must be a positive whole number or a tuple of "
+                         f"them, e.g. (256, 256)")
+    return tuple(int(s) for s in parts)
+
+
+def check_seed_or_none(seed):
+    """``None`` or a non-negative integer seed."""
+    from ..random import check_seed
+
+    return None if seed is None else check_seed(seed)
+
+
+def as_amplitude(amplitude) -> np.ndarray:
+    """Relative SET-pulse amplitude(s): dimensionless, finite, >= 0 (0 = no pulse)."""
+    amp = np.asarray(to_si(amplitude, "1", "amplitude"), dtype=float)
+    check_finite(amp, "amplitude", what="relative pulse amplitude")
+    if np.any(amp < 0):
+        raise ParameterError(f"amplitude contains the negative value {amp[amp < 0].min().item()!r}; "
+                             f"relative pulse amplitudes are >= 0 (0 = no pulse): a SET "
+                             f"cannot lower G, use reset()")
+    return amp
+
+
+def as_time(value, name: str, *, nonnegative: bool = True) -> float:
+    """A finite time in seconds (plain SI float or Brian2 time)."""
+    v = to_si(value, "s", name)
+    if not (isinstance(v, float) and math.isfinite(v) and (v >= 0 or not nonnegative)):
+        raise ParameterError(f"{name} = {value!r} must be a finite"
+                             f"{', non-negative' if nonnegative else ''} time in seconds "
+                             f"(e.g. 10.0 or 10*second)")
+    return v
+
+
+def as_temperature(value) -> float:
+    """A positive finite temperature in kelvin."""
+    v = to_si(value, "K", "temperature")
+    if not (isinstance(v, float) and math.isfinite(v) and v > 0):
+        raise ParameterError(f"temperature = {value!r} must be a positive finite number of "
+                             f"kelvin, e.g. 300 or 300*kelvin")
+    return v
+
+
+def check_state(params: DeviceParams, arrays: dict, time: float) -> None:
+    """Refuse a state no sequence of operations on a PCMArray can produce.
+
+    Rules: ``G`` in [g_min, g_max]; ``P`` in [0, 1]; ``t_prog`` finite and not after the
+    clock ``time`` (writes happen at the clock; it may be negative when the time origin was
+    moved, e.g. to the end of training); ``nu``, ``f_set``, ``energy`` finite and >= 0;
+    counters whole numbers >= 0.
+    """
+    p = params
+    for k, a in arrays.items():
+        if k.startswith("n_"):
+            continue
+        bad = ~np.isfinite(a)
+        if bad.any():
+            raise ParameterError(f"state array {k!r} contains {a[bad].ravel()[0].item()!r}: every "
+                                 f"value must be finite")
+    ranges = {"G": (p.g_min, p.g_max), "P": (0.0, 1.0), "t_prog": (-math.inf, time),
+              "nu": (0.0, math.inf), "f_set": (0.0, math.inf), "energy": (0.0, math.inf)}
+    for k, (lo, hi) in ranges.items():
+        a = arrays[k]
+        bad = (a < lo) | (a > hi)
+        if bad.any():
+            raise ParameterError(f"state array {k!r} contains {a[bad].ravel()[0].item()!r} "
+                                 f"{STATE_UNITS[k]}, outside [{lo!r}, {hi!r}]"
+                                 + (" (a write cannot lie after the clock)" if k == "t_prog"
+                                    else ""))
+    for k in ("n_set", "n_reset", "n_read"):
+        arrays[k] = as_counts(arrays[k], f"state array {k!r}")
+
+
+def writable(params: DeviceParams, n_set, n_reset) -> np.ndarray:
+    """Devices that may still be written, by the endurance rule
+    :data:`~neuropcm.devices.physics.WRITABLE` (``n_set + n_reset < endurance``)."""
+    return np.asarray(ph.WRITABLE(params, n_set=np.asarray(n_set), n_reset=np.asarray(n_reset)))
+
+
+def load_state(params: DeviceParams, state: dict):
+    """Check a :meth:`PCMArray.state_dict`-style state against ``params``.
+
+    Returns
+    -------
+    shape, arrays, time, temperature, rng
+        The shape, flat contiguous state arrays (float64; int64 counters), the clock (s),
+        the temperature (K) and a ``numpy.random.Generator`` in the stored state.
+    """
+    if not isinstance(params, DeviceParams):
+        raise ParameterError(f"params must be a DeviceParams object, got {type(params).__name__}")
+    try:
+        raw, time, temperature, rng_state = (state["arrays"], state["time"],
+                                             state["temperature"], state["rng_state"])
+        raw = {k: np.asarray(raw[k]) for k in STATE_UNITS}
+    except (KeyError, TypeError) as e:
+        raise ParameterError(f"state lacks {e}; give the output of PCMArray.state_dict()") \
+            from None
+    shape = as_shape(raw["G"].shape)
+    arrays = {}
+    for k, a in raw.items():
+        if a.shape != shape:
+            raise ShapeError(f"state array {k!r} has shape {a.shape}, expected {shape}")
+        if a.dtype.kind not in "iuf":
+            raise ParameterError(f"state array {k!r} has dtype {a.dtype}; it must be numeric")
+        arrays[k] = a.ravel()
+    time = as_time(time, "time")
+    temperature = as_temperature(temperature)
+    check_state(params, arrays, time)
+    arrays = {k: np.array(a, dtype=np.int64 if k.startswith("n_") else np.float64)
+              for k, a in arrays.items()}
+    rng = np.random.default_rng()
+    try:
+        rng.bit_generator.state = rng_state
+    except (TypeError, ValueError, KeyError) as e:
+        raise ParameterError(f"rng_state is not a valid {type(rng.bit_generator).__name__} "
+                             f"state ({e})") from None
+    return shape, arrays, time, temperature, rng
