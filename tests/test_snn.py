@@ -256,7 +256,7 @@ def test_errors():
     with pytest.raises(UnitError, match="tau_m"):
         WTALayer(5, tau_m=20, rate_target=1 * Hz)
     with pytest.raises(ParameterError, match="G_threshold"):
-        PhaseChangeNeurons(3, G_threshold=20 * usiemens)
+        PhaseChangeNeurons(3, G_threshold=50 * usiemens)  # above g_max
 
 
 def test_initial_pulses_uniform_and_applied_once():
