@@ -24,6 +24,11 @@ def _same(a, b):
     assert np.array_equal(a["i"], b["i"])
     np.testing.assert_allclose(a["t"], b["t"], atol=1e-9)
     np.testing.assert_allclose(a["Gp"], b["Gp"], rtol=1e-9)
+    np.testing.assert_allclose(a["Gm"], b["Gm"], rtol=1e-9)
+    for k in ("nsetp", "nsetm", "nresetp", "nresetm", "nreadp", "nrefresh"):
+        np.testing.assert_array_equal(a[k], b[k])
+    # the run does exercise refresh and wear-out
+    assert a["nrefresh"].sum() > 5 and np.sum(a["nsetp"] + a["nresetp"] >= 20) > 5
     np.testing.assert_allclose(a["theta"], b["theta"], rtol=1e-6, atol=1e-12)
     steps = np.round(a["t"] / 0.0005).astype(int)
     assert np.bincount(steps).max() == 1

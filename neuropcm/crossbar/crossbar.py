@@ -658,23 +658,10 @@ class Crossbar(LinearOperator):
         rule = self.refresh_rule
         if rule is None or not self.mapping.trainable:
             return 0
-        gp_a, gm_a = self.arrays["G_plus"], self.arrays["G_minus"]
-        gp, gm = gp_a.read(), gm_a.read()
-        sel = rule.select if hasattr(rule, "select") else rule
-        mask = np.asarray(sel(gp, gm, self.params.g_max), dtype=bool)
-        if mask.shape != gp.shape:
-            raise ShapeError(f"refresh rule returned a mask of shape {mask.shape}, expected "
-                             f"{gp.shape}")
-        nsel = int(mask.sum())
+        # the one refresh rule of both engines (neuropcm.devices.refresh)
+        nsel = get_refresh(rule).apply(self.arrays["G_plus"], self.arrays["G_minus"])
         if nsel == 0:
             return 0
-        diff = gp - gm
-        gp_a.reset(mask)
-        gm_a.reset(mask)
-        pulses = np.zeros(gp.shape, np.int64)
-        pulses[mask] = open_loop_pulses(self.params, np.abs(diff[mask]))
-        gp_a.set_pulses(np.where(mask & (diff > 0), pulses, 0))
-        gm_a.set_pulses(np.where(mask & (diff < 0), pulses, 0))
         self.n_refresh += nsel
         self._written()
         return nsel

@@ -2,7 +2,8 @@
 
 Helpers used by :meth:`neuropcm.crossbar.Crossbar.update`; the pulses themselves are
 applied through :meth:`neuropcm.devices.PCMArray.set_pulses` / ``reset``, so the device
-model alone decides what a pulse does.
+model alone decides what a pulse does. The refresh rule itself is
+:mod:`neuropcm.devices.refresh` (shared with the Brian2 engine).
 """
 
 from __future__ import annotations
@@ -11,49 +12,23 @@ import math
 
 import numpy as np
 
+# the refresh rule is the devices' (one rule for the crossbar and the SNN), re-exported here
+from ..devices.refresh import MaskRefresh, RefreshRule, ThresholdRefresh  # noqa: F401
 from ..devices.theory import mean_set_curve, mean_step, open_loop_pulses  # noqa: F401
 from ..errors import ParameterError
-
-
-class ThresholdRefresh:
-    """Refresh rule of IBM aihwkit's one-sided cell (physics.md section 4 (a)).
-
-    A differential pair is refreshed when its larger device reads above
-    ``upper * g_max`` and its smaller above ``lower * g_max``: both are RESET and the
-    difference is rewritten on the formerly larger side with open-loop SET pulses.
-
-    Parameters
-    ----------
-    upper, lower : float
-        Thresholds as fractions of g_max (defaults 0.75 and 0.25).
-    """
-
-    def __init__(self, upper: float = 0.75, lower: float = 0.25):
-        for name, v in (("upper", upper), ("lower", lower)):
-            if not (isinstance(v, (int, float)) and 0 <= v <= 1):
-                raise ParameterError(f"ThresholdRefresh.{name} = {v!r} must be a fraction of "
-                                     f"g_max in [0, 1]")
-        if lower > upper:
-            raise ParameterError(f"ThresholdRefresh: lower = {lower!r} must not exceed "
-                                 f"upper = {upper!r}")
-        self.upper, self.lower = float(upper), float(lower)
-
-    def select(self, g_plus: np.ndarray, g_minus: np.ndarray, g_max: float) -> np.ndarray:
-        """Boolean mask of the pairs to refresh, from reads of both devices (S)."""
-        big = np.maximum(g_plus, g_minus)
-        small = np.minimum(g_plus, g_minus)
-        return (big > self.upper * g_max) & (small > self.lower * g_max)
-
-    def __repr__(self):
-        return f"ThresholdRefresh(upper={self.upper}, lower={self.lower})"
-
 
 REFRESH_RULES = {"threshold": ThresholdRefresh}
 
 
 def get_refresh(rule):
-    """Resolve a refresh option: None, a rule name, an object with ``select`` or a callable
-    ``(g_plus, g_minus, g_max) -> mask``."""
+    """Resolve a refresh option into a :class:`~neuropcm.devices.refresh.RefreshRule`.
+
+    None (no refresh), a rule name (``"threshold"``: :class:`ThresholdRefresh` with its
+    defaults), a rule object, an object with ``select(g_plus, g_minus, g_max)`` or such a
+    callable (wrapped in :class:`~neuropcm.devices.refresh.MaskRefresh`: noisy reads, the
+    rewrite of every rule). The crossbar applies a rule after each update, so a rule with a
+    Brian2 ``period`` is refused.
+    """
     if rule is None:
         return None
     if isinstance(rule, str):
@@ -63,8 +38,16 @@ def get_refresh(rule):
             raise ParameterError(f"unknown refresh rule {rule!r}; known: "
                                  f"{sorted(REFRESH_RULES)}, None, or a callable "
                                  f"(g_plus, g_minus, g_max) -> mask") from None
-    if hasattr(rule, "select") or callable(rule):
+    if isinstance(rule, RefreshRule):
+        if getattr(rule, "period", None) is not None:
+            raise ParameterError(f"refresh = {rule!r} has a period, which only the Brian2 "
+                                 f"engine uses; the crossbar refreshes after every update: "
+                                 f"give period=None")
         return rule
+    if hasattr(rule, "select") and callable(rule.select):
+        return MaskRefresh(rule.select)
+    if callable(rule):
+        return MaskRefresh(rule)
     raise ParameterError(f"refresh = {rule!r} must be None, a rule name {sorted(REFRESH_RULES)}"
                          f", an object with select(g_plus, g_minus, g_max) or a callable")
 

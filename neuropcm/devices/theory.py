@@ -12,7 +12,7 @@ import math
 import numpy as np
 from scipy.special import ndtr
 
-from ..errors import ModelError
+from ..errors import ModelError, ParameterError
 from . import physics as ph
 from .params import DeviceParams
 from .validation import as_count
@@ -149,29 +149,70 @@ def mean_step(params: DeviceParams) -> float:
     return float((c[10] - c[0]) / 10)
 
 
-def open_loop_pulses(params: DeviceParams, delta_g: np.ndarray) -> np.ndarray:
+def _curve_length(params: DeviceParams) -> int:
+    """Pulses of the mean SET curve the open-loop rule looks at when not capped: 128 for the
+    pulsed model (saturated long before), enough steps to cross g_max for a linear step."""
+    if params.model == "pulsed":
+        return 128
+    return int(min(4096, math.ceil(params.g_max / max(params.set_step, params.g_max / 4096)) + 1))
+
+
+def _check_max_pulses(max_pulses) -> int:
+    if isinstance(max_pulses, (bool, np.bool_)) or not isinstance(max_pulses, (int, np.integer)) \
+            or max_pulses < 0:
+        raise ParameterError(f"max_pulses = {max_pulses!r} must be a non-negative integer "
+                             f"(the longest open-loop rewrite), e.g. 20")
+    return int(max_pulses)
+
+
+def open_loop_thresholds(params: DeviceParams, max_pulses: int | None = None) -> np.ndarray:
+    """Decision thresholds (S) of open-loop programming from RESET.
+
+    With ``gain_n = max_{m <= n} (E[G_m] - E[G_0])`` the mean gain of n SET pulses from RESET
+    (:func:`mean_set_curve`, made non-decreasing), threshold ``k`` (k = 1..max_pulses) is the
+    midpoint ``(gain_{k-1} + gain_k) / 2``. A difference ``d`` gets ``n = #{k: d > th_k}``
+    pulses: the count whose mean gain is nearest to ``d`` (ties to the smaller count), at most
+    ``max_pulses``. Both engines use these numbers (the Brian2 code unrolls the sum).
+
+    Parameters
+    ----------
+    params : DeviceParams
+        Device model.
+    max_pulses : int or None
+        Longest rewrite; None: the whole mean curve (128 pulses for the pulsed model,
+        ``ceil(g_max / set_step) + 1`` for a linear step).
+
+    Returns
+    -------
+    ndarray, shape (max_pulses,)
+        Non-decreasing thresholds (a fresh array).
+    """
+    n = _curve_length(params) if max_pulses is None else _check_max_pulses(max_pulses)
+    curve = mean_set_curve(params, max(n, 1))
+    gain = np.maximum.accumulate(curve - curve[0])
+    return (0.5 * (gain[1:] + gain[:-1]))[:n].copy()
+
+
+def open_loop_pulses(params: DeviceParams, delta_g, max_pulses: int | None = None) -> np.ndarray:
     """Pulse counts whose expected conductance gain from RESET is nearest to ``delta_g``.
 
-    ``n = argmin_n |E[G_n] - E[G_0] - delta_g|`` over the mean SET curve (open-loop
-    programming, as the refresh of physics.md section 4 rewrites a difference).
+    ``n = #{k: delta_g > th_k}`` with the thresholds of :func:`open_loop_thresholds`, i.e.
+    ``argmin_n |gain_n - delta_g|`` (ties to the smaller n) over ``n = 0..max_pulses``
+    (open-loop programming, as the refresh of physics.md section 4 rewrites a difference).
+    Differences ``<= th_1`` (including negative ones) get 0 pulses.
+
+    Parameters
+    ----------
+    params : DeviceParams
+        Device model.
+    delta_g : array_like
+        Finite conductance differences (S).
+    max_pulses : int or None
+        Cap (see :func:`open_loop_thresholds`).
     """
-    n_max = 128 if params.model == "pulsed" else int(min(
-        4096, math.ceil(params.g_max / max(params.set_step, params.g_max / 4096)) + 1))
-    gain = mean_set_curve(params, n_max) - mean_set_curve(params, n_max)[0]
-    gain = np.maximum.accumulate(gain)
     d = np.asarray(delta_g, dtype=float)
-    hi = np.clip(np.searchsorted(gain, d), 1, gain.size - 1)
-    lo = hi - 1
-    pick_hi = np.abs(gain[hi] - d) < np.abs(gain[lo] - d)
-    return np.where(pick_hi, hi, lo).astype(np.int64)
-
-
-
-
-def open_loop_thresholds(params: DeviceParams, max_pulses: int) -> np.ndarray:
-    """Decision thresholds of :func:`open_loop_pulses` (S): a difference ``d`` gets
-    ``n = sum(d > thresholds)`` pulses, for ``n <= max_pulses`` -- the form the Brian2
-    engine unrolls into code."""
-    gain = np.maximum.accumulate(mean_set_curve(params, max_pulses)
-                                 - mean_set_curve(params, max_pulses)[0])
-    return 0.5 * (gain[1:] + gain[:-1])
+    if not np.all(np.isfinite(d)):
+        raise ParameterError(f"delta_g contains {d[~np.isfinite(d)].ravel()[0]!r}: give finite "
+                             f"conductance differences in S")
+    th = open_loop_thresholds(params, max_pulses)
+    return np.searchsorted(th, d, side="left").astype(np.int64)

@@ -3,15 +3,22 @@
 Nothing here types a device formula: every expression comes from a
 :class:`~neuropcm.devices.physics.Relation` rendered with the parameter values (and
 units) of a :class:`~neuropcm.devices.params.DeviceParams`. Brian2's abstract code has no
-``if``, so conditional device operations take a 0/1 *gate* expression that multiplies
-the change (gate 0 leaves the device exactly as it was; gate 1 applies the operation).
+``if``, so conditional device operations take a 0/1 *gate* expression that selects
+the new or the old value (gate 0 leaves the device exactly as it was; gate 1 applies the
+operation).
+
+The code follows the numba kernels of :mod:`neuropcm.devices` rule for rule: a worn-out
+device (``n_set + n_reset >= endurance``) is stuck -- no SET or RESET changes it or its
+counters; reads scale with the Arrhenius factor of the operating temperature
+(:data:`~neuropcm.devices.physics.TEMPERATURE`, applied when it differs from ``t_ref``);
+a RESET of the programmed-state model draws a new drift exponent for the new state.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brian2 import joule
+from brian2 import joule, kelvin
 
 from ..devices import physics as ph
 from ..devices.params import DeviceParams
@@ -27,6 +34,10 @@ class DeviceVars:
         Variable names for the programmed conductance (siemens), pulse memory (1), time of
         last write (second), drift exponent (1), device-to-device SET factor (1), SET and
         RESET counters (integer) and energy (joule).
+    drift_factor : str
+        Optional cached drift factor (see ``PCMSynapses(drift_update=)``).
+    n_read : str
+        Optional read counter (integer), for devices that are read.
     """
 
     G: str
@@ -37,7 +48,8 @@ class DeviceVars:
     n_set: str
     n_reset: str
     energy: str
-    drift_factor: str = ""  # optional cached drift factor (see PCMSynapses(drift_update=))
+    drift_factor: str = ""
+    n_read: str = ""
 
     @classmethod
     def with_suffix(cls, suffix: str) -> "DeviceVars":
@@ -46,13 +58,28 @@ class DeviceVars:
                    f_set=f"fset{suffix}", n_set=f"nset{suffix}", n_reset=f"nreset{suffix}",
                    energy=f"energy{suffix}")
 
-    def equations(self) -> str:
-        """Model-equation lines declaring the device variables."""
+    def equations(self, params: DeviceParams | None = None) -> str:
+        """Model-equation lines declaring the device variables (the drift exponent is
+        constant except for the programmed-state model, whose RESET re-draws it)."""
         extra = [f"{self.drift_factor} : 1"] if self.drift_factor else []
+        extra += [f"{self.n_read} : integer"] if self.n_read else []
+        nu_flag = "" if params is not None and params.model == "programmed" else " (constant)"
         return "\n".join(extra + [
             f"{self.G} : siemens", f"{self.P} : 1", f"{self.t_prog} : second",
-            f"{self.nu} : 1 (constant)", f"{self.f_set} : 1 (constant)",
+            f"{self.nu} : 1{nu_flag}", f"{self.f_set} : 1 (constant)",
             f"{self.n_set} : integer", f"{self.n_reset} : integer", f"{self.energy} : joule"])
+
+
+def _select(gate: str, new: str, old: str) -> str:
+    """``gate ? new : old`` for a 0/1 gate, exact in floating point (``1*new + 0*old``)."""
+    return f"{gate} * ({new}) + (1 - {gate}) * {old}"
+
+
+def alive_expr(params: DeviceParams, v: DeviceVars, ns: dict) -> str:
+    """0/1 expression: the device is not worn out, ``n_set + n_reset < endurance``
+    (a worn-out device is stuck at its last state, as in the numba kernels)."""
+    ns["pcm_endurance"] = float(params.endurance)
+    return f"int({v.n_set} + {v.n_reset} < pcm_endurance)"
 
 
 def set_pulse_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1",
@@ -61,8 +88,9 @@ def set_pulse_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1
 
     The same relations as the numba kernel: pulse memory first, then
     ``G <- clip(G + amp f_set (mean(G, P) + std(G, P) xi), g_min, g_max)``, drift clock
-    restarted, counters and energy updated. Parameter values are put into ``ns``, the
-    namespace the Brian2 group must be given.
+    restarted, counters and energy updated; nothing happens for ``amplitude <= 0`` or a
+    worn-out device. Parameter values are put into ``ns``, the namespace the Brian2 group
+    must be given.
     """
     mean_rel, std_rel = ph.set_relations(params)
     g = f"gate_{v.G}"
@@ -74,44 +102,67 @@ def set_pulse_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1
     update = ph.SET_UPDATE.brian2(params, ns, G=v.G, amp=f"({g} * ({amplitude}) * {v.f_set})",
                                   dG_mean=f"({mean})", dG_std=f"({std})", xi="randn()")
     return "\n".join([
-        f"{g} = int(({gate}) > 0 and ({amplitude}) > 0)",
-        f"{v.P} = {v.P} + {g} * ({decayed} - {v.P})",
-        f"{v.G} = {update}",
-        f"{v.t_prog} = {v.t_prog} + {g} * (t - {v.t_prog})",
+        f"{g} = int(({gate}) > 0 and ({amplitude}) > 0) * {alive_expr(params, v, ns)}",
+        f"{v.P} = {_select(g, decayed, v.P)}",
+        f"{v.G} = {_select(g, update, v.G)}",
+        f"{v.t_prog} = {_select(g, 't', v.t_prog)}",
         f"{v.n_set} += {g}",
         f"{v.energy} += {g} * pcm_e_set",
-    ] + ([f"{v.drift_factor} = {v.drift_factor} + {g} * (1 - {v.drift_factor})"]
+    ] + ([f"{v.drift_factor} = {_select(g, '1.0', v.drift_factor)}"]
          if v.drift_factor else []))
 
 
 def reset_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1") -> str:
-    """Abstract code applying a RESET when ``gate`` is 1 (random re-amorphisation)."""
+    """Abstract code applying a RESET when ``gate`` is 1 (random re-amorphisation; a new
+    drift exponent for the programmed-state model; nothing for a worn-out device)."""
     g = f"rgate_{v.G}"
     level = ph.RESET_LEVEL.brian2(params, ns, xi="randn()")
     ns["pcm_e_reset"] = params.e_reset * joule
-    return "\n".join([
-        f"{g} = int({gate})",
-        f"{v.G} = {v.G} + {g} * ({level} - {v.G})",
-        f"{v.P} = {v.P} + {g} * (1 - {v.P})",
-        f"{v.t_prog} = {v.t_prog} + {g} * (t - {v.t_prog})",
+    lines = [
+        f"{g} = int({gate}) * {alive_expr(params, v, ns)}",
+        f"{v.G} = {_select(g, level, v.G)}",
+        f"{v.P} = {_select(g, '1.0', v.P)}",
+        f"{v.t_prog} = {_select(g, 't', v.t_prog)}",
         f"{v.n_reset} += {g}",
         f"{v.energy} += {g} * pcm_e_reset",
-    ] + ([f"{v.drift_factor} = {v.drift_factor} + {g} * (1 - {v.drift_factor})"]
-         if v.drift_factor else []))
+    ]
+    if params.model == "programmed":  # as PCMArray: nu ~ |N(mu(G), sd(G))| of the new state
+        mu = ph.NU_MEAN.brian2(params, ns, Gt=v.G)
+        sd = ph.NU_STD.brian2(params, ns, Gt=v.G)
+        lines.append(f"{v.nu} = {_select(g, f'abs({mu} + {sd} * randn())', v.nu)}")
+    if v.drift_factor:
+        lines.append(f"{v.drift_factor} = {_select(g, '1.0', v.drift_factor)}")
+    return "\n".join(lines)
+
+
+def temperature_factor_expr(params: DeviceParams, v: DeviceVars, ns: dict,
+                            temperature: float | None) -> str | None:
+    """Expression of the Arrhenius factor of a read at ``temperature`` (K), or None when
+    it is the model's reference temperature (factor 1, as the numba kernels skip it)."""
+    if temperature is None or float(temperature) == params.t_ref:
+        return None
+    ns["pcm_temperature"] = float(temperature) * kelvin
+    return ph.TEMPERATURE.brian2(params, ns, G=v.G, T="pcm_temperature")
 
 
 def read_moments_expr(params: DeviceParams, v: DeviceVars, ns: dict, drift: bool = True,
-                      gd: str | None = None) -> tuple[str, str]:
-    """Expressions of the mean (drifted conductance) and the std of a read at time ``t``.
+                      gd: str | None = None,
+                      temperature: float | None = None) -> tuple[str, str]:
+    """Expressions of the mean (drifted, temperature-scaled conductance) and the std of a
+    read at time ``t``, as :meth:`neuropcm.devices.PCMArray.read_moments`.
 
-    ``gd`` names a temporary that already holds the mean (to reuse it in the std)."""
+    ``gd`` names a temporary that already holds the mean (to reuse it in the std);
+    ``temperature`` is the operating temperature (K; None: the reference)."""
     dt = f"(t - {v.t_prog})"
+    factors = [v.G]
     if drift and v.drift_factor:
-        mean = f"({v.G} * {v.drift_factor})"
+        factors.append(v.drift_factor)
     elif drift:
-        mean = f"({v.G} * {drift_factor_expr(params, v, ns)})"
-    else:
-        mean = v.G
+        factors.append(drift_factor_expr(params, v, ns))
+    temp = temperature_factor_expr(params, v, ns, temperature)
+    if temp is not None:
+        factors.append(f"({temp})")
+    mean = f"({' * '.join(factors)})" if len(factors) > 1 else v.G
     g = gd or mean
     if params.model == "pulsed":
         std = ph.READ_STD_PULSED.brian2(params, ns, Gd=g)
@@ -126,8 +177,12 @@ def drift_factor_expr(params: DeviceParams, v: DeviceVars, ns: dict) -> str:
 
 
 def read_expr(params: DeviceParams, v: DeviceVars, ns: dict, noise: bool = True,
-              drift: bool = True) -> str:
-    """Expression of a read of the device at time ``t``: drifted conductance plus fresh
-    read noise (not clipped at 0 -- the sum of a differential pair is what matters)."""
-    mean, std = read_moments_expr(params, v, ns, drift)
-    return f"({mean} + ({std}) * randn())" if noise else mean
+              drift: bool = True, temperature: float | None = None,
+              clip_zero: bool = False) -> str:
+    """Expression of a read of the device at time ``t``: drifted, temperature-scaled
+    conductance plus fresh read noise; not clipped at 0 (the sum of a differential pair is
+    what matters) unless ``clip_zero``, which gives :meth:`PCMArray.read`'s
+    ``max(mean + std xi, 0)``."""
+    mean, std = read_moments_expr(params, v, ns, drift, temperature=temperature)
+    out = f"({mean} + ({std}) * randn())" if noise else mean
+    return f"clip({out}, 0*siemens, inf*siemens)" if clip_zero else out

@@ -3,25 +3,15 @@ homeostasis, and the phase-change neuron of Tuma et al. (2016)."""
 
 from __future__ import annotations
 
-import numpy as np
-from brian2 import NeuronGroup, Quantity, Synapses, mV, ms, second, volt
-from brian2.units.fundamentalunits import have_same_dimensions
+from brian2 import Hz, NeuronGroup, Quantity, Synapses, mV, ms, second, siemens, volt
 
 from ..devices.presets import get_preset
-from ..errors import ParameterError, UnitError
+from ..errors import ParameterError
+from ._checks import check_count, check_quantity as _q
 from .models import DeviceVars, reset_code, set_pulse_code
 from .synapses import device_init_code
 
 _HOMEOSTASIS = ("target_rate", "adaptive", None)
-
-
-def _q(value, unit, name, example):
-    if not isinstance(value, Quantity) or not have_same_dimensions(value, unit):
-        raise UnitError(f"{name} = {value!r} must be a Brian2 quantity with the unit of "
-                        f"{unit!r}, e.g. {name}={example}")
-    if not np.all(np.isfinite(np.asarray(value))):
-        raise ParameterError(f"{name} = {value!r} must be finite")
-    return value
 
 
 class WTALayer(NeuronGroup):
@@ -35,22 +25,25 @@ class WTALayer(NeuronGroup):
     Cython and cpp_standalone targets. The neuron index is kept in the constant variable
     ``idx`` (synaptic code never reads ``i``).
 
+    Every quantity is checked for its dimension, finiteness and sign when the layer is made.
+
     Parameters
     ----------
     N : int
         Number of neurons.
     tau_m : time
-        Membrane time constant (``dv/dt = (v_rest - v)/tau_m``, input adds to ``v``).
+        Membrane time constant, positive (``dv/dt = (v_rest - v)/tau_m``, input adds to
+        ``v``).
     v_rest, v_reset, v_thresh : voltage
-        Resting potential, reset value after a spike, base threshold.
+        Resting potential, reset value after a spike, base threshold (any sign).
     refractory : time
-        Refractory period of the winner.
+        Refractory period of the winner (non-negative).
     inhibition : "reset", voltage or None
         What the other neurons get when one fires: ``"reset"`` puts their ``v`` to
-        ``v_reset`` and holds them for ``t_inhibit`` (Querlioz/Sidler style); a voltage is
-        subtracted from their ``v``; ``None`` leaves them alone.
+        ``v_reset`` and holds them for ``t_inhibit`` (Querlioz/Sidler style); a voltage
+        (non-negative) is subtracted from their ``v``; ``None`` leaves them alone.
     t_inhibit : time
-        How long the others are held after a winner spike (with ``"reset"``).
+        How long the others are held after a winner spike (with ``"reset"``; non-negative).
     homeostasis : "target_rate", "adaptive" or None
         ``"target_rate"``: activity trace ``dA/dt = -A/tau_homeo`` (``A += 1/tau_homeo``
         per spike, an estimate of the rate) and
@@ -61,7 +54,15 @@ class WTALayer(NeuronGroup):
         ``"adaptive"`` (Diehl & Cook 2015): ``theta += theta_plus`` per spike and decays
         with ``tau_theta``.
     rate_target : frequency
-        Target firing rate of each neuron (``"target_rate"``).
+        Target firing rate of each neuron (``"target_rate"``; positive).
+    tau_homeo, eta_homeo : time, voltage
+        Homeostasis time constant (positive) and rate (non-negative).
+    theta_plus, tau_theta : voltage, time
+        Adaptive threshold step (non-negative) and decay time constant (positive).
+    theta_min : voltage or None
+        Lower bound of ``theta``.
+    dt : time or None
+        Time step of the layer (positive).
 
     Notes
     -----
@@ -77,28 +78,34 @@ class WTALayer(NeuronGroup):
                  homeostasis="target_rate", rate_target=None, tau_homeo=1 * second,
                  eta_homeo=1 * mV, theta_plus=0.05 * mV, tau_theta=1e4 * second,
                  theta_min=None, name="wta*", dt=None, clock=None):
-        from brian2 import Hz
-
-        if int(N) != N or N < 1:
-            raise ParameterError(f"N = {N!r} must be a positive integer")
-        _q(tau_m, second, "tau_m", "20*ms")
+        N = check_count(N, "N", lo=1)
+        _q(tau_m, second, "tau_m", "20*ms", "positive")
         for nm, val in (("v_rest", v_rest), ("v_reset", v_reset), ("v_thresh", v_thresh)):
             _q(val, volt, nm, "-65*mV")
-        _q(refractory, second, "refractory", "2*ms")
-        _q(t_inhibit, second, "t_inhibit", "5*ms")
+        _q(refractory, second, "refractory", "2*ms", "nonnegative")
+        _q(t_inhibit, second, "t_inhibit", "5*ms", "nonnegative")
         if homeostasis not in _HOMEOSTASIS:
             raise ParameterError(f"homeostasis = {homeostasis!r}; known: {list(_HOMEOSTASIS)}")
         if homeostasis == "target_rate":
             if rate_target is None:
                 raise ParameterError("homeostasis='target_rate' needs rate_target, e.g. "
                                      "rate_target=2*Hz")
-            _q(rate_target, Hz, "rate_target", "2*Hz")
-            _q(tau_homeo, second, "tau_homeo", "1*second")
-            _q(eta_homeo, volt, "eta_homeo", "1*mV")
-        if not (inhibition in ("reset", None) or isinstance(inhibition, Quantity)):
+        if rate_target is not None:
+            _q(rate_target, Hz, "rate_target", "2*Hz", "positive")
+        _q(tau_homeo, second, "tau_homeo", "1*second", "positive")
+        _q(eta_homeo, volt, "eta_homeo", "1*mV", "nonnegative")
+        _q(theta_plus, volt, "theta_plus", "0.05*mV", "nonnegative")
+        _q(tau_theta, second, "tau_theta", "1e4*second", "positive")
+        if dt is not None:
+            _q(dt, second, "dt", "0.5*ms", "positive")
+        if theta_min is not None:
+            _q(theta_min, volt, "theta_min", "-5*mV")
+        if isinstance(inhibition, str) and inhibition == "reset":
+            pass
+        elif isinstance(inhibition, Quantity):
+            _q(inhibition, volt, "inhibition", "5*mV", "nonnegative")
+        elif inhibition is not None:
             raise ParameterError(f"inhibition = {inhibition!r} must be 'reset', a voltage or None")
-        if isinstance(inhibition, Quantity):
-            _q(inhibition, volt, "inhibition", "5*mV")
         eqs = ["dv/dt = (v_rest - v) / tau_m : volt (unless refractory)",
                "v_th = v_thresh + theta : volt",
                "idx : integer (constant)", "beaten : integer", "is_cand : integer",
@@ -126,7 +133,7 @@ class WTALayer(NeuronGroup):
         if clock is not None:
             kw["clock"] = clock
         super().__init__(
-            int(N), "\n".join(eqs), threshold="is_cand == 1 and beaten == 0 and v > v_th",
+            N, "\n".join(eqs), threshold="is_cand == 1 and beaten == 0 and v > v_th",
             reset="\n".join(reset),
             refractory="(t - lastspike) < t_ref or (t - t_inh) < t_inhibit",
             events={"cand": "v > v_th and not_refractory"}, namespace=ns,
@@ -153,7 +160,6 @@ class WTALayer(NeuronGroup):
         self.run_regularly("v += sqrt(read_var) * randn()\nread_var = 0*volt**2",
                            when="after_synapses", order=-1, name=self.name + "_readnoise")
         if theta_min is not None:
-            _q(theta_min, volt, "theta_min", "-5*mV")
             self.run_regularly("theta = clip(theta, theta_min_c, inf*volt)", when="end",
                                name=self.name + "_thetamin")
             self.namespace["theta_min_c"] = theta_min
@@ -189,19 +195,28 @@ class PhaseChangeNeurons(NeuronGroup):
     preset : str or DeviceParams
         Device model (a pulsed preset, default ``"nandakumar2018"``).
     G_threshold : conductance
-        Firing threshold (default 0.6 g_max).
+        Firing threshold (default 0.6 g_max), between the RESET level and g_max.
+    dt : time or None
+        Time step (positive).
     **overrides : float
         Device parameter overrides (SI), e.g. ``reset_std=0.3e-6`` for a wider RESET spread.
+
+    Notes
+    -----
+    The device code is that of :mod:`neuropcm.devices` (a worn-out device is stuck, so a
+    worn-out neuron stops changing). The threshold looks at the programmed conductance: no
+    reads, hence no read noise, drift or temperature.
     """
 
     def __init__(self, N, preset="nandakumar2018", G_threshold=None, name="pcmneurons*",
                  dt=None, **overrides):
-        from brian2 import siemens
-
+        N = check_count(N, "N", lo=1)
         self.device_params = p = get_preset(preset, **overrides)
         if G_threshold is None:
             G_threshold = 0.6 * p.g_max * siemens
-        _q(G_threshold, siemens, "G_threshold", "6*usiemens")
+        _q(G_threshold, siemens, "G_threshold", "6*usiemens", "positive")
+        if dt is not None:
+            _q(dt, second, "dt", "0.1*ms", "positive")
         if not p.reset_mean < float(G_threshold) <= p.g_max:
             raise ParameterError(f"G_threshold = {G_threshold!r} must lie between the RESET level"
                                  f" {p.reset_mean!r} S and g_max {p.g_max!r} S")
@@ -210,7 +225,7 @@ class PhaseChangeNeurons(NeuronGroup):
         ns = {"G_threshold": G_threshold}
         reset = reset_code(p, v, ns)
         init = device_init_code(p, v, ns)
-        super().__init__(int(N), v.equations(), threshold="G > G_threshold", reset=reset,
+        super().__init__(N, v.equations(p), threshold="G > G_threshold", reset=reset,
                          namespace=ns, name=name, **kw)
         for var, expr in init.items():
             setattr(self, var, expr)

@@ -1,0 +1,116 @@
+"""Plasticity rules of differential 2-PCM synapses: Brian2 code setting the LTP/LTD gates."""
+
+from __future__ import annotations
+
+from brian2 import second
+
+from ..errors import ParameterError
+from ._checks import check_number, check_quantity
+
+
+class Plasticity:
+    """A plasticity rule: Brian2 code that sets the 0/1 gates ``ltp`` and ``ltd`` (and the
+    relative pulse amplitudes ``ltp_amp``/``ltd_amp``) on which the synapse applies SET
+    pulses to G+ and G-.
+
+    Subclasses define :meth:`model`, :meth:`on_pre` (code run before the efficacy read on a
+    presynaptic spike), :meth:`on_post` and :meth:`namespace`.
+    """
+
+    gates_on = "post"  # "pre" or "post": where the gates are computed
+
+    def model(self) -> str:
+        return ""
+
+    def on_pre(self) -> str:
+        return ""
+
+    def on_post(self) -> str:
+        return ""
+
+    def namespace(self) -> dict:
+        return {}
+
+
+class TwoWindowSTDP(Plasticity):
+    """Modified two-window STDP of Sidler et al. (ICANN 2017).
+
+    On a postsynaptic spike at ``t_j``, a synapse whose input last spiked at ``t_i`` is
+    potentiated (one SET pulse on G+) if ``t_j - t_i < dT_pot``, depressed (one SET pulse
+    on G-) if ``t_j - t_i > dT_dep`` (also when the input never spiked), and left alone
+    otherwise.
+
+    Parameters
+    ----------
+    dT_pot, dT_dep : brian2 time
+        Potentiation and depression windows, finite, ``0 <= dT_pot <= dT_dep``.
+    p_pot, p_dep : float
+        Probability that a potentiation / depression event actually applies its pulse
+        (stochastic STDP, a lower effective learning rate for coarse PCM steps; default 1).
+    """
+
+    def __init__(self, dT_pot, dT_dep, p_pot=1.0, p_dep=1.0):
+        self.dT_pot = check_quantity(dT_pot, second, "dT_pot", "5*ms", "nonnegative")
+        self.dT_dep = check_quantity(dT_dep, second, "dT_dep", "10*ms", "nonnegative")
+        if float(dT_pot) > float(dT_dep):
+            raise ParameterError(f"dT_pot = {dT_pot!r} is longer than dT_dep = {dT_dep!r}; the "
+                                 f"potentiation window must not exceed the depression window")
+        self.p_pot = check_number(p_pot, "p_pot", 0.0, 1.0)
+        self.p_dep = check_number(p_dep, "p_dep", 0.0, 1.0)
+
+    def model(self):
+        return "tpre : second"
+
+    def on_pre(self):
+        return "tpre = t"
+
+    def on_post(self):
+        pot = "int(t - tpre < stdp_dT_pot)"
+        dep = "int(t - tpre > stdp_dT_dep)"
+        if self.p_pot < 1:
+            pot += f" * int(rand() < {self.p_pot!r})"
+        if self.p_dep < 1:
+            dep += f" * int(rand() < {self.p_dep!r})"
+        return f"ltp = {pot}\nltd = {dep}\nltp_amp = 1.0\nltd_amp = 1.0"
+
+    def namespace(self):
+        return {"stdp_dT_pot": self.dT_pot, "stdp_dT_dep": self.dT_dep}
+
+    def __repr__(self):
+        return f"TwoWindowSTDP(dT_pot={self.dT_pot!r}, dT_dep={self.dT_dep!r})"
+
+
+class PairSTDP(Plasticity):
+    """Classic pair-based STDP with exponential traces, for comparison.
+
+    Each pre spike bumps a presynaptic trace ``apre`` and depresses (a SET pulse on G-)
+    with relative amplitude ``A_dep * apost``; each post spike bumps ``apost`` and
+    potentiates (G+) with amplitude ``A_pot * apre``. Amplitudes are capped at 1 and
+    pulses below ``min_amp`` are skipped. Traces decay with ``tau_pre``/``tau_post``
+    (finite, positive); ``A_pot``, ``A_dep`` are finite and non-negative, ``min_amp`` in
+    [0, 1].
+    """
+
+    gates_on = "both"
+
+    def __init__(self, tau_pre, tau_post, A_pot=1.0, A_dep=1.0, min_amp=0.05):
+        self.tau_pre = check_quantity(tau_pre, second, "tau_pre", "20*ms", "positive")
+        self.tau_post = check_quantity(tau_post, second, "tau_post", "20*ms", "positive")
+        self.A_pot = check_number(A_pot, "A_pot", 0.0)
+        self.A_dep = check_number(A_dep, "A_dep", 0.0)
+        self.min_amp = check_number(min_amp, "min_amp", 0.0, 1.0)
+
+    def model(self):
+        return ("dapre/dt = -apre/stdp_tau_pre : 1 (event-driven)\n"
+                "dapost/dt = -apost/stdp_tau_post : 1 (event-driven)")
+
+    def on_pre(self):
+        return (f"ltd_amp = clip({self.A_dep!r} * apost, 0, 1)\n"
+                f"ltd = int(ltd_amp > {self.min_amp!r})\napre += 1.0")
+
+    def on_post(self):
+        return (f"ltp_amp = clip({self.A_pot!r} * apre, 0, 1)\n"
+                f"ltp = int(ltp_amp > {self.min_amp!r})\napost += 1.0")
+
+    def namespace(self):
+        return {"stdp_tau_pre": self.tau_pre, "stdp_tau_post": self.tau_post}

@@ -1,0 +1,127 @@
+"""Refresh of saturated differential pairs in the Brian2 engine.
+
+:class:`~neuropcm.devices.refresh.ThresholdRefresh` is the devices' rule, shared with the
+crossbar: its selection and pulse count come from there as Brian2 expressions, and this
+module adds what the Brian2 engine does around them (reading the devices, RESET and the
+open-loop SET pulses of its device code). :class:`TruncateRefresh` is a Brian2-only rule.
+"""
+
+from __future__ import annotations
+
+from ..devices.params import DeviceParams
+from ..devices.refresh import RefreshRule, ThresholdRefresh
+from ..errors import ParameterError
+from ._checks import check_count
+from .models import DeviceVars, read_expr, reset_code, set_pulse_code
+
+__all__ = ["Refresh", "ThresholdRefresh", "TruncateRefresh", "refresh_code", "refresh_model",
+           "resolve_refresh"]
+
+
+class Refresh:
+    """A Brian2-only refresh rule: code run after plasticity (or, with a ``period``, by a
+    ``run_regularly`` sweep over all synapses)."""
+
+    period = None
+
+    def code(self, params: DeviceParams, ns: dict, plus: DeviceVars, minus: DeviceVars,
+             gate: str = "1") -> str:
+        """Abstract code; ``gate`` (0/1 expression) enables the refresh (0: frozen)."""
+        raise NotImplementedError
+
+    def model(self) -> str:
+        return ""
+
+
+class TruncateRefresh(Refresh):
+    """CEA N2D2 "truncate" refresh (physics.md section 4b), on the programmed conductances.
+
+    Every ``every`` postsynaptic spikes (an integer >= 1): when one device is more than
+    twice the other, only the dominated (smaller) one is RESET; otherwise both are RESET.
+    """
+
+    def __init__(self, every=20):
+        self.every = check_count(every, "every", lo=1)
+
+    def code(self, params, ns, plus, minus, gate="1"):
+        return "\n".join([
+            "npost += 1",
+            f"rf = ({gate}) * int(npost % {self.every} == 0)",
+            f"rf_p = rf * int(not ({plus.G} > 2 * {minus.G}))",
+            f"rf_m = rf * int(not ({minus.G} > 2 * {plus.G}))",
+            reset_code(params, plus, ns, gate="rf_p"),
+            reset_code(params, minus, ns, gate="rf_m"),
+            "nrefresh += rf",
+        ])
+
+    def model(self):
+        return "npost : integer\nnrefresh : integer"
+
+
+_REFRESH = {"threshold": ThresholdRefresh, "truncate": TruncateRefresh}
+
+
+def resolve_refresh(refresh):
+    """None, a :class:`ThresholdRefresh`, a :class:`Refresh` or a rule name."""
+    if refresh is None or isinstance(refresh, (Refresh, ThresholdRefresh)):
+        return refresh
+    if isinstance(refresh, RefreshRule):
+        raise ParameterError(f"refresh = {refresh!r} has no Brian2 form; the Brian2 engine "
+                             f"takes ThresholdRefresh, TruncateRefresh or a Refresh subclass")
+    if isinstance(refresh, str):
+        try:
+            return _REFRESH[refresh]()
+        except KeyError:
+            raise ParameterError(f"unknown refresh rule {refresh!r}; known: "
+                                 f"{sorted(_REFRESH)} or a Refresh object") from None
+    raise ParameterError(f"refresh = {refresh!r} must be None, a rule name {sorted(_REFRESH)} "
+                         f"or a refresh rule object")
+
+
+def refresh_model(refresh) -> str:
+    """Model lines of a resolved rule's Brian2 variables."""
+    return "nrefresh : integer" if isinstance(refresh, ThresholdRefresh) else refresh.model()
+
+
+def refresh_code(refresh, params: DeviceParams, ns: dict, plus: DeviceVars, minus: DeviceVars,
+                 gate: str = "1", drift: bool = True, read_noise: bool = True,
+                 temperature: float | None = None) -> str:
+    """Abstract code of a resolved refresh rule, enabled by the 0/1 expression ``gate``.
+
+    For :class:`ThresholdRefresh` with ``reads="noisy"`` the devices are read as the
+    synapse reads them (``drift``, ``read_noise``, ``temperature``), clipped at 0 as
+    :meth:`PCMArray.read`; each check counts one read of each device (and its energy).
+    """
+    if not isinstance(refresh, ThresholdRefresh):
+        return refresh.code(params, ns, plus, minus, gate=gate)
+    lines = [f"rf_on = {gate}"]
+    if refresh.reads == "programmed":
+        lines += [f"rf_gp = {plus.G}", f"rf_gm = {minus.G}"]
+    else:
+        for name, v in (("rf_gp", plus), ("rf_gm", minus)):
+            lines += [f"{name} = {read_expr(params, v, ns, read_noise, drift, temperature, True)}",
+                      f"{v.n_read} += rf_on", f"{v.energy} += rf_on * pcm_e_read"]
+    lines += [f"rf = rf_on * {refresh.brian2_select('rf_gp', 'rf_gm', params.g_max)}",
+              "rf_diff = rf_gp - rf_gm",
+              f"rf_n = {refresh.brian2_pulses('rf_diff', params)}",
+              reset_code(params, plus, ns, gate="rf"),
+              reset_code(params, minus, ns, gate="rf"),
+              # the open-loop rewrite goes to the formerly larger side: its device is copied
+              # into temporaries, pulsed rf_n times, and copied back (one chain of pulses
+              # instead of one per side)
+              "rf_wp = rf * int(rf_diff > 0*siemens)",
+              "rf_wm = rf * (1 - rf_wp)"]
+    w = DeviceVars(G="rf_G", P="rf_P", t_prog="rf_tp", nu="", f_set="rf_f", n_set="rf_ns",
+                   n_reset="rf_nr", energy="rf_E")
+    fields = ("G", "P", "t_prog", "f_set", "n_set", "n_reset", "energy")
+    for f in fields:
+        p_, m_, w_ = getattr(plus, f), getattr(minus, f), getattr(w, f)
+        lines.append(f"{w_} = rf_wp * {p_} + (1 - rf_wp) * {m_}")
+    for k in range(1, refresh.pulse_cap(params) + 1):
+        lines.append(set_pulse_code(params, w, ns, gate=f"rf * int(rf_n >= {k})"))
+    for f in ("G", "P", "t_prog", "n_set", "energy"):
+        for v, sel in ((plus, "rf_wp"), (minus, "rf_wm")):
+            lines.append(f"{getattr(v, f)} = {sel} * {getattr(w, f)} + (1 - {sel}) * "
+                         f"{getattr(v, f)}")
+    lines.append("nrefresh += rf")
+    return "\n".join(lines)
