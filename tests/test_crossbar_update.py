@@ -132,8 +132,8 @@ def test_threshold_refresh_preserves_net_weight_and_counts_resets():
     gp, gm = a["G_plus"].conductance.copy(), a["G_minus"].conductance.copy()
     r0 = a["G_plus"].n_reset.copy()
     resets_before = xb.totals()["n_reset"]
-    g_max = xb.params.g_max
-    expected_sel = (np.maximum(gp, gm) > 0.75 * g_max) & (np.minimum(gp, gm) > 0.25 * g_max)
+    g_ref = xb.refresh_rule.reference(xb.params)   # thresholds are fractions of saturation
+    expected_sel = (np.maximum(gp, gm) > 0.75 * g_ref) & (np.minimum(gp, gm) > 0.25 * g_ref)
     n_ref = xb.refresh()
     assert n_ref > 200 and xb.n_refresh == n_ref
     # selection uses noisy reads: almost all clearly-qualified pairs are picked
@@ -145,7 +145,7 @@ def test_threshold_refresh_preserves_net_weight_and_counts_resets():
     err = ((gp2 - gm2) - (gp - gm))[0][sel]
     assert abs(err.mean()) < Z * err.std() / math.sqrt(err.size)
     # both sides are low again: the refreshed pairs no longer qualify
-    assert np.mean(np.minimum(gp2, gm2)[0][sel] < 0.25 * g_max) > 0.95
+    assert np.mean(np.minimum(gp2, gm2)[0][sel] < 0.25 * g_ref) > 0.95
 
 
 def test_refresh_on_ideal_devices_is_exact_and_pluggable():

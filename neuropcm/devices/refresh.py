@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import ParameterError, ShapeError
 from ..units import to_si
-from .theory import mean_set_curve, open_loop_thresholds
+from .theory import mean_set_curve, open_loop_thresholds, saturation_conductance
 
 #: What a refresh rule looks at: the programmed (noise-free, un-drifted) conductances, or
 #: reads of the devices (drifted, temperature-scaled, with read noise), as hardware would.
@@ -70,8 +70,14 @@ class RefreshRule:
         self.reads = reads
 
     # ------------------------------------------------------------------ the decisions
-    def select(self, g_plus: np.ndarray, g_minus: np.ndarray, g_max: float) -> np.ndarray:
-        """Boolean mask of the pairs to refresh from what the rule reads (S)."""
+    def reference(self, params) -> float:
+        """The conductance (S) the rule's fractions refer to, passed to :meth:`select`:
+        ``g_max`` here; :class:`ThresholdRefresh` uses the saturation level."""
+        return float(params.g_max)
+
+    def select(self, g_plus: np.ndarray, g_minus: np.ndarray, g_ref: float) -> np.ndarray:
+        """Boolean mask of the pairs to refresh from what the rule reads (S), given the
+        reference conductance :meth:`reference` (S)."""
         raise NotImplementedError
 
     def _largest_difference(self, params) -> float:
@@ -128,7 +134,7 @@ class RefreshRule:
             raise ShapeError(f"G+ has shape {plus.shape}, G- {minus.shape}: they must match")
         params = plus.params
         gp, gm = self.read(plus), self.read(minus)
-        mask = np.asarray(self.select(gp, gm, params.g_max), dtype=bool)
+        mask = np.asarray(self.select(gp, gm, self.reference(params)), dtype=bool)
         if mask.shape != gp.shape:
             raise ShapeError(f"refresh rule returned a mask of shape {mask.shape}, expected "
                              f"{gp.shape}")
@@ -147,8 +153,11 @@ class RefreshRule:
 class ThresholdRefresh(RefreshRule):
     """Refresh rule of IBM aihwkit's one-sided cell (physics.md section 4 (a)).
 
-    A pair is refreshed when its larger device exceeds ``upper * g_max`` and its smaller
-    exceeds ``lower * g_max`` (in what the rule reads); both are RESET and the difference is
+    A pair is refreshed when its larger device exceeds ``upper * g_sat`` and its smaller
+    exceeds ``lower * g_sat`` (in what the rule reads), where ``g_sat`` is the level SET
+    pulses saturate at (:func:`~neuropcm.devices.theory.saturation_conductance`: the
+    asymptote that aihwkit's soft-bounded devices call w_max; ``g_max`` for linear-step
+    models); both are RESET and the difference is
     re-written on the formerly larger side with the open-loop pulse count whose mean gain
     from RESET is nearest to it (:func:`~neuropcm.devices.theory.open_loop_pulses`), at most
     :meth:`pulse_cap`.
@@ -156,11 +165,11 @@ class ThresholdRefresh(RefreshRule):
     Parameters
     ----------
     upper, lower : float
-        Thresholds as fractions of g_max (defaults 0.75 and 0.25), ``lower <= upper``.
+        Thresholds as fractions of ``g_sat`` (defaults 0.75 and 0.25), ``lower <= upper``.
     max_pulses : int or None
         Longest rewrite. None (default): derived from the device model by
         :meth:`~RefreshRule.pulse_cap` -- the pulses for the largest difference the
-        thresholds can select from programmed states, ``g_max - max(lower g_max, g_min)``,
+        thresholds can select from programmed states, ``g_max - max(lower g_sat, g_min)``,
         unless the mean SET curve saturates first. With the default thresholds: 20 pulses
         for ``nandakumar2018`` at g_max = 12 uS (saturation; 19 at 20 uS), 19 for
         ``joshi2020``, 75 for ``ideal``. Larger (noisy) differences get the cap.
@@ -186,19 +195,22 @@ class ThresholdRefresh(RefreshRule):
                                      f"e.g. period=100*ms, or None")
         self.period = period
 
-    def _largest_difference(self, params) -> float:
-        return params.g_max - max(self.lower * params.g_max, params.g_min)
+    def reference(self, params) -> float:
+        return saturation_conductance(params)
 
-    def select(self, g_plus, g_minus, g_max):
+    def _largest_difference(self, params) -> float:
+        return params.g_max - max(self.lower * self.reference(params), params.g_min)
+
+    def select(self, g_plus, g_minus, g_ref):
         big = np.maximum(g_plus, g_minus)
         small = np.minimum(g_plus, g_minus)
-        return (big > self.upper * g_max) & (small > self.lower * g_max)
+        return (big > self.upper * g_ref) & (small > self.lower * g_ref)
 
-    def brian2_select(self, gp: str, gm: str, g_max: float) -> str:
+    def brian2_select(self, gp: str, gm: str, g_ref: float) -> str:
         """Brian2 0/1 expression of :meth:`select` on the values named ``gp``/``gm``
-        (siemens): the same comparisons with the same threshold values."""
-        hi = f"({self.upper * g_max!r}*siemens)"
-        lo = f"({self.lower * g_max!r}*siemens)"
+        (siemens), given :meth:`reference`: the same comparisons with the same values."""
+        hi = f"({self.upper * g_ref!r}*siemens)"
+        lo = f"({self.lower * g_ref!r}*siemens)"
         return f"int(({gp} > {hi} and {gm} > {lo}) or ({gm} > {hi} and {gp} > {lo}))"
 
     def __repr__(self):
@@ -208,7 +220,8 @@ class ThresholdRefresh(RefreshRule):
 
 class MaskRefresh(RefreshRule):
     """A refresh rule from a function ``select(g_plus, g_minus, g_max) -> bool mask`` (numpy
-    engine only); the rewrite is that of every rule."""
+    engine only; it is given :meth:`~RefreshRule.reference`, ``g_max``); the rewrite is
+    that of every rule."""
 
     def __init__(self, select, max_pulses=None, reads="noisy"):
         if not callable(select):
@@ -217,8 +230,8 @@ class MaskRefresh(RefreshRule):
         super().__init__(max_pulses, reads)
         self._select = select
 
-    def select(self, g_plus, g_minus, g_max):
-        return self._select(g_plus, g_minus, g_max)
+    def select(self, g_plus, g_minus, g_ref):
+        return self._select(g_plus, g_minus, g_ref)
 
     def __repr__(self):
         return f"MaskRefresh({self._select!r}, max_pulses={self.max_pulses!r}, " \

@@ -133,6 +133,19 @@ def _read_only(values) -> np.ndarray:
     return a
 
 
+def saturation_conductance(params: DeviceParams) -> float:
+    """The conductance (S) SET pulses drive a device to on average: the plateau of the mean
+    SET curve from RESET, ``mean_set_curve(params, 128)[-1]``.
+
+    Pulsed devices saturate below ``g_max`` (their mean increment vanishes at
+    ``G = -(set_b + set_c P)/set_a``; about 10.4 uS for ``nandakumar2018`` with g_max = 20 uS,
+    9.3 uS with 12 uS); linear-step models reach ``g_max``. Rules stated as fractions of
+    "full" (refresh thresholds, the default largest weight of a mapping) use this level,
+    so that they stay reachable by SET pulses whatever ``g_max`` clips at.
+    """
+    return float(mean_set_curve(params, 128)[-1])
+
+
 def mean_step(params: DeviceParams) -> float:
     """Nominal mean conductance step of one SET pulse (S), the epsilon of the updates.
 

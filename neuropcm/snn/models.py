@@ -78,8 +78,7 @@ def _select(gate: str, new: str, old: str) -> str:
 def alive_expr(params: DeviceParams, v: DeviceVars, ns: dict) -> str:
     """0/1 expression: the device is not worn out, ``n_set + n_reset < endurance``
     (a worn-out device is stuck at its last state, as in the numba kernels)."""
-    ns["pcm_endurance"] = float(params.endurance)
-    return f"int({v.n_set} + {v.n_reset} < pcm_endurance)"
+    return f"int({ph.WRITABLE.brian2(params, ns, n_set=v.n_set, n_reset=v.n_reset)})"
 
 
 def set_pulse_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1",

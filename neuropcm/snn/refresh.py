@@ -101,7 +101,7 @@ def refresh_code(refresh, params: DeviceParams, ns: dict, plus: DeviceVars, minu
         for name, v in (("rf_gp", plus), ("rf_gm", minus)):
             lines += [f"{name} = {read_expr(params, v, ns, read_noise, drift, temperature, True)}",
                       f"{v.n_read} += rf_on", f"{v.energy} += rf_on * pcm_e_read"]
-    lines += [f"rf = rf_on * {refresh.brian2_select('rf_gp', 'rf_gm', params.g_max)}",
+    lines += [f"rf = rf_on * {refresh.brian2_select('rf_gp', 'rf_gm', refresh.reference(params))}",
               "rf_diff = rf_gp - rf_gm",
               f"rf_n = {refresh.brian2_pulses('rf_diff', params)}",
               reset_code(params, plus, ns, gate="rf"),
