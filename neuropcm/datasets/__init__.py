@@ -3,6 +3,8 @@
 :mod:`neuropcm.datasets.mnist`: MNIST from a verified local cache (built once from the
 offline default source) or from standard IDX files in a folder you name (Fashion-MNIST too),
 a strict IDX reader/writer, and rand-MNIST.
+:mod:`neuropcm.datasets.idx` holds the IDX format, :mod:`neuropcm.datasets.cache` the cache
+and its offline source.
 """
 
 from .mnist import (IDX_FILES, SPLITS, build_cache, cache_path, load_mnist, rand_mnist,

@@ -17,7 +17,6 @@ from .programming import ProgramResult, program_oneshot, program_verify
 from .validation import STATE_UNITS  # noqa: F401  (re-exported)
 
 
-
 class PCMArray:
     """An N-d array of phase-change memory devices.
 
@@ -27,10 +26,22 @@ class PCMArray:
         Shape of the array.
     preset : str or DeviceParams
         Device model: ``"nandakumar2018"`` (pulsed), ``"joshi2020"`` (programmed state),
-        ``"binary"``, ``"ideal"``, or a parameter object.
-    seed : int or None
-        Seed of the array's random generator (a non-negative integer); the same seed gives
-        the same results.
+        ``"binary"``, ``"ideal"``, or a parameter object (which brings its own provenance,
+        see :attr:`preset`).
+    seed : int, numpy.random.SeedSequence, numpy.random.Generator or None
+        The array's random stream, from which every draw of the array (RESET spread,
+        SET noise, programming noise, drift exponents, read noise) is taken in order:
+
+        * an int ``s`` (non-negative): the stream ``neuropcm.random.rng(s)`` -- the root
+          stream of seed ``s``, path ``()``; the same as ``numpy.random.default_rng(s)``;
+        * a ``SeedSequence``: ``numpy.random.default_rng(seed)``; engines pass a derived
+          stream, e.g. ``seed=seed_sequence(run_seed, "crossbar", "G_plus")``;
+        * a ``Generator`` (e.g. ``rng(run_seed, "crossbar", "G_plus")``): used as it is,
+          not copied -- the array's draws advance it, as with ``numpy.random.default_rng``;
+        * None: fresh entropy from the operating system (not reproducible).
+
+        The same seed and the same operations give the same results, bit for bit. The
+        array derives no stream of its own (:mod:`neuropcm.random` is the one scheme).
     temperature : float or brian2 quantity, optional
         Operating temperature (K); default the model's reference temperature.
     **overrides : float or brian2 quantity
@@ -52,11 +63,9 @@ class PCMArray:
     def __init__(self, shape, preset="nandakumar2018", seed=None, *, temperature=None,
                  **overrides):
         self.params: DeviceParams = get_preset(preset, **overrides)
-        self.preset = preset if isinstance(preset, str) else "custom"
         self.shape = V.as_shape(shape)
         self.size = int(np.prod(self.shape, dtype=np.int64))
-        self.seed = V.check_seed_or_none(seed)
-        self.rng = np.random.default_rng(seed)
+        self.seed, self.rng = V.as_random_stream(seed)
         n = self.size
         self._s = {
             "G": np.zeros(n), "P": np.ones(n), "t_prog": np.zeros(n), "nu": np.zeros(n),
@@ -74,6 +83,24 @@ class PCMArray:
                 self._s["f_set"][:] = ph.F_SET_DEVICE(p, xi=self._normals(n))
             self._s["nu"][:] = ph.NU_DEVICE(p, xi=self._normals(n)) if p.nu_dtod > 0 else p.nu
         self._reset_idx(np.arange(n), count=False)
+
+    # ------------------------------------------------------------------ provenance
+    @property
+    def preset(self) -> str | None:
+        """Name of the preset of :attr:`params` (None for hand-built parameters, "custom" in
+        text); which fields were overridden is ``params.overrides``. It comes from the
+        parameters alone and cannot be set to anything else."""
+        return self.params.preset
+
+    @preset.setter
+    def preset(self, value) -> None:
+        # Older callers stamp the name they built the parameters from; accepted when it
+        # agrees with the parameters (or says nothing: "custom"), refused otherwise.
+        if value not in (None, "custom", self.params.preset):
+            raise ParameterError(f"PCMArray.preset comes from its parameters "
+                                 f"({self.params.provenance!r}) and cannot be set to "
+                                 f"{value!r}; build the parameters with "
+                                 f"get_preset({value!r}, ...)")
 
     # ------------------------------------------------------------------ state views
     def _view(self, name):
@@ -292,7 +319,7 @@ class PCMArray:
                              f"{self.shape}") from None
         if np.any(tgt > p.g_max * (1 + 1e-12)):
             raise ParameterError(f"target contains {tgt.max()!r} S, above g_max = {p.g_max!r} S "
-                                 f"of preset {self.preset!r}; scale the targets into "
+                                 f"of {self.params.provenance!r}; scale the targets into "
                                  f"[{p.g_min!r}, {p.g_max!r}] S")
         tol = p.program_tol if tol is None else to_si(tol, "S", "tol")
         if not (isinstance(tol, float) and math.isfinite(tol) and tol >= 0):
@@ -398,14 +425,27 @@ class PCMArray:
                 "rng_state": self.rng.bit_generator.state}
 
     @classmethod
-    def from_state(cls, params: DeviceParams, state: dict, preset: str = "custom",
+    def from_state(cls, params: DeviceParams, state: dict, preset: str | None = None,
                    seed=None) -> "PCMArray":
         """Rebuild an array from :meth:`state_dict` output and its parameters.
 
         The state is checked with the constructor's rules
         (:func:`~neuropcm.devices.validation.check_state`): shapes, finite values, G in
         [g_min, g_max], whole non-negative counters, a time and a temperature the setters
-        accept, a valid generator state.
+        accept, a valid generator state. The preset comes from ``params`` (its provenance);
+        the random stream continues from ``state["rng_state"]``.
+
+        Parameters
+        ----------
+        params : DeviceParams
+            The parameters (with their provenance).
+        state : dict
+            Output of :meth:`state_dict`.
+        preset : str, optional
+            Kept for older callers: must agree with ``params.preset`` (``"custom"`` or
+            None say nothing); the preset is never taken from here.
+        seed : int, SeedSequence or None, optional
+            Recorded as :attr:`seed` (the generator state comes from ``state``).
 
         Raises
         ------
@@ -413,14 +453,18 @@ class PCMArray:
             A value breaks a rule (the message names the field and the value).
         """
         shape, arrays, time, temperature, rng = V.load_state(params, state)
+        if preset not in (None, "custom", params.preset):
+            raise ParameterError(f"preset = {preset!r} disagrees with the parameters "
+                                 f"({params.provenance!r}); label the parameters with "
+                                 f"get_preset or with_preset instead")
         obj = cls.__new__(cls)
-        obj.params, obj.preset, obj.shape = params, preset, shape
-        obj.seed = V.check_seed_or_none(seed)
+        obj.params, obj.shape = params, shape
+        obj.seed = V.as_random_stream(seed)[0] if seed is not None else None
         obj.size = int(np.prod(shape, dtype=np.int64))
         obj._s = arrays
         obj.time, obj._temperature, obj.rng = time, temperature, rng
         return obj
 
     def __repr__(self) -> str:
-        return (f"PCMArray(shape={self.shape}, preset={self.preset!r}, model="
+        return (f"PCMArray(shape={self.shape}, preset={self.params.provenance!r}, model="
                 f"{self.params.model!r}, time={self.time:g} s, T={self._temperature:g} K)")

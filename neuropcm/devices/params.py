@@ -5,6 +5,13 @@ bounds and meaning live in its metadata and are rendered into the class docstrin
 the documentation and the validation come from one place. Brian2 quantities are
 accepted only at the public API boundary (see :mod:`neuropcm.units`).
 
+A parameter object knows where it came from: :attr:`DeviceParams.preset` (the preset
+name, ``None`` for an object built by hand, written "custom" in text and files) and
+:attr:`DeviceParams.overrides` (the fields whose value differs from that preset's). They
+are set by :func:`~neuropcm.devices.presets.get_preset` and kept by
+:meth:`DeviceParams.replace`; they are not fields, so equality, hashing and
+:meth:`~DeviceParams.as_dict` see the values only.
+
 Two models are provided (see ``shared/physics.md``):
 
 * :class:`PulsedParams` -- the SET-accumulation statistical model of Nandakumar et al.
@@ -17,6 +24,7 @@ Two models are provided (see ``shared/physics.md``):
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -45,6 +53,11 @@ def _document(cls):
         unit = f.metadata.get("unit", "")
         lines.append(f"{f.name} : float")
         lines.append(f"    {f.metadata.get('doc', '')} [{unit or '1'}]; default {f.default!r}.")
+    lines += ["preset : str or None",
+              "    Name of the preset this object came from; None when built by hand "
+              "(not a field).",
+              "overrides : tuple of str",
+              "    Fields whose value differs from the preset's, sorted (not a field)."]
     cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + "\n".join("    " + ln if ln else ln
                                                                  for ln in lines) + "\n"
     return cls
@@ -53,7 +66,15 @@ def _document(cls):
 @dataclass(frozen=True)
 class DeviceParams:
     """Fields shared by every PCM device model (conductance range, RESET state,
-    temperature, energy, endurance)."""
+    temperature, energy, endurance).
+
+    Provenance: :attr:`preset` and :attr:`overrides` say which named preset the values
+    come from and which fields differ from it. Equality and hashing compare the values
+    only (two objects describing the same devices are equal whatever their history);
+    compare ``.preset`` and ``.overrides`` explicitly where provenance matters.
+    ``dataclasses.replace`` builds a new object by hand (preset None); use
+    :meth:`replace`, which keeps the provenance.
+    """
 
     #: model name used by kernels and files; set by subclasses
     model: ClassVar[str] = "base"
@@ -73,7 +94,7 @@ class DeviceParams:
     e_reset: float = _p(30e-12, "J", "energy of one RESET pulse", lo=0.0)
     e_read: float = _p(0.1e-12, "J", "energy of one device read (0.2 V, 10 uA, 50 ns; assumed)",
                        lo=0.0)
-    endurance: float = _p(1e9, "cycles", "SET+RESET pulses a device survives; a worn-out device "
+    endurance: float = _p(1e9, "count", "SET+RESET pulses a device survives; a worn-out device "
                           "is stuck at its last state (rule: physics.WRITABLE)", lo=1.0,
                           whole=True)
 
@@ -109,9 +130,69 @@ class DeviceParams:
             raise ParameterError(f"{type(self).__name__}.reset_mean = {self.reset_mean!r} S must "
                                  f"lie in [g_min, g_max] = [{self.g_min!r}, {self.g_max!r}] S")
 
+    # -- provenance ---------------------------------------------------------------
+    @property
+    def preset(self) -> str | None:
+        """Name of the preset these values come from; None for an object built by hand."""
+        return self.__dict__.get("_preset")
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """Fields whose value differs from the preset's (sorted; empty without a preset)."""
+        return self.__dict__.get("_overrides", ())
+
+    @property
+    def provenance(self) -> str:
+        """The provenance in words: ``"joshi2020"``, ``"joshi2020 (g_max, t0 overridden)"``
+        or ``"custom"``."""
+        if self.preset is None:
+            return "custom"
+        if not self.overrides:
+            return self.preset
+        return f"{self.preset} ({', '.join(self.overrides)} overridden)"
+
+    def with_provenance(self, preset: str | None, overrides=()) -> "DeviceParams":
+        """A copy with the given provenance, taken as stated (the values are not compared
+        with any preset; :func:`~neuropcm.devices.presets.with_preset` does that).
+
+        Parameters
+        ----------
+        preset : str or None
+            Preset name; None (or ``"custom"``) for hand-built values.
+        overrides : iterable of str
+            Overridden field names (must be fields of this model; empty without a preset).
+
+        Raises
+        ------
+        ParameterError
+            The name is not a non-empty string, or an override names no field.
+        """
+        if preset == "custom":
+            preset = None
+        if preset is not None and not (isinstance(preset, str) and preset.strip()):
+            raise ParameterError(f"preset = {preset!r} must be a preset name or None")
+        if isinstance(overrides, str):
+            overrides = (overrides,)
+        names = {f.name for f in dataclasses.fields(self)}
+        over = tuple(overrides)
+        bad = [o for o in over if not isinstance(o, str) or o not in names]
+        if bad:
+            raise ParameterError(f"{type(self).__name__}: overridden field(s) {bad} are not "
+                                 f"parameters of this model; known: {sorted(names)}")
+        if preset is None and over:
+            raise ParameterError(f"overrides {sorted(over)} need a preset name; a hand-built "
+                                 f"parameter object has none")
+        out = copy.copy(self)
+        object.__setattr__(out, "_preset", preset)
+        object.__setattr__(out, "_overrides", tuple(sorted(set(over))))
+        return out
+
     # -- conveniences -------------------------------------------------------------
     def replace(self, **changes: float) -> "DeviceParams":
-        """Return a copy with some fields changed (validated again).
+        """Return a copy with some fields changed (validated again), keeping the preset.
+
+        The copy's :attr:`overrides` are the fields whose value differs from the preset's
+        (a field set back to the preset's value is no longer overridden).
 
         Raises
         ------
@@ -123,7 +204,16 @@ class DeviceParams:
         if unknown:
             raise ParameterError(f"{type(self).__name__} has no parameter(s) {unknown}; "
                                  f"known: {sorted(names)}")
-        return dataclasses.replace(self, **changes)
+        new = dataclasses.replace(self, **changes)
+        if self.preset is None:
+            return new
+        from .presets import differing_fields  # presets import this module
+
+        over = differing_fields(new, self.preset)
+        if over is None:  # a name no preset of this session defines: add what changed
+            over = set(self.overrides) | {k for k in changes
+                                          if getattr(new, k) != getattr(self, k)}
+        return new.with_provenance(self.preset, over)
 
     def as_dict(self) -> dict[str, float]:
         """Field values as a plain dict (for JSON/HDF5)."""
@@ -164,8 +254,8 @@ class PulsedParams(DeviceParams):
     set_d: float = _p(0.091, "1", "state dependence of the SET increment std", lo=0.0)
     set_e: float = _p(0.26e-6, "S", "constant part of the SET increment std", lo=0.0)
     set_f: float = _p(2.15e-6, "S", "pulse-memory part of the SET increment std", lo=0.0)
-    pulse_memory: float = _p(2.6, "pulses", "decay constant of the pulse memory P", lo=0.0,
-                             lo_open=True)
+    pulse_memory: float = _p(2.6, "count", "decay constant of the pulse memory P, in pulses",
+                             lo=0.0, lo_open=True)
     set_dtod: float = _p(0.0, "1", "device-to-device std of the SET increment factor f_d (the "
                          "published fit already holds the total spread, hence 0)", lo=0.0)
     nu: float = _p(0.04, "1", "mean drift exponent", lo=0.0)
@@ -175,8 +265,8 @@ class PulsedParams(DeviceParams):
     read_offset: float = _p(0.13e-6, "S", "read-noise std offset", lo=0.0)
     program_tol: float = _p(0.5e-6, "S", "default program-and-verify tolerance", lo=0.0,
                             lo_open=True)
-    program_max_iterations: float = _p(100.0, "pulses", "default program-and-verify budget",
-                                       lo=1.0, whole=True)
+    program_max_iterations: float = _p(100.0, "count", "default program-and-verify budget "
+                                       "of pulses", lo=1.0, whole=True)
 
 
 @_document
@@ -225,8 +315,8 @@ class ProgrammedStateParams(DeviceParams):
     set_step_std: float = _p(0.3e-6, "S", "std of the SET step (assumed)", lo=0.0)
     program_tol: float = _p(0.0, "S", "default program-and-verify tolerance (0: one shot)",
                             lo=0.0)
-    program_max_iterations: float = _p(1.0, "shots", "default program-and-verify budget",
-                                       lo=1.0, whole=True)
+    program_max_iterations: float = _p(1.0, "count", "default program-and-verify budget "
+                                       "of programming shots", lo=1.0, whole=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 from ..errors import ParameterError, UnknownPresetError
@@ -69,6 +70,10 @@ PRESETS: dict[str, Callable[[], DeviceParams]] = {
 def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams:
     """Resolve a preset name (or a parameter object) and apply overrides.
 
+    The result knows its provenance: ``get_preset("joshi2020", g_max=20e-6)`` has
+    ``preset == "joshi2020"`` and ``overrides == ("g_max",)`` (the fields whose value
+    differs from the preset's); a parameter object passed in keeps its own provenance.
+
     Parameters
     ----------
     preset : str or DeviceParams
@@ -87,11 +92,7 @@ def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams
     if isinstance(preset, DeviceParams):
         params = preset
     elif isinstance(preset, str):
-        try:
-            params = PRESETS[preset]()
-        except KeyError:
-            raise UnknownPresetError(
-                f"unknown device preset {preset!r}; known presets: {sorted(PRESETS)}") from None
+        params = _build(preset).with_provenance(preset)
     else:
         raise ParameterError(f"preset must be a preset name or a DeviceParams object, got "
                              f"{preset!r}; known presets: {sorted(PRESETS)}")
@@ -101,6 +102,52 @@ def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams
     conv = {k: to_si(v, units[k] if units[k] in _SI else "1", k)
             if is_quantity(v) and k in units else v for k, v in overrides.items()}
     return params.replace(**conv)
+
+
+def _build(name: str) -> DeviceParams:
+    try:
+        factory = PRESETS[name]
+    except KeyError:
+        raise UnknownPresetError(
+            f"unknown device preset {name!r}; known presets: {sorted(PRESETS)}") from None
+    return factory()
+
+
+def differing_fields(params: DeviceParams, name: str) -> set[str] | None:
+    """The fields of ``params`` whose value differs from preset ``name``'s; None if no
+    preset of that name is known.
+
+    Raises
+    ------
+    ParameterError
+        The preset is of another device model than ``params``.
+    """
+    if name not in PRESETS:
+        return None
+    ref = _build(name)
+    if type(ref) is not type(params):
+        raise ParameterError(f"preset {name!r} is a {ref.model!r} model, but the values are "
+                             f"of the {params.model!r} model ({type(params).__name__})")
+    return {f.name for f in dataclasses.fields(params)
+            if getattr(params, f.name) != getattr(ref, f.name)}
+
+
+def with_preset(params: DeviceParams, name: str) -> DeviceParams:
+    """A copy of ``params`` labelled as preset ``name`` with the fields that differ from it
+    as :attr:`~DeviceParams.overrides` (e.g. to name the preset of values read back).
+
+    Raises
+    ------
+    UnknownPresetError
+        The name is not in :data:`PRESETS`.
+    ParameterError
+        The preset is of another device model.
+    """
+    over = differing_fields(params, name)
+    if over is None:
+        raise UnknownPresetError(
+            f"unknown device preset {name!r}; known presets: {sorted(PRESETS)}")
+    return params.with_provenance(name, over)
 
 
 _SI = ("S", "s", "J", "K")

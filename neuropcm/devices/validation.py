@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..errors import ParameterError, ShapeError
+from ..random import check_seed, rng
 from ..units import check_finite, is_quantity, to_si
 from . import physics as ph
 from .params import DeviceParams
@@ -67,11 +68,27 @@ def as_shape(shape) -> tuple[int, ...]:
     return tuple(int(s) for s in parts)
 
 
-def check_seed_or_none(seed):
-    """``None`` or a non-negative integer seed."""
-    from ..random import check_seed
+def as_random_stream(seed):
+    """The random stream of a device array: ``(seed, generator)``.
 
-    return None if seed is None else check_seed(seed)
+    ``seed`` is an int (-> ``neuropcm.random.rng(seed)``, the root stream of that seed), a
+    ``numpy.random.SeedSequence`` (-> ``numpy.random.default_rng(seed)``), a
+    ``numpy.random.Generator`` (used as it is, not copied) or None (fresh entropy). The
+    first value returned is what :attr:`PCMArray.seed` records: the int or SeedSequence,
+    None for a Generator or None.
+    """
+    if seed is None:
+        return None, np.random.default_rng()
+    if isinstance(seed, np.random.Generator):
+        return None, seed
+    if isinstance(seed, np.random.SeedSequence):
+        return seed, np.random.default_rng(seed)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        s = check_seed(seed)
+        return s, rng(s)
+    raise ParameterError(f"seed = {seed!r} must be a non-negative integer, a "
+                         f"numpy.random.SeedSequence or Generator (e.g. "
+                         f"neuropcm.random.rng(run_seed, 'crossbar')), or None")
 
 
 def as_amplitude(amplitude) -> np.ndarray:

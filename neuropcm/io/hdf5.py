@@ -15,9 +15,13 @@ import numpy as np
 from .. import __version__
 from ..devices.array import STATE_UNITS, PCMArray
 from ..devices.params import PARAM_CLASSES
+from ..devices.presets import PRESETS, with_preset
 from ..errors import ParameterError, ResultsFileError, SchemaError
+from .kinds import KINDS, check_units, get_kind
 
-#: Version of the file layout (a whole number); readers refuse files of any other version.
+#: The layout version every file kind started at. The root ``schema_version`` of a file is
+#: its kind's version (:attr:`~neuropcm.io.kinds.FileKind.schema_version`); readers refuse
+#: any other.
 SCHEMA_VERSION = 1
 
 
@@ -34,15 +38,17 @@ def atomic_h5(path, kind: str):
     path : str or Path
         Destination file.
     kind : str
-        What produced the file (``"pcm_array"``, ``"device_characterisation"``, ...).
+        What produced the file: a kind of :data:`~neuropcm.io.kinds.KINDS`
+        (``"pcm_array"``, ``"device_characterisation"``, ...); its schema version is written.
     """
+    version = get_kind(kind).schema_version
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as f:
-            f.attrs["schema_version"] = SCHEMA_VERSION
+            f.attrs["schema_version"] = version
             f.attrs["neuropcm_version"] = __version__
             f.attrs["kind"] = kind
             f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat()
@@ -64,7 +70,8 @@ def open_h5(path, kind: str | None = None) -> h5py.File:
     ResultsFileError
         The file is missing, truncated or corrupt (the message names the file).
     SchemaError
-        The file is HDF5 but not a NeuroPCM file, of another schema version, or of
+        The file is HDF5 but not a NeuroPCM file, of a kind this NeuroPCM does not know,
+        of another schema version than its kind's (:mod:`neuropcm.io.kinds`), or of
         another ``kind`` than requested.
     """
     path = Path(path)
@@ -81,16 +88,22 @@ def open_h5(path, kind: str | None = None) -> h5py.File:
             raise SchemaError(f"{path}: an HDF5 file but not a NeuroPCM file (no schema_version/"
                               f"kind attributes); give a file written by NeuroPCM")
         version = _schema_version(path, f.attrs["schema_version"])
-        if version > SCHEMA_VERSION:
-            raise SchemaError(f"{path}: schema version {version} was written by a newer "
-                              f"NeuroPCM (this one reads version {SCHEMA_VERSION}); upgrade "
-                              f"neuropcm to read it")
-        if version != SCHEMA_VERSION:
-            raise SchemaError(f"{path}: schema version {version}, this NeuroPCM reads version "
-                              f"{SCHEMA_VERSION} only; re-create the file with this NeuroPCM")
         file_kind = attr_str(f, "kind")
         if kind is not None and file_kind != kind:
             raise SchemaError(f"{path}: holds a {file_kind!r}, expected a {kind!r}")
+        if file_kind not in KINDS:
+            raise SchemaError(f"{path}: holds a {file_kind!r}, a kind this NeuroPCM does not "
+                              f"know (known: {sorted(KINDS)}); it was written by a newer "
+                              f"NeuroPCM or another program")
+        expected = KINDS[file_kind].schema_version
+        if version > expected:
+            raise SchemaError(f"{path}: schema version {version} of kind {file_kind!r} was "
+                              f"written by a newer NeuroPCM (this one reads version "
+                              f"{expected}); upgrade neuropcm to read it")
+        if version != expected:
+            raise SchemaError(f"{path}: schema version {version} of kind {file_kind!r}, this "
+                              f"NeuroPCM reads version {expected} only; re-create the file "
+                              f"with this NeuroPCM")
     except BaseException:
         f.close()
         raise
@@ -169,9 +182,13 @@ def write_dataset(group: h5py.Group, name: str, data, units: str, *, checksum: b
                   **attrs) -> h5py.Dataset:
     """Create dataset ``name`` with a ``units`` attribute (and more attributes).
 
-    Non-empty numeric arrays are stored chunked with a ``fletcher32`` checksum (and gzip
-    above 4096 elements), so a flipped bit is detected on read (:func:`read_dataset`).
+    ``units`` must be a symbol of :data:`neuropcm.io.kinds.UNITS` (counts of pulses or
+    spikes are ``"count"``, class labels and ratios ``"1"``); anything else is refused
+    before the dataset is created. Non-empty numeric arrays are stored chunked with a
+    ``fletcher32`` checksum (and gzip above 4096 elements), so a flipped bit is detected on
+    read (:func:`read_dataset`).
     """
+    check_units(units, f"dataset {group.name.rstrip('/')}/{name}: units")
     arr = np.asarray(data)
     kw = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if arr.size > 4096 else {}
     if checksum and arr.ndim > 0 and arr.size > 0 and arr.dtype.kind in "biufc":
@@ -237,7 +254,8 @@ def write_array(group: h5py.Group, arr: PCMArray) -> None:
     for k, v in state["arrays"].items():
         write_dataset(group, k, v, STATE_UNITS[k])
     group.attrs["model"] = arr.params.model
-    group.attrs["preset"] = arr.preset
+    group.attrs["preset"] = arr.params.preset or "custom"
+    group.attrs["overrides"] = json.dumps(list(arr.params.overrides))
     group.attrs["params"] = json.dumps(arr.params.as_dict())
     group.attrs["param_units"] = json.dumps(arr.params.units())
     group.attrs["time"] = state["time"]
@@ -252,7 +270,8 @@ def read_array(group: h5py.Group) -> PCMArray:
 
     Everything loaded is checked with the constructors' rules (parameters by the parameter
     class, the state by :meth:`PCMArray.from_state`); a violation is a one-line
-    :class:`SchemaError` naming the file, the group and the value.
+    :class:`SchemaError` naming the file, the group and the value. The parameters get their
+    provenance back (:func:`read_provenance`).
     """
     where = _where(group)
     if "model" not in group.attrs:
@@ -273,14 +292,48 @@ def read_array(group: h5py.Group) -> PCMArray:
         params = cls().replace(**values)
     except ParameterError as e:
         raise SchemaError(f"{where}: attribute 'params': {e}") from None
+    params = read_provenance(group, params)
     arrays = {k: read_dataset(group, k, u) for k, u in STATE_UNITS.items()}
     state = {"arrays": arrays, "rng_state": attr_json(group, "rng_state"),
              "time": attr_float(group, "time"), "temperature": attr_float(group, "temperature")}
-    preset = attr_str(group, "preset") if "preset" in group.attrs else "custom"
     try:
-        return PCMArray.from_state(params, state, preset=preset)
+        return PCMArray.from_state(params, state)
     except ParameterError as e:
         raise SchemaError(f"{where}: {e}; the file is damaged or was edited") from None
+
+
+def read_provenance(group: h5py.Group, params):
+    """``params`` labelled with the preset and overrides recorded in ``group``.
+
+    The attribute ``preset`` names the preset (``"custom"`` or absent: none) and
+    ``overrides`` lists the overridden fields as JSON (absent in older files). For a
+    preset this NeuroPCM knows, the preset must be of the file's model and the overridden
+    fields are recomputed as those whose stored value differs from the preset's current
+    values (exact even if the preset has changed since the file was written, and for older
+    files); for a name it does not know (e.g. one a user registered), the recorded list is
+    kept (each entry must be a field of the model).
+
+    Raises
+    ------
+    SchemaError
+        An attribute is malformed or contradicts the stored values (one line).
+    """
+    where = _where(group)
+    name = attr_str(group, "preset") if "preset" in group.attrs else "custom"
+    recorded = attr_json(group, "overrides") if "overrides" in group.attrs else []
+    if not (isinstance(recorded, list) and all(isinstance(o, str) for o in recorded)):
+        raise SchemaError(f"{where}: attribute 'overrides' = {recorded!r} is not a JSON list "
+                          f"of field names")
+    try:
+        if name == "custom":
+            if recorded:
+                raise ParameterError(f"overrides {recorded} are recorded without a preset")
+            return params.with_provenance(None)
+        if name in PRESETS:
+            return with_preset(params, name)
+        return params.with_provenance(name, recorded)
+    except ParameterError as e:
+        raise SchemaError(f"{where}: preset {name!r}: {e}") from None
 
 
 def save_array(path, arr: PCMArray, name: str = "array", config: dict | None = None) -> Path:

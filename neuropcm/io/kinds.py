@@ -11,11 +11,129 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import UnknownPresetError
+from ..errors import ParameterError, UnknownPresetError
 
 #: The unit symbols a dataset or headline may carry: siemens, seconds, volts, amperes,
-#: joules, kelvin, dimensionless, and counts (pulses, spikes, reads, examples).
-UNITS = ("S", "s", "V", "A", "J", "K", "1", "count")
+#: joules, kelvin, hertz (rates), dimensionless (ratios, fractions, class labels), and
+#: counts (pulses, spikes, reads, shots, examples -- and means of counts). A derived unit
+#: is written as a product of the physical symbols with integer powers, separated by
+#: spaces: ``"V^2"``, ``"A s^-1"`` (see :func:`check_units`).
+UNITS = ("S", "s", "V", "A", "J", "K", "Hz", "1", "count")
+
+#: Unit words older files carry, and the symbol each stands for (read side only: writers
+#: must use :data:`UNITS`).
+LEGACY_UNITS = {"pulses": "count", "spikes": "count", "cycles": "count", "shots": "count",
+                "class": "1"}
+
+# Exponents of each physical symbol over the SI base units (m, kg, s, A, K, mol, cd), in
+# the order derived units are searched (:func:`units_for_dimension`).
+_BASE = {"S": (-2, -1, 3, 2, 0, 0, 0), "s": (0, 0, 1, 0, 0, 0, 0), "V": (2, 1, -3, -1, 0, 0, 0),
+         "A": (0, 0, 0, 1, 0, 0, 0), "J": (2, 1, -2, 0, 0, 0, 0), "K": (0, 0, 0, 0, 1, 0, 0),
+         "Hz": (0, 0, -1, 0, 0, 0, 0)}
+
+
+def _parse(units: str) -> dict | None:
+    """``{"V": 2}`` for ``"V^2"``; None unless ``units`` is one vocabulary symbol or a
+    product of distinct physical symbols with non-zero integer powers."""
+    if units in UNITS:
+        return {units: 1}
+    out = {}
+    for tok in units.split(" "):
+        sym, _, power = tok.partition("^")
+        if sym not in _BASE or sym in out:
+            return None
+        if power:
+            body = power[1:] if power[0] == "-" else power
+            if not body.isdigit() or int(power) == 0:
+                return None
+        out[sym] = int(power) if power else 1
+    return out
+
+
+def check_units(units, where: str = "units") -> str:
+    """Return ``units`` if it is a unit of the vocabulary, else raise a one-line error.
+
+    A unit is a symbol of :data:`UNITS`, or a product of the physical symbols (not
+    ``"1"``/``"count"``), each at most once, with non-zero integer powers, separated by
+    single spaces: ``"V^2"``, ``"A s^-1"``, ``"S s"``.
+
+    Raises
+    ------
+    ParameterError
+        Naming the value, the vocabulary and, for a known word, its symbol.
+    """
+    if isinstance(units, str) and units and _parse(units) is not None:
+        return units
+    hint = (f"; write {LEGACY_UNITS[units]!r} for {units!r}" if units in LEGACY_UNITS
+            else "; counts of pulses, spikes, cycles or shots are 'count', class labels "
+                 "and ratios '1', derived units products like 'V^2' or 'A s^-1'")
+    raise ParameterError(f"{where} = {units!r} is not a unit of the vocabulary "
+                         f"{list(UNITS)}{hint}")
+
+
+def normalise_units(units) -> str | None:
+    """A unit read from a file as a unit of the vocabulary (older words mapped through
+    :data:`LEGACY_UNITS`), or None when it is none."""
+    if isinstance(units, bytes):
+        units = units.decode(errors="replace")
+    if not isinstance(units, str):
+        return None
+    units = LEGACY_UNITS.get(units, units)
+    return units if units and _parse(units) is not None else None
+
+
+def units_for_dimension(dim) -> str:
+    """The vocabulary unit of a physical dimension.
+
+    Parameters
+    ----------
+    dim : brian2 Dimension, brian2 quantity or sequence of 7 ints
+        Exponents over (m, kg, s, A, K, mol, cd); a Brian2 object is read through its
+        ``dim``/``_dims`` (Brian2 is not imported).
+
+    Returns
+    -------
+    str
+        ``"1"`` for a dimensionless value, a symbol of :data:`UNITS`, else the first of
+        ``"X^a"`` and ``"X^a Y^b"`` (powers -4..4, symbols in the order of :data:`UNITS`)
+        that has the dimension: e.g. ``"V^2"``, ``"A s^-1"``.
+
+    Raises
+    ------
+    ParameterError
+        The dimension is none of these (e.g. it involves mol or cd).
+    """
+    d = getattr(dim, "dim", dim)
+    d = getattr(d, "_dims", d)
+    try:
+        target = tuple(int(x) for x in d)
+    except (TypeError, ValueError):
+        raise ParameterError(f"dimension {dim!r} is not a Brian2 dimension or 7 "
+                             f"exponents") from None
+    if len(target) != 7:
+        raise ParameterError(f"dimension {dim!r} must have 7 exponents (m, kg, s, A, K, mol, "
+                             f"cd)")
+    if not any(target):
+        return "1"
+    powers = [p for k in range(1, 5) for p in (k, -k)]
+    syms = list(_BASE)
+
+    def vec(terms):
+        return tuple(sum(_BASE[s][i] * p for s, p in terms) for i in range(7))
+
+    for p in powers:
+        for s in syms:
+            if vec([(s, p)]) == target:
+                return s if p == 1 else f"{s}^{p}"
+    for i, s1 in enumerate(syms):
+        for s2 in syms[i + 1:]:
+            for p1 in powers:
+                for p2 in powers:
+                    if vec([(s1, p1), (s2, p2)]) == target:  # positive powers first
+                        terms = sorted(((s1, p1), (s2, p2)), key=lambda t: t[1] < 0)
+                        return " ".join(s if p == 1 else f"{s}^{p}" for s, p in terms)
+    raise ParameterError(f"dimension {target} (m, kg, s, A, K, mol, cd) has no unit in the "
+                         f"vocabulary {list(UNITS)} (or a product of two of them)")
 
 
 @dataclass(frozen=True)
@@ -27,30 +145,45 @@ class FileKind:
     name : str
         The root ``kind`` attribute.
     schema_version : int
-        Layout version of this kind; a reader refuses newer versions.
+        Layout version of this kind, written as the root ``schema_version``; a reader
+        refuses other versions (newer: upgrade NeuroPCM; older: re-create the file).
     description : str
         One line for ``neuropcm inspect``.
     headline : dict
-        Headline attributes of ``/results`` and their units (from :data:`UNITS`).
+        Headline attributes of ``/results`` every file of the kind holds, and their
+        units (from :data:`UNITS`).
+    optional : dict
+        Headline attributes a file may hold, and their units.
     datasets : dict
         Datasets every file of this kind holds (path under the root) and their units.
     devices : bool
-        Whether device states are stored under ``/devices/<name>/``.
+        Whether device states are stored under ``/devices/<name>/`` (at least one).
+    config : bool
+        Whether the file must hold a ``/config``.
     """
 
     name: str
     schema_version: int
     description: str
     headline: dict = field(default_factory=dict)
+    optional: dict = field(default_factory=dict)
     datasets: dict = field(default_factory=dict)
     devices: bool = False
+    config: bool = True
 
     def __post_init__(self):
-        for where, table in (("headline", self.headline), ("datasets", self.datasets)):
+        if isinstance(self.schema_version, bool) or not isinstance(self.schema_version, int) \
+                or self.schema_version < 1:
+            raise ParameterError(f"file kind {self.name!r}: schema_version = "
+                                 f"{self.schema_version!r} must be a whole number >= 1")
+        for where, table in (("headline", self.headline), ("optional", self.optional),
+                             ("datasets", self.datasets)):
             for k, u in table.items():
-                if u not in UNITS:
-                    raise ValueError(f"file kind {self.name!r}: {where} {k!r} has unit {u!r}, "
-                                     f"not one of {UNITS}")
+                check_units(u, f"file kind {self.name!r}: {where} {k!r} unit")
+
+    def units_of(self, attribute: str) -> str | None:
+        """The unit of headline attribute ``attribute`` (None if the kind does not know it)."""
+        return self.headline.get(attribute, self.optional.get(attribute))
 
 
 KINDS: dict[str, FileKind] = {}
@@ -59,7 +192,7 @@ KINDS: dict[str, FileKind] = {}
 def register_kind(kind: FileKind) -> FileKind:
     """Add a kind to the registry (a name may be registered once)."""
     if kind.name in KINDS and KINDS[kind.name] != kind:
-        raise ValueError(f"file kind {kind.name!r} is registered twice, differently")
+        raise ParameterError(f"file kind {kind.name!r} is registered twice, differently")
     KINDS[kind.name] = kind
     return kind
 
@@ -77,26 +210,48 @@ def get_kind(name: str) -> FileKind:
     return KINDS[name]
 
 
-# -- the kinds the project writes ------------------------------------------------------
+# -- the kinds the project writes (names checked against the writers by the tests) -------
 register_kind(FileKind(
-    "pcm_array", 1, "PCM device arrays (full state)", devices=True))
+    "pcm_array", 1, "PCM device arrays (full state)", devices=True, config=False))
 register_kind(FileKind(
     "crossbar", 1, "a programmed PCM crossbar (devices, mapping, periphery, clock)",
-    datasets={"crossbar/W": "1"}, devices=True))
+    datasets={"crossbar/W": "1", "crossbar/chi": "1", "crossbar/transferred": "1",
+              "crossbar/rr_plus": "count", "crossbar/rr_minus": "count"},
+    devices=True))
 register_kind(FileKind(
     "device_characterisation", 1,
     "a device preset measured on many simulated devices",
-    datasets={"results/accumulation/mean": "S", "results/accumulation/std": "S",
-              "results/accumulation/theory_mean": "S", "results/accumulation/theory_std": "S",
-              "results/drift/time": "s", "results/drift/mean": "S",
-              "results/read_noise/std": "S"}))
+    headline={"g_after_pulses": "S", "g_after_pulses_theory": "S", "program_converged": "1"},
+    datasets={"results/accumulation/pulses": "count", "results/accumulation/mean": "S",
+              "results/accumulation/std": "S", "results/accumulation/theory_mean": "S",
+              "results/accumulation/theory_std": "S",
+              "results/programming/target": "S", "results/programming/error_mean": "S",
+              "results/programming/error_std": "S",
+              "results/programming/iterations_mean": "count",
+              "results/programming/converged": "1",
+              "results/drift/time": "s", "results/drift/levels": "S", "results/drift/mean": "S",
+              "results/read_noise/conductance": "S", "results/read_noise/std": "S",
+              "results/read_noise/model_std": "S"}))
 register_kind(FileKind(
     "mnist_clustering", 1, "unsupervised MNIST clustering with PCM synapses",
-    headline={"test_accuracy": "1", "train_examples": "count", "train_wall_s": "s",
-              "test_wall_s": "s", "n_set": "count", "n_reset": "count", "energy_J": "J"},
-    datasets={"results/confusion": "count", "results/per_class_accuracy": "1"},
+    headline={"test_accuracy": "1", "train_examples": "count", "test_examples": "count",
+              "train_wall_s": "s", "test_wall_s": "s", "n_set": "count", "n_reset": "count",
+              "energy_J": "J"},
+    optional={"presented_examples": "count", "assign_examples": "count",
+              "assign_wall_s": "s", "compile_s": "s", "no_response": "count",
+              "neurons_assigned": "count", "s_per_train_example": "s"},
+    datasets={"network/theta": "V", "network/assignments": "1", "network/weights": "S",
+              "results/confusion": "count", "results/per_class_accuracy": "1",
+              "results/test_predictions": "1", "results/test_labels": "1",
+              "results/train_spikes_per_example": "count", "results/assign_counts": "count",
+              "results/test_counts": "count"},
     devices=True))
 register_kind(FileKind(
-    "mnist_checkpoint", 1, "a checkpoint of an MNIST clustering run (resume with --resume)"))
+    "mnist_checkpoint", 1, "a checkpoint of an MNIST clustering run (resume with --resume)",
+    config=False))
 register_kind(FileKind(
-    "phase_change_neuron", 1, "phase-change neuron reproduction (Tuma 2016)"))
+    "phase_change_neuron", 1, "phase-change neuron reproduction (Tuma 2016)",
+    headline={"population_error": "1", "best_single_error": "1", "median_single_error": "1"},
+    datasets={"results/strength": "1", "results/rate": "Hz", "results/tracking/time": "s",
+              "results/tracking/signal": "1", "results/tracking/population_rate": "Hz",
+              "results/tracking/single_error": "1"}))

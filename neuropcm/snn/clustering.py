@@ -320,7 +320,7 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
             g.attrs["time_origin"] = "t = 0 is the end of training (t_prog <= 0)"
         net = f.create_group("network")
         write_dataset(net, "theta", state["wta.theta"], "V")
-        write_dataset(net, "assignments", assignments, "class")
+        write_dataset(net, "assignments", assignments, "1")
         write_dataset(net, "weights", w.T.reshape(n_out, n_in), "S",
                       description="G+ - G- per (neuron, input)")
         r = f.create_group("results")
@@ -329,12 +329,12 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
         write_dataset(r, "confusion", rep["confusion"], "count",
                       description="rows: true class; columns: predicted, last = no response")
         write_dataset(r, "per_class_accuracy", rep["per_class_accuracy"], "1")
-        write_dataset(r, "test_predictions", pred, "class")
-        write_dataset(r, "test_labels", test_y[:n_test], "class")
+        write_dataset(r, "test_predictions", pred, "1")
+        write_dataset(r, "test_labels", test_y[:n_test], "1")
         write_dataset(r, "train_spikes_per_example", state["chunk.spikes_per_example"],
-                      "spikes", description="mean output spikes per example, per chunk")
-        write_dataset(r, "assign_counts", assign_counts, "spikes")
-        write_dataset(r, "test_counts", test_counts, "spikes")
+                      "count", description="mean output spikes per example, per chunk")
+        write_dataset(r, "assign_counts", assign_counts, "count")
+        write_dataset(r, "test_counts", test_counts, "count")
     if ckpt.exists():
         ckpt.unlink()
     return results
