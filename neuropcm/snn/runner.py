@@ -269,30 +269,21 @@ class ChunkedRunner:
 
     def _run_standalone(self, stimulus, state, flags, seed) -> None:
         built, run_dir = self._built, self._folder.run_dir
-        results = run_dir / "results"
-        shutil.rmtree(results, ignore_errors=True)
-        results.mkdir()
-        args_dir = run_dir / "args"
-        args_dir.mkdir(exist_ok=True)
+        results, args_dir = run_dir / "results", run_dir / "args"
         need = stimulus.nbytes + 2 * sum(np.asarray(v).nbytes for v in state.values()) + 2 ** 20
         free = shutil.disk_usage(run_dir).free
         if free < need:
             raise SimulationError(f"{run_dir}: {free / 1e6:.1f} MB free, the simulator's files "
                                   f"need {need / 1e6:.1f} MB; free some disk space")
-        args = [_file_arg(args_dir, f"{built.stimulus.name}.values", stimulus,
-                          built.stimulus.values.dtype),
-                f"{built.control.name}.rng_seed={seed}"]
-        for key, value in {**state, **flags}.items():
-            gname, var = key.split(".", 1)
-            group = built.state_groups.get(gname, built.control)
-            v = group.variables[var]
-            if v.scalar:
-                x = float(np.asarray(value))
-                if not np.isfinite(x):
-                    raise ParameterError(f"{key} = {x!r} must be finite")
-                args.append(f"{group.name}.{var}={x!r}")
-            else:
-                args.append(_file_arg(args_dir, f"{group.name}.{var}", value, v.dtype))
+        try:
+            shutil.rmtree(results, ignore_errors=True)
+            results.mkdir()
+            args_dir.mkdir(exist_ok=True)
+            args = self._run_args(args_dir, stimulus, state, flags, seed)
+        except OSError as e:
+            shutil.rmtree(args_dir, ignore_errors=True)
+            raise SimulationError(f"the simulator's input files could not be written in "
+                                  f"{run_dir} ({e.strerror}); free some disk space") from None
         stderr = run_dir / "stderr.txt"
         prefs = b.prefs.devices.cpp_standalone
         run_cmd = prefs.run_cmd_unix
@@ -327,6 +318,26 @@ class ChunkedRunner:
                                   f"the disk full?") from None
         if fraction < 1.0:
             raise _interrupted(f"the simulator stopped at {100 * fraction:.1f} % of the chunk")
+
+    def _run_args(self, folder: Path, stimulus, state, flags, seed) -> list[str]:
+        """The binary's command-line arguments ``group.var=value``; arrays go to raw files
+        in ``folder`` (this run's own: never shared with another run)."""
+        built = self._built
+        args = [_file_arg(folder, f"{built.stimulus.name}.values", stimulus,
+                          built.stimulus.values.dtype),
+                f"{built.control.name}.rng_seed={seed}"]
+        for key, value in {**state, **flags}.items():
+            gname, var = key.split(".", 1)
+            group = built.state_groups.get(gname, built.control)
+            v = group.variables[var]
+            if v.scalar:
+                x = float(np.asarray(value))
+                if not np.isfinite(x):
+                    raise ParameterError(f"{key} = {x!r} must be finite")
+                args.append(f"{group.name}.{var}={x!r}")
+            else:
+                args.append(_file_arg(folder, f"{group.name}.{var}", value, v.dtype))
+        return args
 
     def _run_runtime(self, stimulus, state, flags, seed) -> Built:
         b.prefs.codegen.target = self.runtime_target
