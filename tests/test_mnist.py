@@ -514,3 +514,28 @@ def test_cli_kill_9_leaves_nothing_running_and_resumes(small_toml, small_cfg, re
     _same_results(reference[0], out)
     assert run_folders(build_root(), small_cfg.name) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5", "run.png"]
+
+
+@pytest.mark.slow
+@pytest.mark.brian2
+def test_concurrent_runs_of_one_network(data, det_cfg, det_reference, tmp_path):
+    """Two runs of the same network at once share its build but not their files: each ends
+    with the result it has alone (was: one results folder for both)."""
+    from neuropcm.snn.clustering import run_clustering
+
+    code = ("import sys, brian2\n"
+            "brian2.BrianLogger.log_level_error()\n"
+            "from mnist_support import DETERMINISTIC, binarised, mnist_data\n"
+            "from neuropcm.snn.config import load_network\n"
+            "from neuropcm.snn.clustering import run_clustering\n"
+            "run_clustering(load_network(DETERMINISTIC), binarised(mnist_data()), n_train=30,"
+            " n_test=10, n_assign=20, seed=int(sys.argv[1]), out=sys.argv[2], progress=False)\n")
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(seed), str(tmp_path / f"{seed}.h5")],
+                              env=env, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    for p in procs:
+        assert p.wait(timeout=600) == 0, p.stderr.read()[-3000:]
+    run_clustering(det_cfg, binarised(data), out=tmp_path / "alone2.h5", **(DET_RUN | {"seed": 2}))
+    _same_results(det_reference, tmp_path / "1.h5")
+    _same_results(tmp_path / "alone2.h5", tmp_path / "2.h5")
+    assert run_folders(build_root(), det_cfg.name) == []

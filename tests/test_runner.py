@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from brian2.devices.device import RuntimeDevice
 
-from mnist_support import DETERMINISTIC, alive, children, cmdline, wait_gone
+from mnist_support import DETERMINISTIC, REPO, alive, children, cmdline, wait_gone
 from neuropcm.errors import RunInterrupted
 from neuropcm.snn.builds import BuildFolder, prune_builds
 from neuropcm.snn.runner import LAUNCHER, Built, ChunkedRunner
@@ -150,6 +150,35 @@ def test_ctrl_c_during_a_chunk_kills_the_simulator(det_runner):
     assert wait_gone(seen[0], 2.0)
     out, _, _ = runner.run_chunk(stim, state, 1, FLAGS)
     assert out["syn.Gp"].shape == state["syn.Gp"].shape
+
+
+@pytest.mark.brian2
+def test_sigint_ignored_by_the_parent_stays_ignored(det_runner):
+    """A background job of a script starts with SIGINT ignored; Brian2's handler then fails
+    calling ``SIG_IGN`` on the first SIGINT (a TypeError ended such a run). The runner keeps
+    SIGINT ignored, so the run goes on."""
+    code = textwrap.dedent(f"""
+        import os, signal, threading
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        import brian2 as b, numpy as np
+        from neuropcm.snn.clustering import (default_build_dir, initial_synapse_state,
+                                             make_builder, n_inputs)
+        from neuropcm.snn.config import load_network
+        from neuropcm.snn.runner import ChunkedRunner
+        cfg = load_network({str(DETERMINISTIC)!r})
+        c = cfg.simulation.chunk
+        with ChunkedRunner(make_builder(cfg), c, n_inputs(cfg), c * cfg.input.example_duration,
+                           build_dir=default_build_dir(cfg, c, 0), dt=cfg.simulation.dt) as r:
+            for k in range(3):
+                threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT)).start()
+                r.run_chunk(np.ones((c, n_inputs(cfg))), initial_synapse_state(cfg, 0), k,
+                            {{"syn.plastic": 1.0, "wta.homeostasis_on": 1.0}})
+        assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # Brian2's, restored
+        print("ran 3 chunks")
+        """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 0 and "ran 3 chunks" in r.stdout, r.stderr[-3000:]
 
 
 # ------------------------------------------------------------------ launcher

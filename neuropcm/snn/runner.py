@@ -29,7 +29,9 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +84,15 @@ def state_variables(group) -> list[str]:
     return sorted(names)
 
 
+def _sigint_handler():
+    """Python's own SIGINT handler (``KeyboardInterrupt``) -- or ``SIG_IGN`` if SIGINT was
+    ignored when Brian2 replaced the handler (a background job of a script): Brian2's
+    handler would swallow the first Ctrl-C, or fail calling ``SIG_IGN``."""
+    before = getattr(getattr(b, "_int_handler", None), "previous_handler",
+                     signal.default_int_handler)
+    return signal.SIG_IGN if before is signal.SIG_IGN else signal.default_int_handler
+
+
 def _interrupted(what: str) -> RunInterrupted:
     return RunInterrupted(f"{what}; the chunk was not completed and nothing of it was kept")
 
@@ -108,9 +119,10 @@ class ChunkedRunner:
     Notes
     -----
     Use it as a context manager, or call :meth:`close`: it gives back Brian2's runtime
-    device and removes this run's files. Brian2's ``core.stop_on_keyboard_interrupt`` is
-    off while it exists (and compiled off into the binary), so Ctrl-C stops a chunk with an
-    exception instead of ending it early as if it were complete.
+    device and removes this run's files. While it exists, Brian2's
+    ``core.stop_on_keyboard_interrupt`` is off (and compiled off into the binary) and SIGINT
+    has Python's own handler, so Ctrl-C stops a chunk with an exception instead of ending it
+    early as if it were complete.
     """
 
     def __init__(self, builder: Callable, rows: int, inputs: int, duration, mode="standalone",
@@ -129,6 +141,9 @@ class ChunkedRunner:
         self._stop_pref = b.prefs.core.stop_on_keyboard_interrupt
         self._target_pref = b.prefs.codegen.target
         b.prefs.core.stop_on_keyboard_interrupt = False
+        self._sigint = None
+        if threading.current_thread() is threading.main_thread():
+            self._sigint = signal.signal(signal.SIGINT, _sigint_handler())
         if mode == "standalone":
             try:
                 self._build_standalone()
@@ -194,6 +209,9 @@ class ChunkedRunner:
             b.prefs.core.stop_on_keyboard_interrupt = self._stop_pref
             b.prefs.codegen.target = self._target_pref
             self._stop_pref = None
+        if self._sigint is not None:
+            signal.signal(signal.SIGINT, self._sigint)
+            self._sigint = None
 
     # ------------------------------------------------------------------ one chunk
     def run_chunk(self, stimulus: np.ndarray, state: dict | None, seed: int,
