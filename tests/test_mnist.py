@@ -531,7 +531,8 @@ def test_concurrent_runs_of_one_network(data, det_cfg, det_reference, tmp_path):
             "run_clustering(load_network(DETERMINISTIC), binarised(mnist_data()), n_train=30,"
             " n_test=10, n_assign=20, seed=int(sys.argv[1]), out=sys.argv[2], progress=False)\n")
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"}
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(seed), str(tmp_path / f"{seed}.h5")],
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(seed),
+                               str(tmp_path / f"{seed}.h5")],
                               env=env, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
     for p in procs:
         assert p.wait(timeout=600) == 0, p.stderr.read()[-3000:]
