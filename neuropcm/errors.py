@@ -46,3 +46,16 @@ class SchemaError(ResultsFileError):
 
 class DatasetError(NeuroPCMError, OSError):
     """A dataset (e.g. MNIST) is missing or malformed."""
+
+
+class SimulationError(NeuroPCMError, RuntimeError):
+    """A simulator process failed or returned an incomplete or inconsistent result."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A long run was stopped (Ctrl-C, SIGTERM, or a chunk that did not run to its end)
+    before it finished. Nothing past the last complete checkpoint was kept.
+
+    A ``KeyboardInterrupt`` (not an ``Exception``), so ``except Exception`` does not
+    swallow it.
+    """

@@ -23,22 +23,22 @@ import numpy as np
 from neuropcm.datasets import load_mnist
 from neuropcm.snn.clustering import encode, initial_synapse_state, make_builder
 from neuropcm.snn.config import load_network
-from neuropcm.snn.runner import ChunkedRunner, chunk_seed
+from neuropcm.random import int_seed
+from neuropcm.snn.runner import ChunkedRunner
 
 
 def bench_runner(cfg, x, chunk, build_dir):
-    runner = ChunkedRunner(make_builder(cfg), chunk, x.shape[1],
-                           chunk * cfg.input.example_duration, mode="standalone",
-                           build_dir=build_dir, dt=cfg.simulation.dt)
-    state = initial_synapse_state(cfg, 0)
-    flags = {"syn.plastic": 1.0, "wta.homeostasis_on": 1.0}
-    t0 = time.perf_counter()
-    for k in range(len(x) // chunk):
-        state, _, _ = runner.run_chunk(x[k * chunk:(k + 1) * chunk], state, chunk_seed(0, k),
-                                       flags)
-    wall = time.perf_counter() - t0
-    compile_s = runner.compile_s
-    runner.close()
+    with ChunkedRunner(make_builder(cfg), chunk, x.shape[1],
+                       chunk * cfg.input.example_duration, mode="standalone",
+                       build_dir=build_dir, dt=cfg.simulation.dt) as runner:
+        state = initial_synapse_state(cfg, 0)
+        flags = {"syn.plastic": 1.0, "wta.homeostasis_on": 1.0}
+        t0 = time.perf_counter()
+        for k in range(len(x) // chunk):
+            state, _, _ = runner.run_chunk(x[k * chunk:(k + 1) * chunk], state,
+                                           int_seed(0, "train", "chunk", k), flags)
+        wall = time.perf_counter() - t0
+        compile_s = runner.compile_s
     return wall / (len(x) // chunk * chunk), compile_s
 
 

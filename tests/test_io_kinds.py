@@ -213,7 +213,7 @@ def _mnist_like(path, *, units=None):
         r = f.create_group("results")
         for k, v in {"test_accuracy": 0.5, "train_examples": 40, "test_examples": 10,
                      "train_wall_s": 1.5, "test_wall_s": 0.5, "n_set": 18, "n_reset": 0,
-                     "energy_J": 1e-10, "no_response": 1, "ms_per_train_example": 37.5}.items():
+                     "energy_J": 1e-10, "no_response": 1, "s_per_train_example": 0.0375, "odd_extra": 1.0}.items():
             r.attrs[k] = v
         hdf5.write_dataset(r, "confusion", np.ones((10, 11), int), "count")
         for name, unit in (("per_class_accuracy", "1"), ("test_predictions", "1"),
@@ -229,7 +229,7 @@ def test_open_mnist_clustering(tmp_h5):
     _check_common(r, tmp_h5, "mnist_clustering")
     assert r.results["test_accuracy"] == 0.5 and r.units["test_accuracy"] == "1"
     assert r.units["no_response"] == "count"
-    assert r.units["ms_per_train_example"] is None  # not declared: shown without a unit
+    assert r.units["odd_extra"] is None  # not declared: shown without a unit
     assert isinstance(r.results["train_examples"], int)
     d = r.devices()
     np.testing.assert_array_equal(d["plus"].n_set, plus.n_set)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import json
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 import h5py
@@ -29,9 +31,12 @@ SCHEMA_VERSION = 1
 def atomic_h5(path, kind: str):
     """Write an HDF5 file atomically.
 
-    Yields an open, writable ``h5py.File`` on a temporary file next to ``path`` with the
-    root attributes already set; on normal exit it is flushed, synced and renamed over
-    ``path``; on an exception the temporary file is removed and ``path`` is untouched.
+    Yields an open, writable ``h5py.File`` with the root attributes already set. The file is
+    assembled in memory; on normal exit its bytes are written to a temporary file next to
+    ``path``, synced and renamed over ``path``; on an exception nothing is written and
+    ``path`` is untouched. A failed write (a full disk, a quota) raises one
+    :class:`ResultsFileError` and also leaves ``path`` as it was: HDF5 never sees the
+    failing disk, so no half-written file or error flood can follow.
 
     Parameters
     ----------
@@ -44,21 +49,38 @@ def atomic_h5(path, kind: str):
     version = get_kind(kind).schema_version
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    with h5py.File(f"{path}.{uuid.uuid4().hex}.mem", "w", driver="core",
+                   backing_store=False) as f:
+        f.attrs["schema_version"] = version
+        f.attrs["neuropcm_version"] = __version__
+        f.attrs["kind"] = kind
+        f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat()
+        yield f
+        f.flush()
+        image = f.id.get_file_image()
+    _write_replace(path, image)
+
+
+def _write_replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path``, sync it, rename it over ``path``."""
+    tmp = None
     try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["schema_version"] = version
-            f.attrs["neuropcm_version"] = __version__
-            f.attrs["kind"] = kind
-            f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat()
-            yield f
-            f.flush()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
+    except OSError as e:
+        full = " -- the disk is full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+        raise ResultsFileError(f"{path}: could not be written ({e.strerror}{full}; "
+                               f"{len(data) / 1e6:.1f} MB needed); the previous file there, "
+                               f"if any, is unchanged") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 

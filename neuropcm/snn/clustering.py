@@ -6,32 +6,40 @@ neuron is labelled with the class it responded to most on training examples (fro
 network), and test examples are classified by the mean response of each class's neurons.
 
 Training runs in chunks of examples (:class:`~neuropcm.snn.runner.ChunkedRunner`, compiled
-once with cpp_standalone), checkpointing the full state after every chunk; ``resume=True``
-continues an interrupted run and ends with exactly the uninterrupted result.
+once with cpp_standalone), checkpointing the full state after every complete chunk;
+``resume=True`` continues an interrupted run with the same settings and ends with exactly
+the uninterrupted result. Every random stream comes from the run's seed by
+:mod:`neuropcm.random` (``"subset"``, ``("train", "order", epoch)``, ``("train", "chunk",
+k)``, ``(phase, "attempt", a, "chunk", c)``, ``("init", ...)``).
 """
 
 from __future__ import annotations
 
-import hashlib
+import gc
 import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import brian2 as b
 import numpy as np
 from tqdm import tqdm
 
-from .. import __version__
 from ..analysis.metrics import accuracy_report, assign_labels, predict
 from ..devices.array import PCMArray
-from ..devices.presets import get_preset
-from ..errors import ParameterError
-from ..io import atomic_h5, open_h5, write_array, write_config, write_dataset
+from ..errors import (NeuroPCMError, ParameterError, ResultsFileError, RunInterrupted,
+                      SimulationError)
+from ..io import atomic_h5, write_array, write_config, write_dataset
+from ..io.paths import check_output_path
+from ..random import check_seed, int_seed, rng
+from .builds import prune_builds
+from .checkpoint import (Checkpoint, OutputLock, check_resume, checkpoint_chunks, checkpoint_path,
+                         load_checkpoint, save_checkpoint)
+from .clustering_plan import (RunPlan, check_counts, default_build_dir, plan,  # noqa: F401
+                              run_settings)
 from .config import NetworkConfig
 from .neurons import WTALayer
-from .runner import Built, ChunkedRunner, chunk_seed
+from .runner import Built, ChunkedRunner
 from .synapses import (PCMSynapses, ThresholdRefresh, TwoWindowSTDP,
                        devices_to_synapse_state, synapse_state_to_devices)
 
@@ -60,17 +68,21 @@ def make_builder(cfg: NetworkConfig):
     def builder(values: np.ndarray) -> Built:
         stim = b.TimedArray(values, dt=inp_cfg.example_duration, name="stimulus")
         # Poisson inputs: a Bernoulli draw per step with p = rate*dt (as brian2.PoissonGroup),
-        # the rate set once per example and random numbers drawn only for non-zero rates
+        # the rate set once per example and random numbers drawn only for non-zero rates.
+        # The presentation window is counted in whole time steps: a float modulo of t would
+        # put an example's first step in or out of it depending on the target's rounding.
+        steps_ex = round(float(inp_cfg.example_duration / cfg.simulation.dt))
+        steps_pres = round(float(inp_cfg.presentation / cfg.simulation.dt))
         inp = b.NeuronGroup(
             values.shape[1], "rate : Hz\ngain : 1 (shared)", name="inputs",
-            threshold="rate > 0*Hz and t - T_ex * floor(t / T_ex) < T_pres and rand() < rate * dt",
-            namespace={"stimulus": stim, "max_rate": inp_cfg.max_rate,
-                       "T_ex": inp_cfg.example_duration, "T_pres": inp_cfg.presentation})
+            threshold="rate > 0*Hz and t_in_timesteps % steps_ex < steps_pres "
+                      "and rand() < rate * dt",
+            namespace={"stimulus": stim, "max_rate": inp_cfg.max_rate, "steps_ex": steps_ex,
+                       "steps_pres": steps_pres})
         inp.gain = 1.0
         inp.run_regularly("rate = stimulus(t, i) * max_rate * gain", dt=inp_cfg.example_duration,
                           when="start", name="inputs_example_start")
-        inhibition = nc.inhibition if nc.inhibition in ("reset", "none", None) else \
-            eval(nc.inhibition, {}, vars(b))
+        inhibition = nc.inhibition  # "reset", "none" or a voltage (parsed by load_network)
         wta = WTALayer(nc.n, tau_m=nc.tau_m, v_rest=nc.v_rest, v_reset=nc.v_reset,
                        v_thresh=nc.v_thresh, refractory=nc.refractory,
                        inhibition=None if inhibition == "none" else inhibition,
@@ -89,7 +101,8 @@ def make_builder(cfg: NetworkConfig):
                           refresh=refresh,
                           w_scale=sc.w_scale, read_noise=sc.read_noise, drift=sc.drift,
                           drift_update=sc.drift_update,
-                          noise_to="read_var" if sc.aggregate_noise else None, name="syn")
+                          noise_to="read_var" if sc.aggregate_noise else None, name="syn",
+                          **sc.device_overrides)
         syn.connect()
         mon = b.SpikeMonitor(wta, name="spikes")
         ctl = b.NeuronGroup(1, "rng_seed : integer (shared)", name="control")
@@ -101,16 +114,48 @@ def make_builder(cfg: NetworkConfig):
     return builder
 
 
+def check_network(cfg: NetworkConfig) -> None:
+    """Build the network's objects once in Brian2's runtime device, without running them:
+    every check of :class:`WTALayer`, :class:`PCMSynapses` and the plasticity rule runs in
+    a second instead of after a compilation.
+
+    Raises
+    ------
+    ParameterError, UnitError, ModelError
+        The message names the network and the problem.
+    """
+    from brian2.devices.device import RuntimeDevice
+
+    if not isinstance(b.get_device(), RuntimeDevice):
+        return
+    from brian2.utils.logger import catch_logs
+
+    target, error = b.prefs.codegen.target, None
+    b.prefs.codegen.target = "numpy"
+    try:
+        with catch_logs():  # objects of a failed build warn "never included in a network"
+            try:
+                built = make_builder(cfg)(np.zeros((1, n_inputs(cfg))))
+                built.net.run(0 * b.ms)  # also generates the code of every object (numpy)
+            except NeuroPCMError as e:
+                error = (type(e), str(e))
+            built = None
+            gc.collect()
+    finally:
+        b.prefs.codegen.target = target
+    if error is not None:
+        raise error[0](f"network {cfg.name!r}: {error[1]}")
+
+
 def initial_synapse_state(cfg: NetworkConfig, seed: int) -> dict:
     """Initial G+/G- devices: fresh :class:`PCMArray` objects (RESET state), then a random
     number of SET pulses (``initial_pulses``), as ``{"syn.<var>": array}``."""
     n = n_inputs(cfg) * cfg.neurons.n
-    params = get_preset(cfg.synapses.preset)
-    rng = np.random.default_rng([seed, 1])
+    params = cfg.synapses.device_params()
     arrays = []
-    for k, n_max in enumerate(cfg.synapses.initial_pulses):
-        arr = PCMArray(n, params, seed=int(rng.integers(2 ** 31)))
-        arr.set_pulses(rng.integers(0, int(n_max) + 1, n))
+    for side, n_max in zip(("plus", "minus"), cfg.synapses.initial_pulses):
+        arr = PCMArray(n, params, seed=int_seed(seed, "init", side))
+        arr.set_pulses(rng(seed, "init", side, "pulses").integers(0, int(n_max) + 1, n))
         arrays.append(arr)
     return {f"syn.{k}": v for k, v in devices_to_synapse_state(*arrays).items()}
 
@@ -123,56 +168,19 @@ def spike_counts(spike_i, spike_t, n_examples, n_neurons, example_duration) -> n
     return counts
 
 
-@dataclass
-class RunPlan:
-    """How a training run is split into chunks."""
-    chunk: int
-    chunks_per_epoch: int
-    epochs: int
-    n_train: int
-
-    @property
-    def total_chunks(self) -> int:
-        return self.chunks_per_epoch * self.epochs
-
-    @property
-    def presented(self) -> int:
-        return self.total_chunks * self.chunk
-
-
-def plan(n_train: int, epochs: int, chunk_max: int) -> RunPlan:
-    """Chunks of equal size (the compiled duration) covering ``n_train`` examples per
-    epoch; the last chunk of an epoch is topped up with repeats of that epoch's first
-    examples when ``n_train`` is not a multiple."""
-    if n_train < 1 or epochs < 1:
-        raise ParameterError(f"train = {n_train} and epochs = {epochs} must be >= 1")
-    n_ch = math.ceil(n_train / chunk_max)
-    return RunPlan(math.ceil(n_train / n_ch), n_ch, epochs, n_train)
-
-
-def _run_id(cfg: NetworkConfig, args: dict) -> str:
-    return hashlib.sha256((cfg.to_json() + json.dumps(args, sort_keys=True)).encode()) \
-        .hexdigest()[:16]
-
-
-def _save_checkpoint(path, run_id, chunks_done, train_wall_s, state) -> None:
-    with atomic_h5(path, kind="mnist_checkpoint") as f:
-        f.attrs["run_id"] = run_id
-        f.attrs["chunks_done"] = chunks_done
-        f.attrs["train_wall_s"] = train_wall_s
-        g = f.create_group("state")
-        for k, v in state.items():
-            write_dataset(g, k, v, "SI")
-
-
-def _load_checkpoint(path, run_id):
-    if not Path(path).exists():
-        return None
-    with open_h5(path, kind="mnist_checkpoint") as f:
-        if f.attrs["run_id"] != run_id:
-            return None
-        state = {k: f["state"][k][()] for k in f["state"]}
-        return int(f.attrs["chunks_done"]), float(f.attrs["train_wall_s"]), state
+def _stopped(e: BaseException, ckpt: Path, rp: RunPlan, phase: str) -> RunInterrupted:
+    """The interruption, saying what the checkpoint holds."""
+    done = checkpoint_chunks(ckpt)
+    what = f"{e} -- " if str(e) else ""
+    if done:
+        msg = (f"{what}stopped during {phase}; the checkpoint {ckpt} holds {done} of "
+               f"{rp.total_chunks} complete training chunks and nothing else: resume to "
+               f"continue from there")
+    else:
+        msg = f"{what}stopped during {phase}, before the first checkpoint; nothing to resume"
+    err = RunInterrupted(msg)
+    err.checkpoint = ckpt if done else None
+    return err
 
 
 def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, epochs=1,
@@ -189,129 +197,196 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
         ``(train_images, train_labels, test_images, test_labels)`` (uint8 images).
     n_train, n_test, epochs, seed : int
         Examples per epoch (the first ``n_train`` of a seeded shuffle of the training set,
-        reshuffled every epoch), test examples, epochs, seed.
+        reshuffled every epoch), test examples, epochs, seed; checked, never clamped.
     out : path
         Results file; the checkpoint is ``<out>.ckpt.h5`` next to it.
     resume : bool
         Continue from the checkpoint of an interrupted run with the same settings.
     mode : "standalone" or "runtime"
         cpp_standalone (compiled once) or Brian2 runtime (for debugging).
+    build_dir : path, optional
+        Folder of the compiled network (default :func:`default_build_dir`; other builds of
+        the same network name are removed when unused).
     runtime_target : str
         Brian2 code-generation target of runtime mode (``"cython"`` or ``"numpy"``).
     n_assign : int
         Training examples used for the label assignment (default ``min(n_train, 10000)``).
     stop_after_chunks : int, optional
-        Stop (raise ``KeyboardInterrupt``) after this many training chunks in this call, as
-        an interruption would -- for testing resumption.
+        Stop after this many training chunks in this call, as Ctrl-C would -- for testing.
 
     Returns
     -------
     dict
         Headline results (also in ``/results`` of the file).
+
+    Raises
+    ------
+    RunInterrupted
+        Ctrl-C or a chunk that did not run to its end; the checkpoint holds every complete
+        chunk and nothing else.
+    ParameterError
+        Invalid counts, seed, output path, or a resume with other settings (checked before
+        anything is compiled).
     """
     train_x, train_y, test_x, test_y = data
-    n_train = min(int(n_train), len(train_x))
-    n_test = min(int(n_test), len(test_x))
-    n_assign = min(int(n_assign or min(n_train, 10_000)), n_train)
+    seed = check_seed(seed)
+    n_train, n_test, n_assign, epochs = check_counts(n_train, n_test, n_assign, epochs,
+                                                     len(train_x), len(test_x))
+    if mode not in ("standalone", "runtime"):
+        raise ParameterError(f"mode = {mode!r} must be 'standalone' or 'runtime'")
     rp = plan(n_train, epochs, cfg.simulation.chunk)
-    out = Path(out)
-    ckpt = out.with_name(out.name + ".ckpt.h5")
-    args = {"n_train": n_train, "epochs": epochs, "seed": seed, "mode": mode,
-            "chunk": rp.chunk, "neuropcm": __version__}
-    run_id = _run_id(cfg, args)
-    subset = np.random.default_rng([seed, 0]).permutation(len(train_x))[:n_train]
-    T_ex = cfg.input.example_duration
-    n_in, n_out = n_inputs(cfg), cfg.neurons.n
-    if build_dir is None:
-        from ..datasets.mnist import resolve_data_dir
-        build_dir = resolve_data_dir() / "build" / f"mnist-{_run_id(cfg, {'chunk': rp.chunk})}"
-    runner = ChunkedRunner(make_builder(cfg), rp.chunk, n_in, rp.chunk * T_ex, mode=mode,
-                           build_dir=build_dir, dt=cfg.simulation.dt, threads=threads,
-                           runtime_target=runtime_target)
+    out = check_output_path(out, what="out", kind="mnist_clustering")
+    ckpt = checkpoint_path(out)
+    settings = run_settings(cfg, data, n_train=n_train, n_test=n_test, n_assign=n_assign,
+                            epochs=epochs, seed=seed, mode=mode, chunk=rp.chunk, threads=threads,
+                            runtime_target=runtime_target)
+    lock = OutputLock(out)
     try:
-        start, train_wall, state = 0, 0.0, initial_synapse_state(cfg, seed)
         if resume:
-            found = _load_checkpoint(ckpt, run_id)
-            if found is not None:
-                start, train_wall, state = found
-        bar = tqdm(total=rp.presented, initial=start * rp.chunk, unit="ex", desc="training",
-                   disable=not progress, smoothing=0.3)
-        plastic = {"syn.plastic": 1.0, "wta.homeostasis_on": 1.0}
+            cp = load_checkpoint(ckpt)
+            check_resume(cp.settings, settings, ckpt)
+            if not 1 <= cp.chunks_done <= rp.total_chunks:
+                raise ParameterError(f"{ckpt}: chunks_done = {cp.chunks_done} is not in 1.."
+                                     f"{rp.total_chunks}; the file is damaged")
+        else:
+            cp = Checkpoint(settings, 0, 0.0, initial_synapse_state(cfg, seed))
+        check_network(cfg)
+        try:
+            results = _run(cfg, data, settings, cp, rp, seed, out, ckpt, mode, build_dir, threads,
+                           runtime_target, progress, stop_after_chunks)
+        except (SimulationError, ResultsFileError) as e:
+            e.checkpoint = ckpt if checkpoint_chunks(ckpt) else None
+            raise
+        if ckpt.exists():
+            ckpt.unlink()
+    finally:
+        lock.close()
+    return results
+
+
+def _run(cfg, data, settings, cp, rp, seed, out, ckpt, mode, build_dir, threads,
+         runtime_target, progress, stop_after_chunks) -> dict:
+    """Training from ``cp``, labelling, testing and the results file."""
+    train_x, train_y, test_x, test_y = data
+    n_train, n_test, n_assign = settings["n_train"], settings["n_test"], settings["n_assign"]
+    if mode == "standalone" and build_dir is None:
+        build_dir = default_build_dir(cfg, rp.chunk, threads)
+        prune_builds(build_dir.parent, rf"mnist-{cfg.name}-[0-9a-f]{{16}}|mnist-[0-9a-f]{{16}}",
+                     keep=build_dir)
+    phase = "building the simulator"
+    try:
+        with ChunkedRunner(make_builder(cfg), rp.chunk, n_inputs(cfg),
+                           rp.chunk * cfg.input.example_duration, mode=mode, build_dir=build_dir,
+                           dt=cfg.simulation.dt, threads=threads,
+                           runtime_target=runtime_target) as runner:
+            phase = "training"
+            state, train_wall = _train(runner, cfg, train_x, cp, rp, seed, ckpt, progress,
+                                       stop_after_chunks)
+            phase = "labelling"
+            t0 = time.perf_counter()
+            assign_idx = _subset(seed, len(train_x), n_train)[:n_assign]
+            assign_counts = _responses(runner, cfg, rp, state, train_x[assign_idx], seed,
+                                       "assign", progress)
+            assignments = assign_labels(assign_counts, train_y[assign_idx])
+            assign_wall = time.perf_counter() - t0
+            phase = "testing"
+            t0 = time.perf_counter()
+            test_counts = _responses(runner, cfg, rp, state, test_x[:n_test], seed, "test",
+                                     progress)
+            test_wall = time.perf_counter() - t0
+            compile_s = runner.compile_s
+    except KeyboardInterrupt as e:
+        raise _stopped(e, ckpt, rp, phase) from None
+    pred = predict(test_counts, assignments)
+    rep = accuracy_report(test_y[:n_test], pred)
+    results = _write_results(out, cfg, settings, state, rep, pred, test_y[:n_test],
+                             assignments, assign_counts, test_counts, {
+                                 "train_examples": n_train * settings["epochs"],
+                                 "presented_examples": rp.presented, "test_examples": n_test,
+                                 "assign_examples": n_assign, "train_wall_s": train_wall,
+                                 "test_wall_s": test_wall, "assign_wall_s": assign_wall,
+                                 "compile_s": compile_s,
+                                 "s_per_train_example": train_wall / rp.presented})
+    return results
+
+
+def _subset(seed: int, n_images: int, n_train: int) -> np.ndarray:
+    return rng(seed, "subset").permutation(n_images)[:n_train]
+
+
+def _train(runner, cfg, train_x, cp: Checkpoint, rp: RunPlan, seed, ckpt, progress,
+           stop_after_chunks):
+    """The training chunks after ``cp``; the state is checkpointed after each complete one."""
+    subset = _subset(seed, len(train_x), rp.n_train)
+    state, train_wall, start = cp.state, cp.train_wall_s, cp.chunks_done
+    bar = tqdm(total=rp.presented, initial=start * rp.chunk, unit="ex", desc="training",
+               disable=not progress, smoothing=0.3)
+    plastic = {"syn.plastic": 1.0, "wta.homeostasis_on": 1.0}
+    try:
         for k in range(start, rp.total_chunks):
             epoch, c = divmod(k, rp.chunks_per_epoch)
-            order = subset[np.random.default_rng([seed, 1000 + epoch]).permutation(n_train)]
+            order = subset[rng(seed, "train", "order", epoch).permutation(rp.n_train)]
             idx = np.resize(order, rp.chunks_per_epoch * rp.chunk)[c * rp.chunk:
                                                                     (c + 1) * rp.chunk]
             t0 = time.perf_counter()
             state, si, _ = runner.run_chunk(encode(train_x[idx], cfg), state,
-                                            chunk_seed(seed, k), plastic)
+                                            int_seed(seed, "train", "chunk", k), plastic)
             state["chunk.spikes_per_example"] = np.append(
                 state.get("chunk.spikes_per_example", np.zeros(0)), len(si) / rp.chunk)
             train_wall += time.perf_counter() - t0
-            _save_checkpoint(ckpt, run_id, k + 1, train_wall, state)
+            units = {**runner.state_units, "chunk.spikes_per_example": "count"}
+            save_checkpoint(ckpt, Checkpoint(cp.settings, k + 1, train_wall, state, units))
             bar.update(rp.chunk)
             bar.set_postfix(ms_per_ex=f"{1e3 * train_wall / ((k + 1 - start) * rp.chunk):.2f}")
             if stop_after_chunks is not None and k + 1 - start >= stop_after_chunks:
-                bar.close()
                 raise KeyboardInterrupt(f"stopped after chunk {k + 1} (test interruption)")
-        bar.close()
-
-        frozen = {"syn.plastic": 0.0, "wta.homeostasis_on": 0.0}
-
-        def responses(images, desc, seed_base):
-            """Spike counts of the frozen network; examples that evoke no spike are shown
-            again with the input rates doubled, up to ``RETRIES`` times (Diehl & Cook 2015)."""
-            counts = np.zeros((len(images), n_out), dtype=np.int32)
-            todo = np.arange(len(images))
-            for attempt in range(RETRIES + 1):
-                flags = {**frozen, "inputs.gain": 2.0 ** attempt}
-                n_ch = math.ceil(len(todo) / rp.chunk)
-                for c in tqdm(range(n_ch), desc=desc + (f" (x{2 ** attempt})" if attempt else ""),
-                              disable=not progress, unit="chunk"):
-                    part = todo[c * rp.chunk:(c + 1) * rp.chunk]
-                    stim = np.zeros((rp.chunk, n_in))
-                    stim[:len(part)] = encode(images[part], cfg)
-                    _, si, stt = runner.run_chunk(
-                        stim, state, chunk_seed(seed, seed_base + 1000 * attempt + c), flags)
-                    counts[part] = spike_counts(si, stt, rp.chunk, n_out, T_ex)[:len(part)]
-                todo = todo[counts[todo].sum(1) == 0]
-                if todo.size == 0:
-                    break
-            return counts
-
-        t0 = time.perf_counter()
-        assign_idx = subset[:n_assign]
-        assign_counts = responses(train_x[assign_idx], "labelling", 10 ** 6)
-        assignments = assign_labels(assign_counts, train_y[assign_idx])
-        assign_wall = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        test_counts = responses(test_x[:n_test], "testing", 2 * 10 ** 6)
-        test_wall = time.perf_counter() - t0
-        pred = predict(test_counts, assignments)
-        rep = accuracy_report(test_y[:n_test], pred)
     finally:
-        runner.close()
+        bar.close()
+    return state, train_wall
 
-    # ------------------------------------------------------------------ results file
-    params = get_preset(cfg.synapses.preset)
+
+def _responses(runner, cfg, rp: RunPlan, state, images, seed, phase, progress):
+    """Spike counts of the frozen network; examples that evoke no spike are shown again
+    with the input rates doubled, up to ``RETRIES`` times (Diehl & Cook 2015)."""
+    n_in, n_out, T_ex = n_inputs(cfg), cfg.neurons.n, cfg.input.example_duration
+    frozen = {"syn.plastic": 0.0, "wta.homeostasis_on": 0.0}
+    desc = {"assign": "labelling", "test": "testing"}[phase]
+    counts = np.zeros((len(images), n_out), dtype=np.int32)
+    todo = np.arange(len(images))
+    for attempt in range(RETRIES + 1):
+        flags = {**frozen, "inputs.gain": 2.0 ** attempt}
+        n_ch = math.ceil(len(todo) / rp.chunk)
+        for c in tqdm(range(n_ch), desc=desc + (f" (x{2 ** attempt})" if attempt else ""),
+                      disable=not progress, unit="chunk"):
+            part = todo[c * rp.chunk:(c + 1) * rp.chunk]
+            stim = np.zeros((rp.chunk, n_in))
+            stim[:len(part)] = encode(images[part], cfg)
+            _, si, stt = runner.run_chunk(
+                stim, state, int_seed(seed, phase, "attempt", attempt, "chunk", c), flags)
+            counts[part] = spike_counts(si, stt, rp.chunk, n_out, T_ex)[:len(part)]
+        todo = todo[counts[todo].sum(1) == 0]
+        if todo.size == 0:
+            break
+    return counts
+
+
+def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignments,
+                   assign_counts, test_counts, timing) -> dict:
+    params = cfg.synapses.device_params()
+    n_in, n_out = n_inputs(cfg), cfg.neurons.n
     syn_state = {k[4:]: v for k, v in state.items() if k.startswith("syn.")}
     plus, minus = synapse_state_to_devices(syn_state, params, preset=cfg.synapses.preset)
     w = (plus.conductance - minus.conductance).reshape(n_in, n_out)
     tot_p, tot_m = plus.totals(), minus.totals()
     results = {
-        "test_accuracy": rep["accuracy"], "train_examples": n_train * epochs,
-        "presented_examples": rp.presented, "test_examples": n_test,
-        "assign_examples": n_assign, "train_wall_s": train_wall, "test_wall_s": test_wall,
-        "assign_wall_s": assign_wall, "compile_s": runner.compile_s,
-        "ms_per_train_example": 1e3 * train_wall / rp.presented,
+        "test_accuracy": rep["accuracy"], **timing,
         "no_response": rep["no_response"], "n_set": tot_p["n_set"] + tot_m["n_set"],
         "n_reset": tot_p["n_reset"] + tot_m["n_reset"],
         "energy_J": float(plus.energy.sum() + minus.energy.sum()),
         "neurons_assigned": int(np.sum(assignments >= 0)),
     }
     with atomic_h5(out, kind="mnist_clustering") as f:
-        write_config(f, {"network": json.loads(cfg.to_json()), "run": args,
-                         "n_test": n_test, "n_assign": n_assign})
+        write_config(f, {"network": json.loads(cfg.to_json()), "run": settings})
         d = f.create_group("devices")
         for name, arr in (("plus", plus), ("minus", minus)):
             g = d.create_group(name)
@@ -330,11 +405,9 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
                       description="rows: true class; columns: predicted, last = no response")
         write_dataset(r, "per_class_accuracy", rep["per_class_accuracy"], "1")
         write_dataset(r, "test_predictions", pred, "1")
-        write_dataset(r, "test_labels", test_y[:n_test], "1")
+        write_dataset(r, "test_labels", test_labels, "1")
         write_dataset(r, "train_spikes_per_example", state["chunk.spikes_per_example"],
                       "count", description="mean output spikes per example, per chunk")
         write_dataset(r, "assign_counts", assign_counts, "count")
         write_dataset(r, "test_counts", test_counts, "count")
-    if ckpt.exists():
-        ckpt.unlink()
     return results

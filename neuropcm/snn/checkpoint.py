@@ -1,0 +1,175 @@
+"""Checkpoints of chunked runs, and the one check that a resume continues the same run.
+
+A checkpoint holds the full state after the last *complete* chunk, how many chunks that
+is, and the run's settings -- every setting that shapes the result, as one JSON-able dict
+(its identity). ``--resume`` continues only a run whose settings are all equal
+(:func:`check_resume`), and names every field that differs otherwise.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterError, SchemaError
+from ..io import atomic_h5, open_h5, write_dataset
+from .builds import _try_lock
+
+__all__ = ["Checkpoint", "checkpoint_path", "settings_diff", "check_resume", "save_checkpoint",
+           "load_checkpoint", "OutputLock"]
+
+
+def checkpoint_path(out) -> Path:
+    """The checkpoint of the run writing ``out``: ``<out>.ckpt.h5`` next to it."""
+    out = Path(out)
+    return out.with_name(out.name + ".ckpt.h5")
+
+
+def _flatten(d, prefix: str = "") -> dict:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def settings_diff(saved: dict, now: dict) -> list[str]:
+    """The fields (dotted paths) that differ between two settings dicts, as
+    ``"field: saved -> now"`` lines, sorted; empty if they are equal."""
+    a, b = _flatten(saved), _flatten(now)
+    missing = object()
+    out = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k, missing), b.get(k, missing)
+        if va != vb:
+            fmt = lambda v: "(absent)" if v is missing else json.dumps(v)  # noqa: E731
+            out.append(f"{k}: {fmt(va)} -> {fmt(vb)}")
+    return out
+
+
+def check_resume(saved: dict, now: dict, path) -> None:
+    """Refuse to resume the checkpoint ``path`` (settings ``saved``) with settings ``now``.
+
+    Raises
+    ------
+    ParameterError
+        Naming each field that differs, the checkpoint's value and the requested one.
+    """
+    diff = settings_diff(saved, now)
+    if diff:
+        raise ParameterError(f"cannot resume from {path}: it was made with other settings "
+                             f"({'; '.join(diff)}); give the checkpoint's settings, or run "
+                             f"without --resume to start over (this replaces the checkpoint)")
+
+
+@dataclass
+class Checkpoint:
+    settings: dict
+    chunks_done: int
+    train_wall_s: float
+    state: dict
+    #: unit (:data:`neuropcm.io.kinds.UNITS` vocabulary) of each state entry
+    units: dict = field(default_factory=dict)
+
+
+def save_checkpoint(path, cp: Checkpoint) -> None:
+    """Write ``cp`` atomically (the previous checkpoint stays intact on any failure)."""
+    with atomic_h5(path, kind="mnist_checkpoint") as f:
+        f.attrs["settings"] = json.dumps(cp.settings, sort_keys=True)
+        f.attrs["chunks_done"] = int(cp.chunks_done)
+        f.attrs["train_wall_s"] = float(cp.train_wall_s)
+        g = f.create_group("state")
+        for k, v in cp.state.items():
+            if k not in cp.units:
+                raise KeyError(f"checkpoint state {k!r} has no unit")  # a programming error
+            write_dataset(g, k, v, cp.units[k])
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """Read and validate a checkpoint.
+
+    Raises
+    ------
+    ParameterError
+        There is no checkpoint at ``path`` (nothing to resume).
+    SchemaError, ResultsFileError
+        The file is not a readable checkpoint of this NeuroPCM.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ParameterError(f"nothing to resume: there is no checkpoint {path} (the run "
+                             f"finished, or never completed a chunk); run without --resume")
+    with open_h5(path, kind="mnist_checkpoint") as f:
+        if "settings" not in f.attrs or "state" not in f:
+            raise SchemaError(f"{path}: a checkpoint without settings (an older NeuroPCM); its "
+                              f"run cannot be checked: run without --resume to start over")
+        try:
+            settings = json.loads(f.attrs["settings"])
+        except (TypeError, ValueError):
+            raise SchemaError(f"{path}: its settings are not valid JSON; the file is "
+                              f"damaged") from None
+        done = f.attrs.get("chunks_done")
+        wall = f.attrs.get("train_wall_s")
+        if not isinstance(settings, dict) or isinstance(done, (bool, np.bool_)) or \
+                not isinstance(done, (int, np.integer)) or done < 0 or \
+                not isinstance(wall, (float, np.floating)) or not np.isfinite(wall):
+            raise SchemaError(f"{path}: chunks_done = {done!r} / train_wall_s = {wall!r} / "
+                              f"settings are not valid; the file is damaged")
+        state = {}
+        for k in f["state"]:
+            v = np.asarray(f["state"][k][()])
+            if v.dtype.kind not in "biuf" or (v.dtype.kind == "f" and np.isnan(v).any()):
+                raise SchemaError(f"{path}: state {k} holds non-numbers; the file is damaged")
+            state[k] = v
+    return Checkpoint(settings, int(done), float(wall), state)
+
+
+class OutputLock:
+    """Exclusive right to write ``out`` and its checkpoint (one run per output at a time).
+
+    Takes a lock on ``.<out>.lock`` next to ``out`` and removes the temporary files that an
+    earlier run killed while writing ``out`` or its checkpoint left behind.
+
+    Raises
+    ------
+    ParameterError
+        Another live run writes the same ``out``.
+    """
+
+    def __init__(self, out):
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.path = out.with_name(f".{out.name}.lock")
+        self._fd = _try_lock(self.path, fcntl.LOCK_EX)
+        if self._fd is None:
+            raise ParameterError(f"another run is writing {out} (it holds {self.path}); wait "
+                                 f"for it to end or choose another out")
+        for tmp in glob.glob(os.path.join(glob.escape(str(out.parent)),
+                                          f".{glob.escape(out.name)}.*.tmp")):
+            os.unlink(tmp)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+            os.close(self._fd)
+            self._fd = None
+
+
+def checkpoint_chunks(path) -> int:
+    """How many complete chunks the checkpoint at ``path`` holds (0 if none or unreadable)."""
+    try:
+        with open_h5(path, kind="mnist_checkpoint") as f:
+            done = f.attrs.get("chunks_done", 0)
+            return int(done) if isinstance(done, (int, np.integer)) else 0
+    except (OSError, ValueError):
+        return 0
