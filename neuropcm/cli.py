@@ -42,52 +42,111 @@ def _check_outputs(out, plot, kind: str) -> tuple[Path, Path]:
     return out, png
 
 
-def _devices(args) -> int:
-    from .analysis import plot_device_characterisation
-    from .devices.characterise import characterise
+def _execute(w, config, out, plot, resume: bool, quiet: bool) -> int:
+    """Run workload ``w`` with ``config``: outputs checked first, then the run, the figure
+    (when ``plot`` is not None) and the headline lines read back from the file."""
+    from .io.paths import check_output_path
+
+    if plot is not None:
+        out, png = _check_outputs(out, plot, w.kind)
+    else:
+        out, png = check_output_path(out, what="--out", kind=w.kind), None
+    out = w.run(config, out, resume=resume, progress=not quiet)
+    if png is not None:
+        png = w.figure(out, png)
+    print(w.summary(out))
+    print(f"wrote {out}" + (f" and {png}" if png is not None else ""))
+    return 0
+
+
+def _run_workload(args) -> int:
+    """``neuropcm run WORKLOAD``: config from defaults, --config, --seed and --set."""
+    from .config import load_config
     from .random import check_seed
 
+    w = args.workload_obj
+    values = {}
+    if getattr(args, "seed", None) is not None:
+        values["seed"] = check_seed(args.seed, "--seed")
+    config = load_config(w.config, args.config, args.sets, **values)
+    plot = None
+    if w.figure is not None and args.plot != "none":
+        plot = args.plot or Path(args.out).with_suffix(".png")
+    return _execute(w, config, args.out, plot, args.resume, args.quiet)
+
+
+def _devices(args) -> int:
+    from .random import check_seed
+    from .workloads import get_workload
+
+    w = get_workload("device-characterisation")
     check_seed(args.seed, "--seed")
-    out, png = _check_outputs(args.out, args.plot, "device_characterisation")
-    out = characterise(args.preset, args.devices, args.seed, out, progress=not args.quiet)
-    png = plot_device_characterisation(out, png)
-    print(f"wrote {out} and {png}")
-    return 0
+    config = w.config(preset=args.preset, devices=args.devices, seed=args.seed)
+    return _execute(w, config, args.out, args.plot, False, args.quiet)
 
 
 def _mnist(args) -> int:
-    from .analysis import plot_receptive_fields
     from .datasets import load_mnist
     from .random import check_seed
-    from .snn.clustering import check_counts, run_clustering
     from .snn.config import load_network
+    from .workloads import get_workload
+    from .workloads._mnist_plan import check_counts
 
-    import brian2
-
-    # expected and harmless here: additive synaptic updates flagged as order-dependent
-    brian2.BrianLogger.suppress_name("brian2.codegen.generators.base")
+    w = get_workload("mnist-clustering")
     check_seed(args.seed, "--seed")
-    out, png = _check_outputs(args.out, args.plot or Path(args.out).with_suffix(".png"),
-                              "mnist_clustering")
-    cfg = load_network(args.network)
-    train = load_mnist("train", mnist_dir=args.mnist_dir)
-    test = load_mnist("test", mnist_dir=args.mnist_dir)
+    _check_outputs(args.out, args.plot or Path(args.out).with_suffix(".png"), w.kind)
+    load_network(args.network)      # a bad definition is reported before the data is read
+    n_train = len(load_mnist("train", mnist_dir=args.mnist_dir)[0])
+    n_test = len(load_mnist("test", mnist_dir=args.mnist_dir)[0])
     try:
-        check_counts(args.train, args.test, args.assign, args.epochs, len(train[0]),
-                     len(test[0]))
+        check_counts(args.train, args.test, args.assign, args.epochs, n_train, n_test)
     except ParameterError as e:
         raise ParameterError(f"--{e}") from None  # the messages start with the option name
-    res = run_clustering(cfg, (*train, *test), n_train=args.train, n_test=args.test,
-                         epochs=args.epochs, seed=args.seed, out=out, resume=args.resume,
-                         mode=args.mode, n_assign=args.assign, progress=not args.quiet)
-    png = plot_receptive_fields(out, png)
-    print(f"network {cfg.name}: {res['train_examples']} training examples in "
-          f"{res['train_wall_s']:.1f} s ({1e3 * res['s_per_train_example']:.2f} ms/example, "
-          f"compile {res['compile_s']:.1f} s)")
-    print(f"test accuracy: {100 * res['test_accuracy']:.2f} % on {res['test_examples']} test "
-          f"examples ({res['no_response']} without response)")
-    print(f"wrote {out} and {png}")
-    return 0
+    config = w.config(network=args.network, train=args.train, test=args.test,
+                      epochs=args.epochs, assign=args.assign, seed=args.seed,
+                      mnist_dir=args.mnist_dir, mode=args.mode)
+    return _execute(w, config, args.out, args.plot or Path(args.out).with_suffix(".png"),
+                    args.resume, args.quiet)
+
+
+def _add_run_parsers(sub) -> None:
+    """``neuropcm run WORKLOAD ...``: one subcommand per registered workload, its options
+    and ``--help`` text taken from the workload's config dataclass."""
+    from .config import describe
+    from .workloads import workloads
+
+    run = sub.add_parser("run", help="run a workload: neuropcm run WORKLOAD --help",
+                         description="Run one workload: its config from the defaults, "
+                                     "--config FILE.toml, --seed and --set FIELD=VALUE (in "
+                                     "that order); one HDF5 file out.")
+    wsub = run.add_subparsers(dest="workload", required=True, metavar="WORKLOAD")
+    for name, w in sorted(workloads().items()):
+        rows = describe(w.config)
+        width = max(len(r[0]) for r in rows)
+        epilog = ("config fields (--set FIELD=VALUE; values with a unit in SI or as a "
+                  "quantity such as '20*ms'):\n" + "\n".join(
+                      f"  {n:<{width}}  [{u or '-'}] default {d}: {doc}"
+                      for n, u, d, doc in rows))
+        p = wsub.add_parser(name, help=w.description, description=w.description,
+                            epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--config", metavar="FILE.toml", help="TOML file of config fields")
+        p.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[],
+                       dest="sets", help="set one config field (repeatable; dotted names for "
+                                         "nested fields)")
+        if any(r[0] == "seed" for r in rows):
+            p.add_argument("--seed", type=int, default=None,
+                           help="seed of every random stream (same as --set seed=S)")
+        p.add_argument("--out", default=w.default_out,
+                       help=f"HDF5 output (default {w.default_out})")
+        if w.figure is not None:
+            p.add_argument("--plot", default=None,
+                           help="PNG of the run's figure (default OUT.png; 'none': no figure)")
+        p.add_argument("--resume", action="store_true",
+                       help=("continue from the checkpoint OUT.ckpt.h5 (the same settings are "
+                             "required)") if w.resumable else "refused: this run keeps no "
+                                                              "checkpoint")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+        p.set_defaults(func=_run_workload, workload_obj=w)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="neuropcm", description=__doc__.split("\n\n")[0])
     ap.add_argument("--version", action="version", version=f"neuropcm {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("devices", help="characterise a PCM device preset (HDF5 + PNG)")
+    _add_run_parsers(sub)
+    d = sub.add_parser("devices", help="characterise a PCM device preset (HDF5 + PNG); "
+                                       "= neuropcm run device-characterisation")
     d.add_argument("--preset", default="nandakumar2018", choices=sorted(PRESETS))
     d.add_argument("--devices", type=int, default=10_000, help="simulated devices (default 10000)")
     d.add_argument("--seed", type=int, default=0)

@@ -44,7 +44,7 @@ from .errors import ParameterError, UnitError
 from .units import to_si
 
 __all__ = ["Config", "option", "parse_quantity", "load_config", "apply_sets", "describe",
-           "differences"]
+           "settings_diff", "check_resume"]
 
 _MISSING = dataclasses.MISSING
 
@@ -373,13 +373,39 @@ def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def differences(a: dict, b: dict, prefix: str = "") -> list[str]:
-    """Dotted names of the settings that differ between two ``to_dict()`` mappings."""
+def _flatten(d, prefix: str = "") -> dict:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def settings_diff(saved: dict, now: dict) -> list[str]:
+    """The settings (dotted paths) that differ between two ``to_dict()``-style mappings, as
+    ``"field: saved -> now"`` lines, sorted; empty if they are equal."""
+    a, b = _flatten(saved), _flatten(now)
     out = []
     for k in sorted(set(a) | set(b)):
         va, vb = a.get(k, _MISSING), b.get(k, _MISSING)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            out += differences(va, vb, f"{prefix}{k}.")
-        elif va != vb:
-            out.append(prefix + k)
+        if va != vb:
+            fmt = lambda v: "(absent)" if v is _MISSING else json.dumps(v)  # noqa: E731
+            out.append(f"{k}: {fmt(va)} -> {fmt(vb)}")
     return out
+
+
+def check_resume(saved: dict, now: dict, path) -> None:
+    """Refuse to resume the checkpoint ``path`` (made with settings ``saved``) with the
+    settings ``now``: the one resume rule of every workload.
+
+    Raises
+    ------
+    ParameterError
+        Naming each field that differs, the checkpoint's value and the requested one.
+    """
+    diff = settings_diff(saved, now)
+    if diff:
+        raise ParameterError(f"cannot resume from {path}: it was made with other settings "
+                             f"({'; '.join(diff)}); give the checkpoint's settings, or run "
+                             f"without --resume to start over (this replaces the checkpoint)")

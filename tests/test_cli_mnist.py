@@ -11,15 +11,15 @@ from neuropcm.cli import main
 @pytest.fixture
 def no_work(monkeypatch):
     """Any long work is a test failure: these errors must come first."""
-    import neuropcm.devices.characterise as ch
-    import neuropcm.snn.clustering as cl
+    import neuropcm.workloads._mnist_run as cl
+    import neuropcm.workloads.device_characterisation as ch
 
     def refuse(*a, **kw):
         raise AssertionError("long work started before the check")
 
     monkeypatch.setattr(cl, "ChunkedRunner", refuse)
     monkeypatch.setattr(cl, "run_clustering", refuse)
-    monkeypatch.setattr(ch, "characterise", refuse)
+    monkeypatch.setattr(ch, "PCMArray", refuse)
 
 
 def _error_line(capsys, argv):
@@ -101,7 +101,7 @@ def test_non_numeric_arguments(capsys, args):
 
 def test_interrupt_message_and_exit_status(capsys, monkeypatch, tmp_path):
     """Ctrl-C: exit 130 and the command that continues the run."""
-    import neuropcm.snn.clustering as cl
+    import neuropcm.workloads._mnist_run as cl
     from neuropcm.errors import RunInterrupted
 
     def interrupted(*a, **kw):

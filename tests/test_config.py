@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import brian2
 import pytest
 
-from neuropcm.config import (Config, apply_sets, describe, differences, load_config, option,
-                             parse_quantity)
+from neuropcm.config import (Config, apply_sets, check_resume, describe, load_config, option,
+                             parse_quantity, settings_diff)
 from neuropcm.errors import ParameterError, UnitError
 
 
@@ -100,8 +100,11 @@ def test_describe_lists_every_field_with_unit_and_doc():
     assert "fast, exact" in rows["mode"][3]
 
 
-def test_differences_names_changed_fields():
+def test_settings_diff_names_changed_fields_and_resume_refuses():
     a = Demo().to_dict()
     b = Demo(n=3, inner={"tau": 0.01}).to_dict()
-    assert differences(a, b) == ["inner.tau", "n"]
-    assert differences(a, a) == []
+    assert settings_diff(a, b) == ["inner.tau: 0.02 -> 0.01", "n: 10 -> 3"]
+    assert settings_diff(a, a) == []
+    check_resume(a, a, "x.ckpt.h5")
+    with pytest.raises(ParameterError, match=r"inner.tau: 0.02 -> 0.01; n: 10 -> 3"):
+        check_resume(a, b, "x.ckpt.h5")

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import check_resume, settings_diff  # noqa: F401  (the one resume rule)
 from ..errors import ParameterError, SchemaError
 from ..io import atomic_h5, open_h5, write_dataset
-from .builds import _try_lock
+from ..snn.builds import _try_lock
 
 __all__ = ["Checkpoint", "checkpoint_path", "settings_diff", "check_resume", "save_checkpoint",
            "load_checkpoint", "OutputLock"]
@@ -29,44 +30,6 @@ def checkpoint_path(out) -> Path:
     """The checkpoint of the run writing ``out``: ``<out>.ckpt.h5`` next to it."""
     out = Path(out)
     return out.with_name(out.name + ".ckpt.h5")
-
-
-def _flatten(d, prefix: str = "") -> dict:
-    if not isinstance(d, dict):
-        return {prefix: d}
-    out = {}
-    for k, v in d.items():
-        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    return out
-
-
-def settings_diff(saved: dict, now: dict) -> list[str]:
-    """The fields (dotted paths) that differ between two settings dicts, as
-    ``"field: saved -> now"`` lines, sorted; empty if they are equal."""
-    a, b = _flatten(saved), _flatten(now)
-    missing = object()
-    out = []
-    for k in sorted(set(a) | set(b)):
-        va, vb = a.get(k, missing), b.get(k, missing)
-        if va != vb:
-            fmt = lambda v: "(absent)" if v is missing else json.dumps(v)  # noqa: E731
-            out.append(f"{k}: {fmt(va)} -> {fmt(vb)}")
-    return out
-
-
-def check_resume(saved: dict, now: dict, path) -> None:
-    """Refuse to resume the checkpoint ``path`` (settings ``saved``) with settings ``now``.
-
-    Raises
-    ------
-    ParameterError
-        Naming each field that differs, the checkpoint's value and the requested one.
-    """
-    diff = settings_diff(saved, now)
-    if diff:
-        raise ParameterError(f"cannot resume from {path}: it was made with other settings "
-                             f"({'; '.join(diff)}); give the checkpoint's settings, or run "
-                             f"without --resume to start over (this replaces the checkpoint)")
 
 
 @dataclass

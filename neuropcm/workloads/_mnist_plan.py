@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ParameterError
-from .config import NetworkConfig
+from ..snn.config import NetworkConfig
 
 
 @dataclass

@@ -1,0 +1,99 @@
+"""Unsupervised MNIST clustering with PCM synapses: the flagship run (``neuropcm run
+mnist-clustering``, alias ``neuropcm mnist``).
+
+Poisson rate-coded 28x28 inputs -> differential 2-PCM synapses with two-window STDP -> a WTA
+layer with homeostasis (Sidler et al. 2017; seed tutorial Fig. 16), built by
+:mod:`neuropcm.snn.clustering` from a network definition (``networks/*.toml``). After
+learning, each neuron is labelled with the class it responded to most on training examples
+(frozen network), and test examples are classified by the mean response of each class's
+neurons.
+
+Training runs in chunks of examples (:class:`~neuropcm.snn.runner.ChunkedRunner`, compiled
+once with cpp_standalone), checkpointing the full state after every complete chunk;
+``resume=True`` continues an interrupted run with the same settings and ends with exactly
+the uninterrupted result. Every random stream comes from the run's seed by
+:mod:`neuropcm.random` (``"subset"``, ``("train", "order", epoch)``, ``("train", "chunk",
+k)``, ``(phase, "attempt", a, "chunk", c)``, ``("init", ...)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config, option
+from . import Workload
+
+
+@dataclass(frozen=True)
+class MnistClusteringConfig(Config):
+    """Settings of an MNIST clustering run (the network itself is a TOML definition)."""
+
+    network: str = option("sidler2017", "network definition: a name in the package's networks "
+                          "(sidler2017, wta100, wta400) or a TOML file")
+    train: int = option(60_000, "training examples per epoch (a seeded subset of MNIST's "
+                        "training set)", lo=1)
+    test: int = option(10_000, "test examples", lo=1)
+    epochs: int = option(1, "passes over the training examples", lo=1)
+    assign: int | None = option(None, "training examples for the label assignment (default "
+                                "min(train, 10000))", lo=1)
+    seed: int = option(0, "seed of every random stream of the run", lo=0)
+    mnist_dir: str | None = option(None, "folder of MNIST/Fashion-MNIST IDX files (default: "
+                                   "the offline cache in data/)")
+    mode: str = option("standalone", "cpp_standalone compiled once, or Brian2 runtime "
+                       "(debugging)", choices=("standalone", "runtime"))
+
+
+def run(config: MnistClusteringConfig, out, *, resume: bool = False,
+        progress: bool = True) -> Path:
+    """Train, label and test; write one ``mnist_clustering`` HDF5 file (see
+    :func:`neuropcm.workloads._mnist_run.run_clustering`, which this calls with the network and data ``config`` names).
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    import brian2
+
+    from ..datasets import load_mnist
+    from ..snn.config import load_network
+
+    # expected and harmless here: additive synaptic updates flagged as order-dependent
+    brian2.BrianLogger.suppress_name("brian2.codegen.generators.base")
+    cfg = load_network(config.network)
+    train = load_mnist("train", mnist_dir=config.mnist_dir)
+    test = load_mnist("test", mnist_dir=config.mnist_dir)
+    from ._mnist_run import run_clustering
+
+    run_clustering(cfg, (*train, *test), n_train=config.train, n_test=config.test,
+                   epochs=config.epochs, seed=config.seed, out=out, resume=resume,
+                   mode=config.mode, n_assign=config.assign, progress=progress)
+    return Path(out)
+
+
+def summary(path) -> str:
+    """Headline lines for the CLI, read from the file."""
+    from ..io import open_h5, read_config
+
+    with open_h5(path, kind=WORKLOAD.kind) as f:
+        name = read_config(f)["network"]["network"]["name"]
+        r = dict(f["results"].attrs)
+    return (f"network {name}: {int(r['train_examples'])} training examples in "
+            f"{r['train_wall_s']:.1f} s ({1e3 * r['s_per_train_example']:.2f} ms/example, "
+            f"compile {r['compile_s']:.1f} s)\n"
+            f"test accuracy: {100 * r['test_accuracy']:.2f} % on {int(r['test_examples'])} "
+            f"test examples ({int(r['no_response'])} without response)")
+
+
+def figure(path, png) -> Path:
+    """The receptive fields of the output neurons, from the file alone."""
+    from ..analysis import plot_receptive_fields
+
+    return plot_receptive_fields(path, png)
+
+
+WORKLOAD = Workload(
+    name="mnist-clustering", kind="mnist_clustering", config=MnistClusteringConfig, run=run,
+    summary=summary, figure=figure, resumable=True, default_out="mnist.h5",
+    description="unsupervised MNIST clustering with PCM synapses (Brian2)")
