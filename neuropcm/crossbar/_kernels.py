@@ -97,6 +97,24 @@ def _quantise(y, lsb, lo, hi):
     return n_clip
 
 
+@numba.njit(fastmath={"reassoc", "contract", "arcp", "nsz"}, nogil=True, cache=True)
+def square_sum(x, out):
+    """``out = x * x`` (2-d, elementwise) and returns ``sum(out)`` in x's dtype: NaN when
+    x holds a NaN or an infinity, inf when a square or the sum overflows, else an upper
+    bound of ``max(x^2)``. (No no-NaN fast-math flag, so a NaN cannot be optimised away.)
+    """
+    m, b = x.shape
+    acc = x[0, 0] - x[0, 0]
+    for i in range(m):
+        xi = x[i]
+        oi = out[i]
+        for k in range(b):
+            v = xi[k] * xi[k]
+            oi[k] = v
+            acc += v
+    return acc
+
+
 _SERIAL = {f.__name__: numba.njit(fastmath=True, cache=True, nogil=True)(f)
            for f in (_mvm1, _mean1, _add_noise, _quantise)}
 _PARALLEL = {f.__name__: numba.njit(fastmath=True, parallel=True, nogil=True)(f)
@@ -247,7 +265,9 @@ def add_normal_noise(y, s, key, start, p_lo, p_hi):
 
 
 #: Threads sharing one float32 noise pass of at least :data:`SPLIT_PAIRS` pairs (1: the
-#: calling thread alone). Results do not depend on it (bit-identical).
+#: calling thread alone). Results do not depend on it (bit-identical). Off by default:
+#: on the 2-core reference machine a second thread made the batched read slower, since
+#: OpenBLAS's worker keeps spinning on the other core for ~0.1 s after each product.
 NOISE_THREADS = 1
 SPLIT_PAIRS = 1 << 14
 _POOL = None
