@@ -9,8 +9,9 @@ Kinds (:data:`KINDS`):
 * ``lrs``: ``K = <G_LRS(t_p)> / <G_LRS(t)>`` of a column of LRS devices programmed with the
   matrix at ``t_p`` (seed 2).
 
-The reference follows the devices. A device written at ``t_w`` reads
-``G ((t - t_w + t0)/t0)^-nu`` (drift restarts at every write, physics.md sections 1-2), so
+The reference follows the devices. A device written at ``t_w`` drifts from then on
+(``G ((t - t_w + t0)/t0)^-nu`` in the programmed-state model; every write restarts the
+drift clock, physics.md sections 1-2), so
 after an update or a refresh the written devices read fresh while the others keep their
 drift. Re-reading the calibration after such a write would make the drifted, untouched
 weights the new reference and silently drop their correction. Instead ``Y_ref`` is the
@@ -27,8 +28,9 @@ right after its own last write:
   reference exactly.
 
 So ``column`` leaves the factors of untouched lines unchanged, and ``global`` keeps
-correcting untouched weights: one fresh weight among many only slightly lowers the factor
-(the fresh weight is over-corrected by the same small amount). ``lrs``: the reference
+correcting untouched weights: a few fresh weights among many move the factor only by
+their share of the calibration output (and are themselves over-corrected by about the
+others' drift, which one global factor cannot avoid). ``lrs``: the reference
 column is never written after programming, so ``K`` keeps following its drift; written
 devices are then over-corrected by the drift the LRS column has accumulated since
 programming (seed 2 does not train on chip). Every factor is 1 while all devices are at
