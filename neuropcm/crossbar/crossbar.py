@@ -2,38 +2,38 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from ..devices import PCMArray, get_preset
-from ..errors import ModelError, ParameterError, SchemaError, ShapeError
+from ..errors import ModelError, ParameterError, ShapeError
 from ..units import to_si
 from . import _kernels as K
-from .mapping import MAPPINGS, get_mapping
-from .periphery import ADC, DAC
-from .update import (ThresholdRefresh, coincidence_counts, distribute, get_refresh, mean_step,
-                     open_loop_pulses)
+from .compensation import KINDS as COMPENSATIONS
+from .compensation import Compensation
+from .mapping import check_magnitude, effective_mean, effective_variance, get_mapping
+from .periphery import ADC, DAC, ClipCounter, worst_case_ranges
+from .update import coincidence_counts, distribute, get_refresh, mean_step, open_loop_pulses
 
 #: Options of :class:`Crossbar` with their defaults.
 DEFAULTS = {
     "devices_per_weight": 1, "g_target": None, "w_max": None, "bits": 4, "tol": None,
     "max_iterations": None, "dac_bits": None, "dac_range": None, "adc_bits": None,
-    "adc_range": None, "read_noise": True, "read_clip": True, "drift_compensation": None,
-    "calibration_size": 16, "lrs_devices": None, "dtype": "float64",
+    "adc_range": None, "adc_policy": "fixed", "read_noise": True, "read_clip": True,
+    "drift_compensation": None, "calibration_size": 16, "lrs_devices": None, "dtype": "float64",
     "update_mode": "deterministic", "epsilon": None, "pulse_length": 31,
     "refresh": "threshold", "device_overrides": None, "temperature": None,
 }
-COMPENSATIONS = (None, "global", "column", "lrs")
 UPDATE_MODES = ("deterministic", "stochastic", "mixed")
 
 
 class _Eff:
     """Effective read model at one time (see :mod:`neuropcm.crossbar.mapping`)."""
 
-    __slots__ = ("M", "V", "vr", "groups", "noisy", "kernels")
+    __slots__ = ("M", "V", "vr", "groups", "noisy", "kernels", "safe")
 
 
 class Crossbar(LinearOperator):
@@ -72,7 +72,13 @@ class Crossbar(LinearOperator):
         adc_bits, adc_range : int, float
             Output ADC per line (:class:`~neuropcm.crossbar.periphery.ADC`). Line units:
             weight x input for ``differential``/``offset``; bits x input for each bit line
-            of ``bit-sliced``. Default: no ADC; ``adc_range=None`` with bits: worst case.
+            of ``bit-sliced``. Default: no ADC; ``adc_range=None`` with bits: worst case
+            of the mean output, set by ``adc_policy``.
+        adc_policy : {"fixed", "calibrate"}, default "fixed"
+            When the automatic ADC range is set: at programming only, or again after
+            every write (:mod:`~neuropcm.crossbar.periphery`); :meth:`calibrate_adc`
+            re-ranges on demand. Clipped conversions are counted (``totals()``) and
+            warned about once.
         read_noise : bool, default True
             Draw the read noise (False: mean reads only).
         read_clip : bool, default True
@@ -81,10 +87,13 @@ class Crossbar(LinearOperator):
             only). False: the Gaussian before the clip (exact in distribution, but a
             slightly biased mean for devices whose read noise reaches 0 S).
         drift_compensation : {None, "global", "column", "lrs"}
-            Output rescaling: ``global``/``column`` compare a calibration read taken after
-            programming with one at the current time (``sum|y(t0)| / sum|y(t)|``, over all
-            outputs or per output line); ``lrs`` multiplies by the reference-LRS-column
-            factor ``K = <G_LRS(t0)>/<G_LRS(t)>`` of seed 2.
+            Output rescaling: ``global``/``column`` compare a calibration read of the
+            stored state with every device at age 0 (measured at programming, updated
+            for later writes) with one at the current time (``sum|y_ref| / sum|y(t)|``,
+            over all outputs or per output line); ``lrs`` multiplies by the
+            reference-LRS-column factor ``K = <G_LRS(t0)>/<G_LRS(t)>`` of seed 2. Writes
+            keep the correction of untouched weights
+            (:mod:`~neuropcm.crossbar.compensation`).
         calibration_size : int, default 16
             Random +-1 calibration inputs of ``global``/``column``.
         lrs_devices : int, default n
@@ -115,9 +124,12 @@ class Crossbar(LinearOperator):
     (exact), and the line sum is Gaussian with them (central limit theorem); with
     ``read_clip=False`` the clip is ignored (exact in distribution where a device's read
     noise never reaches 0 S). The reference line of ``offset``/``bit-sliced`` is one read
-    shared by all outputs of a forward MVM (correlated noise), as in hardware. float32
-    noise comes from a Box-Muller source (:func:`neuropcm.crossbar._kernels.normals`),
-    float64 from ``Generator.standard_normal``. Every MVM books one read per device and
+    shared by all outputs of a forward MVM (correlated noise), as in hardware. Batched
+    float32 noise is drawn inside one fused pass ``Y += sqrt(S) xi`` from a counter-based
+    stream (:class:`neuropcm.crossbar._kernels.NormalStream`), float64 noise from
+    ``Generator.standard_normal``; products and noise use reused buffers. Inputs are
+    checked for NaN/Inf and for magnitudes whose read would overflow the dtype (clear
+    error naming the value). Every MVM books one read per device and
     input vector on the device counters (lazily: :meth:`device_arrays` and
     :meth:`totals` bring them up to date). Change devices only through the crossbar, or
     its caches go stale.
@@ -158,10 +170,12 @@ class Crossbar(LinearOperator):
             opts["temperature"] = to_si(opts["temperature"], "K", "temperature")
         k = opts["devices_per_weight"]
         self.mapping = mcls(W, params, k, g_target, w_max=opts["w_max"], bits=opts["bits"])
+        check_magnitude(W, self.mapping, dtype)
         self.dac = DAC(opts["dac_bits"], opts["dac_range"])
-        self.adc = ADC(opts["adc_bits"], opts["adc_range"])
+        self.adc = ADC(opts["adc_bits"], opts["adc_range"], opts["adc_policy"])
         self._normalise = self.dac.range is None and (self.dac.bits is not None or self.adc.on)
         self._compensation = opts["drift_compensation"]
+        self._comp = Compensation(opts["drift_compensation"], opts["calibration_size"])
         self.refresh_rule = get_refresh(opts["refresh"])
         self.update_mode = opts["update_mode"]
         self.arrays: dict[str, PCMArray] = {}
@@ -169,9 +183,11 @@ class Crossbar(LinearOperator):
         self._version = 0
         self._cache_key = None
         self._eff_cache = None
-        self._comp_cache = {}
-        self._calib = {}
         self._adc_ranges = None
+        self._adc_stale = False
+        self._clips = ClipCounter()
+        self._noise = K.NormalStream(self.rng)
+        self._bufs = {}
         self.n_refresh = 0
         self.n_mvm = 0
         m, n = W.shape
@@ -201,7 +217,8 @@ class Crossbar(LinearOperator):
                 np.full(self.arrays["lrs"].shape, self.mapping.lrs_target()), **kw)
         self._written()
         self._adc_ranges = self._auto_adc_ranges()
-        self._calibrate()
+        self._adc_stale = False
+        self._comp.calibrate(self)
 
     def program(self, W) -> "Crossbar":
         """Store a new matrix of the same shape (re-programs every device now)."""
@@ -265,7 +282,9 @@ class Crossbar(LinearOperator):
     # ------------------------------------------------------------------ effective model
     def _written(self):
         self._version += 1
-        self._comp_cache = {}
+        self._comp.written()
+        if self.adc.on and self.adc.policy == "calibrate":
+            self._adc_stale = True
 
     def _moments(self):
         clip = self.options["read_clip"]
@@ -282,12 +301,11 @@ class Crossbar(LinearOperator):
         groups = self.mapping.groups(self._moments())
         dt = self.dtype
         e = _Eff()
-        M = sum(g.coef * (g.M - (g.r[None, :] if g.r is not None else 0)) for g in groups)
-        V = sum(g.coef ** 2 * g.V for g in groups)
-        refs = [g.coef ** 2 * g.vr for g in groups if g.vr is not None]
-        vr = sum(refs) if refs else None
+        M = effective_mean(groups)
+        V, vr = effective_variance(groups)
         e.noisy = bool(self.options["read_noise"]) and (
             bool(np.any(V > 0)) or (vr is not None and bool(np.any(vr > 0))))
+        e.safe = _safe_inputs(M, V, vr, e.noisy, dt)
         e.M = np.ascontiguousarray(M, dtype=dt)
         e.V = np.ascontiguousarray(V, dtype=dt) if e.noisy else None
         e.vr = np.ascontiguousarray(vr, dtype=dt) if (e.noisy and vr is not None) else None
@@ -326,19 +344,23 @@ class Crossbar(LinearOperator):
         if not self.adc.on:
             return None
         xm = self.dac.x_max if (self._normalise or self.dac.range is not None) else 1.0
-        fix = self.adc.range
-        out = []
-        for coef, M, V, r, vr in self._eff().groups:
-            Mf = M.astype(float)
-            fwd = fix or float(np.abs(Mf).sum(axis=1).max() * xm) or 1.0
-            ref = None if r is None else (fix or float(np.abs(r).sum() * xm) or 1.0)
-            Mt = Mf - (0 if r is None else r[None, :].astype(float))
-            tr = fix or float(np.abs(Mt).sum(axis=0).max() * xm) or 1.0
-            out.append((fwd, ref, tr))
-        return out
+        return worst_case_ranges(self._eff().groups, xm, self.adc.bits, self.adc.range)
+
+    def calibrate_adc(self) -> list:
+        """Re-range the ADCs now to the worst case of the current mean outputs
+        (:func:`~neuropcm.crossbar.periphery.worst_case_ranges`); returns the full scales
+        ``(forward, reference, transposed)`` per line group."""
+        if not self.adc.on:
+            raise ModelError("this crossbar has no ADC; build it with adc_bits=...")
+        if self.adc.range is not None:
+            raise ParameterError(f"the ADC range is fixed by adc_range = {self.adc.range!r}; "
+                                 f"build the crossbar with adc_range=None to calibrate it")
+        self._adc_ranges = self._auto_adc_ranges()
+        self._adc_stale = False
+        return list(self._adc_ranges)
 
     # ------------------------------------------------------------------ reads
-    def _check_x(self, x, n, name="x"):
+    def _check_x(self, x, n, name="x", finite=True):
         x = np.asarray(x)
         if x.dtype.kind not in "fiub":
             raise ParameterError(f"{name} must be a real numeric array, got dtype {x.dtype}")
@@ -347,20 +369,20 @@ class Crossbar(LinearOperator):
         if x.ndim != 2 or x.shape[0] != n:
             raise ShapeError(f"{name} has shape {x.shape}; expected ({n},) or ({n}, batch) for "
                              f"a crossbar of shape {self.shape}")
-        if not np.isfinite(x).all():
-            bad = x[~np.isfinite(x)].ravel()[0]
-            raise ParameterError(f"{name} contains {bad!r}: inputs must be finite; remove or "
-                                 f"replace NaN/Inf entries")
+        if finite and not np.isfinite(x).all():
+            _raise_nonfinite(x, name)
         return x
 
     def _apply(self, x, transpose):
         n = self.shape[0] if transpose else self.shape[1]
         if not transpose and self._plain:  # lean path: one vector, no periphery
             x = np.asarray(x)
-            if x.ndim == 1 and x.shape[0] == n and x.dtype.kind == "f" \
-                    and np.isfinite(x).all():
-                return self._read1(x)
-        X = self._check_x(x, n)
+            if x.ndim == 1 and x.shape[0] == n and x.dtype.kind == "f":
+                with np.errstate(over="ignore"):  # |x| <= sqrt(x.x); NaN, Inf or an
+                    xx = float(np.dot(x, x))      # overflow take the checked path
+                if math.sqrt(xx) <= self._eff().safe[0]:
+                    return self._read1(x)
+        X = self._check_x(x, n, finite=False)
         Y = self._read(X, transpose)
         return Y.reshape(-1) if np.ndim(x) == 1 else Y
 
@@ -397,7 +419,7 @@ class Crossbar(LinearOperator):
     _transpose = _adjoint
 
     def __matmul__(self, x):
-        if isinstance(x, LinearOperator) or np.isscalar(x):
+        if not isinstance(x, np.ndarray) and (isinstance(x, LinearOperator) or np.isscalar(x)):
             return super().__matmul__(x)
         return self._apply(x, False)
 
@@ -409,11 +431,7 @@ class Crossbar(LinearOperator):
         if e.M.size >= K.BLAS_MATVEC_SIZE:  # memory bound: two multi-threaded BLAS passes
             out = e.M @ xs
             if e.noisy:
-                s = e.V @ (xs * xs)
-                np.maximum(s, 0, out=s)
-                np.sqrt(s, out=s)
-                s *= K.normals(self.rng, m, self.dtype)
-                out += s
+                self._add_noise(out.reshape(m, 1), (e.V @ (xs * xs)).reshape(m, 1))
         elif e.noisy:
             out = np.empty(m, dtype=self.dtype)
             e.kernels[0](e.M, e.V, xs, self.rng.standard_normal(m, dtype=self.dtype), out)
@@ -426,31 +444,70 @@ class Crossbar(LinearOperator):
         self.n_mvm += 1
         return out
 
-    def _normals(self, shape):
-        return K.normals(self.rng, int(np.prod(shape)), self.dtype).reshape(shape)
+    def _buffer(self, name, shape):
+        """A reused work array of the crossbar's dtype (contents undefined)."""
+        b = self._bufs.get(name)
+        if b is None or b.shape != shape:
+            b = self._bufs[name] = np.empty(shape, self.dtype)
+        return b
+
+    def _add_noise(self, Y, S):
+        """In place ``Y += sqrt(S) xi`` with fresh independent ``xi ~ N(0, 1)``."""
+        if Y.dtype == np.float32 and Y.flags.c_contiguous and S.flags.c_contiguous:
+            self._noise.add(Y, S)
+            return
+        xi = self._buffer("xi", Y.shape)
+        self.rng.standard_normal(dtype=xi.dtype, out=xi)
+        K.pick("add_noise", S.size)(Y, S, xi)
 
     def _read(self, X, transpose, compensate=True):
         e = self._eff()
         dt = self.dtype
         B = X.shape[1]
+        dac = self._normalise or self.dac.range is not None
+        X2 = None
+        if not dac and X.dtype == dt and e.noisy and not self.adc.on and X.size:
+            X2 = self._buffer("x2", X.shape)  # hot path: x^2 and a bound of max|x| in one pass
+            a = math.sqrt(float(K.square_sum(X, X2)))
+        else:
+            a = float(np.max(np.abs(X))) if X.size else 0.0
+        if not math.isfinite(a):  # NaN/Inf in X, or x^2 overflowed
+            if not np.isfinite(X).all():
+                _raise_nonfinite(X, "x")
+            a = float(np.max(np.abs(X)))
+        guard = self.adc.on or not a <= e.safe[int(transpose)]
+        with np.errstate(over="ignore", invalid="ignore") if guard else _QUIET:
+            Y = self._read_inputs(e, X, X2, transpose, compensate)
+        if guard and not np.isfinite(Y).all():
+            raise ParameterError(
+                f"x has entries up to {float(np.max(np.abs(X))):.4g}: the read overflows "
+                f"{dt.name} (largest finite {np.finfo(dt).max:.4g}); scale x down and the "
+                f"outputs back up, or use dtype='float64'")
+        self._pending += B
+        self.n_mvm += B
+        return Y
+
+    def _read_inputs(self, e, X, X2, transpose, compensate):
+        """DAC, array read, ADC, input scaling and compensation of validated inputs X."""
+        dt = self.dtype
         if self._normalise or self.dac.range is not None:
-            Xs, xscale = self.dac.apply(X, dt)
+            Xs, xscale, clipped = self.dac.apply(X, dt)
+            if self.dac.range is not None:
+                self._clips.book("dac", X.size, clipped, self.dac.range, stacklevel=6)
         else:
             Xs, xscale = np.asarray(X, dtype=dt), None
         if not self.adc.on:
-            Y = self._read_collapsed(e, Xs, transpose)
+            Y = self._read_collapsed(e, Xs, transpose, X2)
         else:
             Y = self._read_adc(e, Xs, transpose)
         if xscale is not None:
             Y *= xscale.astype(dt)[None, :]
         if compensate and self.compensation is not None:
-            f = self._compensation_factor(transpose)
+            f = self._comp.factor(self, transpose)
             Y *= f[:, None] if np.ndim(f) else f
-        self._pending += B
-        self.n_mvm += B
         return Y
 
-    def _read_collapsed(self, e, Xs, transpose):
+    def _read_collapsed(self, e, Xs, transpose, X2=None):
         m, n = e.M.shape
         B = Xs.shape[1]
         if not transpose and B == 1 and e.M.size < K.BLAS_MATVEC_SIZE:
@@ -464,23 +521,31 @@ class Crossbar(LinearOperator):
             else:
                 K.pick("mean1", m * n)(e.M, x, out)
             return out.reshape(m, 1)
-        Mx = e.M.T if transpose else e.M
-        Y = Mx @ Xs
+        Y = (e.M.T if transpose else e.M) @ Xs
         if not e.noisy:
             return Y
-        X2 = Xs * Xs
-        S = (e.V.T if transpose else e.V) @ X2
+        if X2 is None:
+            X2 = self._buffer("x2", Xs.shape)
+            np.multiply(Xs, Xs, out=X2)
+        S = self._buffer("s", Y.shape)
+        np.matmul(e.V.T if transpose else e.V, X2, out=S)
         if transpose and e.vr is not None:
             u = Xs.sum(axis=0)
             S += np.outer(e.vr, u * u)
-        xi = self._normals(S.shape)
-        K.pick("add_noise", S.size)(Y, S, xi)
+        self._add_noise(Y, S)
         if not transpose and e.vr is not None:
             sr = np.sqrt(np.maximum(e.vr @ X2, 0))
             Y -= (sr * self.rng.standard_normal(B, dtype=self.dtype))[None, :]
         return Y
 
+    def _convert(self, L, full_range):
+        """ADC conversion of the lines ``L`` in place, clipped conversions booked."""
+        self._clips.book("adc", L.size, self.adc.apply(L, full_range), full_range,
+                         stacklevel=8)  # the user's line for reads through xb @ x
+
     def _read_adc(self, e, Xs, transpose):
+        if self._adc_stale:  # policy "calibrate": re-range after writes
+            self.calibrate_adc()
         B = Xs.shape[1]
         m, n = self.shape
         Y = np.zeros((n if transpose else m, B), dtype=self.dtype)
@@ -495,75 +560,40 @@ class Crossbar(LinearOperator):
                     S = V.T @ X2
                     if vr is not None:
                         S += np.outer(vr, u * u)
-                    K.pick("add_noise", S.size)(L, S, self._normals(S.shape))
-                Y += coef * self.adc.apply(L, rt)
+                    self._add_noise(L, S)
+                self._convert(L, rt)
+                Y += coef * L
                 continue
             L = M @ Xs
             if e.noisy:
-                S = V @ X2
-                K.pick("add_noise", S.size)(L, S, self._normals(S.shape))
-            L = self.adc.apply(L, rf)
+                self._add_noise(L, V @ X2)
+            self._convert(L, rf)
             if r is not None:
                 R = (r @ Xs).reshape(1, B)
                 if e.noisy and vr is not None:
                     R += np.sqrt(np.maximum(vr @ X2, 0)) * self.rng.standard_normal(
                         B, dtype=self.dtype)
-                L -= self.adc.apply(R, rr)
+                self._convert(R, rr)
+                L -= R
             Y += coef * L
         return Y
 
     # ------------------------------------------------------------------ drift compensation
-    def _calibrate(self):
-        """Reference reads right after a write (time t0) for drift compensation."""
-        self._calib = {"t0": self.time}
-        if self.compensation in ("global", "column"):
-            ncal = self.options["calibration_size"]
-            for tr, dim in ((False, self.shape[1]), (True, self.shape[0])):
-                Xc = self.rng.choice(np.array([-1.0, 1.0]), size=(dim, ncal))
-                y0 = np.abs(self._read(Xc, tr, compensate=False)).astype(float)
-                self._calib[tr] = (Xc, y0.sum(axis=1))
-        elif self.compensation == "lrs":
-            self._calib["lrs"] = float(self.arrays["lrs"].read().mean())
-
-    def _compensation_factor(self, transpose):
-        key = (self.time, self._version, transpose)
-        if key in self._comp_cache:
-            return self._comp_cache[key]
-        if self.time == self._calib["t0"]:
-            f = 1.0
-        elif self.compensation == "lrs":
-            f = self.lrs_factor()
-        else:
-            Xc, ref = self._calib[transpose]
-            now = np.abs(self._read(Xc, transpose, compensate=False)).astype(float).sum(axis=1)
-            if self.compensation == "global":
-                f = float(ref.sum() / now.sum()) if now.sum() > 0 else 1.0
-            else:
-                f = np.where(now > 0, ref / np.where(now > 0, now, 1.0), 1.0).astype(self.dtype)
-        self._comp_cache[key] = f
-        return f
-
     def calibration_inputs(self, transpose: bool = False) -> np.ndarray | None:
         """The +-1 calibration inputs of ``global``/``column`` compensation (None otherwise)."""
-        c = self._calib.get(bool(transpose))
-        return None if c is None else c[0].copy()
+        c = self._comp.x.get(bool(transpose))
+        return None if c is None else c.copy()
 
     def lrs_factor(self) -> float:
         """Reference-LRS-column factor ``K(t) = <G_LRS(t0)>/<G_LRS(t)>`` (seed 2): reads the
         LRS column now (booked on its devices) and compares with its read after programming.
         """
-        if "lrs" not in self.arrays:
-            raise ModelError("this crossbar has no LRS reference column; build it with "
-                             "drift_compensation='lrs'")
-        if self.time == self._calib["t0"]:
-            return 1.0
-        now = float(self.arrays["lrs"].read().mean())
-        return self._calib["lrs"] / now if now > 0 else 1.0
+        return self._comp.lrs_factor(self)
 
     @property
     def compensation_factor(self):
         """Current forward compensation factor (1 without compensation)."""
-        return 1.0 if self.compensation is None else self._compensation_factor(False)
+        return 1.0 if self.compensation is None else self._comp.factor(self, False)
 
     # ------------------------------------------------------------------ updates
     @property
@@ -621,6 +651,15 @@ class Crossbar(LinearOperator):
         if not math.isfinite(lr):
             raise ParameterError(f"lr = {lr!r} must be a finite number")
         eps = self.epsilon
+        # pulses asked of one device at most: sum_b |lr d_ib x_jb| / epsilon
+        peak = abs(lr) * float(np.abs(D).max(initial=0.0)) * float(np.abs(X).max(initial=0.0)) \
+            * X.shape[1] / eps
+        if not peak <= _MAX_PULSES:
+            raise ParameterError(
+                f"the update lr d x^T asks for up to {peak:.4g} SET pulses on one device "
+                f"(lr = {lr!r}, max|d| = {np.abs(D).max():.4g}, max|x| = {np.abs(X).max():.4g}, "
+                f"epsilon = {eps:.4g} per pulse), more than {_MAX_PULSES}; check the units "
+                f"and scale of lr, x and d")
         if mode == "stochastic":
             counts = np.zeros((m, n), np.int64)
             for b in range(X.shape[1]):
@@ -638,8 +677,6 @@ class Crossbar(LinearOperator):
         self._apply_counts(counts)
         if self.refresh_rule is not None:
             self.refresh()
-        if self.compensation is not None:
-            self._calibrate()
         return counts
 
     def _apply_counts(self, counts):
@@ -681,7 +718,10 @@ class Crossbar(LinearOperator):
 
     def totals(self) -> dict:
         """SET, RESET and read counts and energy (J) summed over all devices, plus the
-        crossbar's MVM vector and refresh counts."""
+        crossbar's MVM vector and refresh counts and its DAC/ADC conversions and clipped
+        (saturated) conversions (``dac_conversions``, ``dac_saturated``,
+        ``adc_conversions``, ``adc_saturated``; DAC conversions are counted where a fixed
+        ``dac_range`` can clip)."""
         self._flush_reads()
         out = {"n_set": 0, "n_reset": 0, "n_read": 0, "energy": 0.0}
         for a in self.arrays.values():
@@ -689,120 +729,34 @@ class Crossbar(LinearOperator):
                 out[k] += v
         out["n_mvm"] = self.n_mvm
         out["n_refresh"] = self.n_refresh
+        out.update(self._clips.counts)
         return out
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> "Path":
-        """Save the programmed crossbar (devices, mapping, scales, time, accumulators) to
-        HDF5 atomically; :meth:`load` restores it exactly (random streams included)."""
-        from ..io.hdf5 import atomic_h5, write_array, write_config, write_dataset
+        """Save the programmed crossbar (devices, mapping, scales, time, accumulators,
+        calibration, counters, refresh rule) to HDF5 atomically; :meth:`load` restores it
+        exactly (random streams included).
 
-        self._flush_reads()
-        opts = {k: v for k, v in self.options.items() if k != "refresh"}
-        rule = self.refresh_rule
-        # rule objects are stored by name; a custom callable is not stored (set
-        # ``refresh_rule`` again after loading)
-        opts["refresh"] = "threshold" if isinstance(rule, ThresholdRefresh) else None
-        with atomic_h5(path, kind="crossbar") as f:
-            write_config(f, {"mapping": self.mapping.name, "device": self.device,
-                             "shape": list(self.shape), "options": opts,
-                             "seed": self.seed if isinstance(self.seed, (int, type(None)))
-                             else None})
-            g = f.create_group("crossbar")
-            g.attrs["mapping"] = self.mapping.name
-            g.attrs["params"] = json.dumps(self.params.as_dict())
-            g.attrs["model"] = self.params.model
-            g.attrs["mapping_state"] = json.dumps(self.mapping.state())
-            g.attrs["time"] = self.time
-            g.attrs["time_units"] = "s"
-            g.attrs["n_refresh"] = self.n_refresh
-            g.attrs["n_mvm"] = self.n_mvm
-            g.attrs["rng_state"] = json.dumps(self.rng.bit_generator.state, default=_jd)
-            g.attrs["calib_t0"] = self._calib["t0"]
-            if isinstance(rule, ThresholdRefresh):
-                g.attrs["refresh_thresholds"] = [rule.upper, rule.lower]
-            write_dataset(g, "W", self.mapping.W, "1")
-            write_dataset(g, "chi", self.chi, "1")
-            write_dataset(g, "transferred", self.transferred, "1")
-            write_dataset(g, "rr_plus", self._rr["G_plus"], "count")
-            write_dataset(g, "rr_minus", self._rr["G_minus"], "count")
-            for tr in (False, True):
-                if tr in self._calib:
-                    Xc, ref = self._calib[tr]
-                    write_dataset(g, f"calib_x_{int(tr)}", Xc, "1")
-                    write_dataset(g, f"calib_ref_{int(tr)}", ref, "1")
-            for (t, ver, tr), fac in self._comp_cache.items():
-                if t == self.time and ver == self._version:  # factors in use now
-                    write_dataset(g, f"comp_factor_{int(tr)}", np.asarray(fac), "1")
-            if "lrs" in self._calib:
-                g.attrs["calib_lrs"] = self._calib["lrs"]
-                g.attrs["calib_lrs_units"] = "S"
-            if self._adc_ranges is not None:
-                write_dataset(g, "adc_ranges", np.array(
-                    [[a, np.nan if b is None else b, c] for a, b, c in self._adc_ranges]), "1")
-            for name, a in self.arrays.items():
-                write_array(f.create_group(f"devices/{name}"), a)
-        from pathlib import Path
+        Raises
+        ------
+        ParameterError
+            If the refresh rule is a custom one (a callable, or an object that is not a
+            named rule of :data:`~neuropcm.crossbar.update.REFRESH_RULES` rebuilt exactly
+            from its attributes): files never hold code, and dropping the rule would not
+            be an exact restore. Set ``refresh_rule = None`` before saving and set it
+            again after loading.
+        """
+        from .persistence import save
 
-        return Path(path)
+        return save(self, path)
 
     @classmethod
     def load(cls, path) -> "Crossbar":
         """Load a crossbar written by :meth:`save` (no re-programming)."""
-        from ..devices.params import PARAM_CLASSES
-        from ..io.hdf5 import open_h5, read_array, read_config, read_dataset
+        from .persistence import load
 
-        with open_h5(path, kind="crossbar") as f:
-            cfg = read_config(f)
-            if "crossbar" not in f or "devices" not in f:
-                raise SchemaError(f"{path}: incomplete crossbar file (no /crossbar or /devices)")
-            g = f["crossbar"]
-            try:
-                params = PARAM_CLASSES[g.attrs["model"]](**json.loads(g.attrs["params"]))
-                mname = str(g.attrs["mapping"])
-            except KeyError as e:
-                raise SchemaError(f"{path}: /crossbar lacks {e}") from None
-            if mname not in MAPPINGS:
-                raise SchemaError(f"{path}: unknown mapping {mname!r}")
-            opts = _parse_options(cfg["options"])
-            W = read_dataset(g, "W", "1")
-            obj = cls.__new__(cls)
-            obj._setup(W, params, cfg["device"], MAPPINGS[mname], cfg.get("seed"), opts)
-            saved = json.loads(g.attrs["mapping_state"])
-            for k, v in obj.mapping.state().items():
-                if not np.isclose(v, saved[k], rtol=1e-12, atol=0):
-                    raise SchemaError(f"{path}: mapping {k} = {saved[k]!r} in the file, but W "
-                                      f"gives {v!r}; the file is inconsistent")
-            for name in obj.mapping.array_shapes():
-                obj.arrays[name] = read_array(f["devices"][name])
-            if "lrs" in f["devices"]:
-                obj.arrays["lrs"] = read_array(f["devices"]["lrs"])
-            obj._clock = next(iter(obj.arrays.values()))
-            obj.chi = read_dataset(g, "chi", "1")
-            obj.transferred = read_dataset(g, "transferred", "1")
-            obj._rr = {"G_plus": read_dataset(g, "rr_plus", "count"),
-                       "G_minus": read_dataset(g, "rr_minus", "count")}
-            obj.n_refresh = int(g.attrs["n_refresh"])
-            obj.n_mvm = int(g.attrs["n_mvm"])
-            obj.rng.bit_generator.state = json.loads(g.attrs["rng_state"])
-            obj._calib = {"t0": float(g.attrs["calib_t0"])}
-            if "refresh_thresholds" in g.attrs:
-                obj.refresh_rule = ThresholdRefresh(*map(float, g.attrs["refresh_thresholds"]))
-            for tr in (False, True):
-                if f"calib_x_{int(tr)}" in g:
-                    obj._calib[tr] = (read_dataset(g, f"calib_x_{int(tr)}", "1"),
-                                      read_dataset(g, f"calib_ref_{int(tr)}", "1"))
-            for tr in (False, True):
-                if f"comp_factor_{int(tr)}" in g:
-                    fac = read_dataset(g, f"comp_factor_{int(tr)}", "1")
-                    obj._comp_cache[(obj.time, obj._version, tr)] = \
-                        float(fac) if fac.ndim == 0 else fac
-            if "calib_lrs" in g.attrs:
-                obj._calib["lrs"] = float(g.attrs["calib_lrs"])
-            if "adc_ranges" in g:
-                obj._adc_ranges = [(a, None if np.isnan(b) else b, c)
-                                   for a, b, c in read_dataset(g, "adc_ranges", "1").tolist()]
-        return obj
+        return load(cls, path)
 
     def __repr__(self):
         return (f"Crossbar(shape={self.shape}, device={self.device!r}, mapping="
@@ -838,10 +792,35 @@ class _Transposed(LinearOperator):
     _transpose = _adjoint
 
 
-def _jd(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {o!r}")
+_QUIET = contextlib.nullcontext()
+#: Most SET pulses one update may ask of one device (beyond: a units mistake).
+_MAX_PULSES = 2 ** 20
+
+
+def _raise_nonfinite(x, name):
+    bad = x[~np.isfinite(x)].ravel()[0]
+    raise ParameterError(f"{name} contains {bad!r}: inputs must be finite; remove or replace "
+                         f"NaN/Inf entries")
+
+
+def _safe_inputs(M, V, vr, noisy, dtype) -> tuple[float, float]:
+    """Largest max|x| (forward, transposed) for which no product, variance or output of a
+    read can overflow ``dtype``: ``|y| <= max|x| (max line sum |M| + 7 sqrt(max line sum V))``
+    and ``S <= max|x|^2 max line sum V``, with a factor 1e3 to spare (compensation factors,
+    rounding); the reference line's variance is included."""
+    fmax = float(np.finfo(dtype).max) / 1e3
+    m = M.shape[0]
+    absM = np.abs(M)
+    out = []
+    for axis, ref_v in ((1, 0.0 if vr is None else float(vr.sum())),
+                        (0, 0.0 if vr is None else float(vr.max()) * m * m)):
+        bm = float(absM.sum(axis=axis).max())
+        bv = float(V.sum(axis=axis).max()) + ref_v if noisy else 0.0
+        lim = fmax / (bm + 7.0 * math.sqrt(bv)) if bm + bv > 0 else math.inf
+        if noisy:
+            lim = min(lim, math.sqrt(fmax), math.sqrt(fmax / bv) if bv > 0 else math.inf)
+        out.append(lim)
+    return tuple(out)
 
 
 def _check_matrix(W) -> np.ndarray:

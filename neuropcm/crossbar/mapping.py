@@ -28,6 +28,7 @@ Mappings (``W*`` = positive-only shifted matrix of seed 2, Muñoz-Martín et al.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -57,6 +58,20 @@ class Group:
     coef: float = 1.0
     r: np.ndarray | None = None
     vr: np.ndarray | None = None
+
+
+def effective_mean(groups) -> np.ndarray:
+    """Mean read matrix in weight units: ``sum_g coef_g (M_g - r_g)`` (a reference line's
+    mean is subtracted from every output line it serves)."""
+    return sum(g.coef * (g.M - (g.r[None, :] if g.r is not None else 0.0)) for g in groups)
+
+
+def effective_variance(groups) -> tuple[np.ndarray, np.ndarray | None]:
+    """Variances in weight units: per weight ``sum_g coef_g^2 V_g`` and per input row of the
+    reference lines ``sum_g coef_g^2 vr_g`` (None without reference lines)."""
+    V = sum(g.coef ** 2 * g.V for g in groups)
+    refs = [g.coef ** 2 * g.vr for g in groups if g.vr is not None]
+    return V, (sum(refs) if refs else None)
 
 
 def _k_mean_var(mean: np.ndarray, std: np.ndarray, unit: float):
@@ -257,6 +272,40 @@ class BitSlicedMapping(Mapping):
     def state(self):
         return {**super().state(), "bits": self.bits, "delta": self.delta, "q_c": self.q_c,
                 "g_lrs": self.g_lrs, "g_hrs": self.g_hrs}
+
+
+def check_magnitude(W: np.ndarray, mapping: Mapping, dtype) -> None:
+    """Raise :class:`ParameterError` if reads of ``W`` cannot be represented in ``dtype``.
+
+    A read sums up to ``N = max(m, n)`` weights per line and their variances, which are
+    of order ``max|W|^2`` (read noise is a fraction of each conductance); the mapping
+    multiplies conductance variances by ``scale^2`` (weight per siemens, squared) in
+    float64. So ``N max|W|``, ``N max|W|^2`` and ``scale^2`` must stay 1e3 below the
+    largest finite number, and ``1e-4 max|W|^2`` above the smallest normal one (else the
+    read noise underflows to 0). Checked in log10, so nothing overflows here.
+    """
+    w = float(np.max(np.abs(W)))
+    if w == 0.0:
+        return
+    name = np.dtype(dtype).name
+    f = np.finfo(dtype)
+    lw = math.log10(w)
+    ln = math.log10(max(W.shape))
+    scale = float(getattr(mapping, "scale", 1.0))
+    need = max(lw + ln, 2.0 * lw + ln)  # largest line sum and variance sum (log10)
+    need64 = 2.0 * math.log10(scale)    # scale^2, formed in float64
+    if need > math.log10(float(f.max)) - 3.0 \
+            or need64 > math.log10(float(np.finfo(np.float64).max)) - 3.0:
+        raise ParameterError(
+            f"W has entries up to {w:.4g}: its reads overflow {name} (line sums and "
+            f"variances of up to {max(W.shape)} weights reach ~1e{need:.0f}, the squared "
+            f"weight-per-siemens scale 1e{need64:.0f}); scale W down (e.g. by "
+            f"1e{math.floor(lw):.0f}) and the outputs back up")
+    if 2.0 * lw - 4.0 < math.log10(float(f.tiny)):
+        raise ParameterError(
+            f"W has entries only up to {w:.4g}: its read variances (~1e-4 max|W|^2) underflow "
+            f"{name}, so read noise would vanish; scale W up (e.g. by "
+            f"1e{-math.floor(lw):.0f}) and the outputs back down")
 
 
 MAPPINGS = {c.name: c for c in (DifferentialMapping, OffsetMapping, BitSlicedMapping)}

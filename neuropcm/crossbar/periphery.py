@@ -7,18 +7,30 @@ Both are uniform, symmetric, two's-complement-like quantisers with saturation:
   ``L = 2^(b-1) - 1`` and ``lsb = range / L``. With ``range=None`` each input vector is
   first divided by its largest magnitude (the usual "abs-max" input scaling of analog
   accelerators) and the output multiplied back digitally, so the array always sees
-  inputs in [-1, 1].
+  inputs in [-1, 1] and nothing clips; with a fixed ``range`` larger inputs clip.
 * :class:`ADC` with ``bits = b`` converts to the codes ``-2^(b-1) .. 2^(b-1) - 1`` of
   step ``lsb = 2 range / 2^b``: ``y_q = clip(rint(y/lsb), -2^(b-1), 2^(b-1) - 1) * lsb``;
   outputs beyond the range saturate at the end codes. ``range`` is in the units of the
-  line the ADC converts (see :class:`~neuropcm.crossbar.Crossbar`); ``None`` picks the
-  worst case ``max_line sum_j |M_line,j| * x_max`` at programming time, so nothing
-  saturates.
+  line the ADC converts (see :class:`~neuropcm.crossbar.Crossbar`). ``range=None`` sets
+  it so that the worst case of the *mean* line output,
+  ``max_line sum_j |M_line,j| * x_max``, is the top code (:func:`worst_case_ranges`),
+  when it is set. That range is not a guarantee: read noise can carry an output past it
+  at the worst-case inputs, temperature can raise the conductances, and writes
+  (updates, refresh) change the weights. When it is set is the ADC *policy*:
+  ``"fixed"`` (default) sets it when the matrix is programmed and keeps it;
+  ``"calibrate"`` sets it again after every write, before the next read (a calibration
+  of the periphery against the stored devices); :meth:`Crossbar.calibrate_adc` re-ranges
+  on demand. A user-given ``range`` is fixed.
+
+Clipped conversions are never silent: :class:`ClipCounter` counts conversions and clipped
+conversions per converter kind (``totals()`` of the crossbar) and warns once per crossbar
+and kind.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,13 +85,15 @@ class DAC:
         """Largest input magnitude the array sees (1 with abs-max scaling)."""
         return 1.0 if self.range is None else self.range
 
-    def apply(self, X: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray | None]:
+    def apply(self, X: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Quantise a 2-d input ``X`` (n, batch).
 
-        Returns the array inputs (new array of ``dtype``) and the per-column factor
-        to multiply the outputs by (None when no scaling happened).
+        Returns the array inputs (new array of ``dtype``), the per-column factor to
+        multiply the outputs by (None when no scaling happened) and the number of inputs
+        clipped at the fixed range.
         """
         scale = None
+        clipped = 0
         if self.range is None:
             scale = np.max(np.abs(X), axis=0)
             scale[scale == 0] = 1.0
@@ -87,12 +101,17 @@ class DAC:
         else:
             Xs = np.array(X, dtype=dtype, copy=True)
             if self.bits is None:
+                clipped = int(np.count_nonzero(np.abs(Xs) > self.range))
                 np.clip(Xs, -self.range, self.range, out=Xs)
         if self.bits is not None:
             L = 2 ** (self.bits - 1) - 1
             lsb = np.array([self.x_max / L], dtype=dtype)
-            K.pick("quantise", Xs.size)(Xs, lsb, -L, L)
-        return Xs, scale
+            clipped = int(K.pick("quantise", Xs.size)(Xs, lsb, -L, L))
+        return Xs, scale, clipped
+
+
+#: ADC range policies (see the module docstring).
+ADC_POLICIES = ("fixed", "calibrate")
 
 
 @dataclass(frozen=True)
@@ -104,15 +123,25 @@ class ADC:
     bits : int or None
         Resolution; None: outputs are not quantised.
     range : float or None
-        Full scale ``[-range, range)`` in line units; None: automatic worst case.
+        Full scale ``[-range, range)`` in line units; None: worst case of the mean output,
+        set according to ``policy``.
+    policy : {"fixed", "calibrate"}
+        When an automatic range is set: at programming only, or again after every write.
     """
 
     bits: int | None = None
     range: float | None = None
+    policy: str = "fixed"
 
     def __post_init__(self):
         object.__setattr__(self, "bits", _check_bits(self.bits, "adc_bits"))
         object.__setattr__(self, "range", _check_range(self.range, "adc_range"))
+        if self.policy not in ADC_POLICIES:
+            raise ParameterError(f"adc_policy = {self.policy!r}; use one of {list(ADC_POLICIES)}")
+        if self.policy == "calibrate" and self.range is not None:
+            raise ParameterError(f"adc_policy='calibrate' sets the ADC range itself, but "
+                                 f"adc_range = {self.range!r} was given; leave adc_range=None "
+                                 f"or use adc_policy='fixed'")
 
     @property
     def on(self) -> bool:
@@ -127,9 +156,68 @@ class ADC:
         """Step of the ADC for a full scale ``full_range``."""
         return 2.0 * full_range / 2 ** self.bits
 
-    def apply(self, Y: np.ndarray, full_range: float) -> np.ndarray:
-        """Quantise ``Y`` (2-d, in place) with full scale ``full_range``; returns ``Y``."""
+    def apply(self, Y: np.ndarray, full_range: float) -> int:
+        """Quantise ``Y`` (2-d, in place) with full scale ``full_range``; returns the
+        number of clipped conversions."""
         lo, hi = self.codes()
         lsb = np.array([self.lsb(full_range)], dtype=Y.dtype)
-        K.pick("quantise", Y.size)(Y, lsb, lo, hi)
-        return Y
+        return int(K.pick("quantise", Y.size)(Y, lsb, lo, hi))
+
+
+def worst_case_ranges(groups, x_max: float, bits: int, fixed: float | None = None) -> list:
+    """ADC full scales per line group: ``(forward, reference, transposed)``.
+
+    For inputs in ``[-x_max, x_max]`` the largest mean line output ``w``: forward
+    ``max_i sum_j |M_ij| x_max``, reference line ``sum_j |r_j| x_max`` (None without
+    one), transposed ``max_j sum_i |M_ij - r_j| x_max``. The full scale is
+    ``w h/(h - 1)``, ``h = 2^(bits-1)``, so that ``w`` is exactly the top code
+    ``(h - 1) lsb`` (the range ``[-R, R)`` itself ends one step below ``R``); ``w`` for
+    ``bits = 1``. A line group whose worst case is 0 gets 1. ``fixed`` replaces all.
+
+    Parameters
+    ----------
+    groups : iterable of (coef, M, V, r, vr)
+        The crossbar's line groups (line units).
+    """
+    h = 2 ** (bits - 1)
+    top = h / (h - 1) if h > 1 else 1.0
+    out = []
+    for _coef, M, _V, r, _vr in groups:
+        Mf = np.asarray(M, dtype=float)
+        fwd = fixed or float(np.abs(Mf).sum(axis=1).max() * x_max * top) or 1.0
+        ref = None if r is None else (fixed or float(np.abs(r).sum() * x_max * top) or 1.0)
+        Mt = Mf - (0 if r is None else np.asarray(r, dtype=float)[None, :])
+        tr = fixed or float(np.abs(Mt).sum(axis=0).max() * x_max * top) or 1.0
+        out.append((fwd, ref, tr))
+    return out
+
+
+class ClipCounter:
+    """Conversions and clipped conversions of one crossbar's DAC and ADC.
+
+    :meth:`book` adds to ``counts`` (``{kind}_conversions`` and ``{kind}_saturated`` for
+    kind ``"dac"``/``"adc"``) and issues a ``RuntimeWarning`` the first time a kind clips.
+    """
+
+    HINTS = {
+        "adc": "outputs beyond the ADC range read as the end code; re-range with "
+               "adc_policy='calibrate' or Crossbar.calibrate_adc(), or give a larger adc_range",
+        "dac": "inputs beyond dac_range are clipped; give a larger dac_range or dac_range=None "
+               "(abs-max input scaling)",
+    }
+
+    def __init__(self):
+        self.counts = {"dac_conversions": 0, "dac_saturated": 0, "adc_conversions": 0,
+                       "adc_saturated": 0}
+        self.warned: set = set()
+
+    def book(self, kind: str, conversions: int, clipped: int, full_range: float,
+             stacklevel: int = 2) -> None:
+        self.counts[f"{kind}_conversions"] += int(conversions)
+        self.counts[f"{kind}_saturated"] += int(clipped)
+        if clipped and kind not in self.warned:
+            self.warned.add(kind)
+            warnings.warn(f"{kind.upper()} saturated: {clipped} of {conversions} conversions "
+                          f"clipped at full scale {full_range:.6g}; {self.HINTS[kind]}. "
+                          f"Counted in totals()['{kind}_saturated']; shown once per crossbar.",
+                          RuntimeWarning, stacklevel=stacklevel)
