@@ -42,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..devices import physics as ph
-from ..devices.array import _rectified_moments
+from ..devices.theory import rectified_moments as _rectified_moments
 from ..errors import ModelError, SchemaError
 from .mapping import effective_mean
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+from pathlib import Path
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from ..devices import PCMArray, get_preset
+from ..devices.theory import saturation_conductance
 from ..errors import ModelError, ParameterError, ShapeError
 from ..units import to_si
 from . import _kernels as K
@@ -16,7 +18,7 @@ from .compensation import KINDS as COMPENSATIONS
 from .compensation import Compensation
 from .mapping import check_magnitude, effective_mean, effective_variance, get_mapping
 from .periphery import ADC, DAC, ClipCounter, worst_case_ranges
-from .update import coincidence_counts, distribute, get_refresh, mean_step, open_loop_pulses
+from .update import coincidence_counts, distribute, get_refresh, mean_step
 
 #: Options of :class:`Crossbar` with their defaults.
 DEFAULTS = {
@@ -59,7 +61,8 @@ class Crossbar(LinearOperator):
     **options
         devices_per_weight : int, default 1
             K devices averaged per weight (Le Gallo et al. 2018).
-        g_target : float (S), default g_max (programmed-state models) or 0.75 g_max (pulsed)
+        g_target : float (S), default g_max (programmed-state models) or 0.75 g_sat (pulsed:
+            ``g_sat`` is the level SET pulses saturate at, :func:`~neuropcm.devices.theory.saturation_conductance`)
             Conductance of the largest weight (the LRS of bit-sliced weights).
         w_max : float, default max|W|
             Weight mapped to ``g_target`` (differential; sets the range for updates).
@@ -159,7 +162,8 @@ class Crossbar(LinearOperator):
         self.rng = np.random.default_rng(children[0])
         g_target = opts["g_target"]
         if g_target is None:
-            g_target = params.g_max if params.model != "pulsed" else 0.75 * params.g_max
+            g_target = params.g_max if params.model != "pulsed" else \
+                0.75 * saturation_conductance(params)
         g_target = to_si(g_target, "S", "g_target")
         if not (isinstance(g_target, float) and 0 < g_target <= params.g_max * (1 + 1e-12)):
             raise ParameterError(f"g_target = {opts['g_target']!r} must be a conductance in "
