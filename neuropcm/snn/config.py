@@ -24,8 +24,8 @@ from brian2 import Quantity
 from brian2.units.fundamentalunits import get_dimensions
 
 from ..errors import ParameterError, UnitError
+from ..networks import DIR as NETWORKS_DIR  # the shipped definitions (package data)
 
-NETWORKS_DIR = Path(__file__).resolve().parents[2] / "networks"
 #: The names an expression may use: Brian2's units (``ms``, ``mV``, ``uS``, ``usiemens`` ...).
 UNIT_NAMES = {k: v for k, v in vars(brian2).items() if isinstance(v, Quantity)}
 _MAX_EXPR = 200
