@@ -48,6 +48,14 @@ def devices_to_synapse_state(plus, minus) -> dict:
     return out
 
 
+def synapse_state_units() -> dict:
+    """Unit (``neuropcm.io.kinds.UNITS``) of each device variable of PCMSynapses, by
+    Brian2 name (the keys of :func:`devices_to_synapse_state`)."""
+    from ..devices.validation import STATE_UNITS
+
+    return {getattr(v, f): STATE_UNITS[f] for v in (PLUS, MINUS) for f in _FIELDS}
+
+
 def synapse_state_to_devices(state: dict, params, time: float = 0.0, preset="custom", *,
                              seed=None, temperature=None):
     """Two PCMArrays (G+, G-) from PCMSynapses variable values (see

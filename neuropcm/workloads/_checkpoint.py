@@ -38,8 +38,15 @@ class Checkpoint:
     chunks_done: int
     train_wall_s: float
     state: dict
-    #: unit (:data:`neuropcm.io.kinds.UNITS` vocabulary) of each state entry
+    #: unit (:data:`neuropcm.io.kinds.UNITS` vocabulary) of each state entry; the synapses'
+    #: device variables (``syn.<var>``) are known without a simulator
     units: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        from ..snn.synapses import synapse_state_units
+
+        self.units = {**{f"syn.{k}": u for k, u in synapse_state_units().items()},
+                      "chunk.spikes_per_example": "count", **self.units}
 
 
 def save_checkpoint(path, cp: Checkpoint) -> None:

@@ -197,8 +197,8 @@ def _train(runner, cfg, train_x, cp: Checkpoint, rp: RunPlan, seed, ckpt, progre
             state["chunk.spikes_per_example"] = np.append(
                 state.get("chunk.spikes_per_example", np.zeros(0)), len(si) / rp.chunk)
             train_wall += time.perf_counter() - t0
-            units = {**runner.state_units, "chunk.spikes_per_example": "count"}
-            save_checkpoint(ckpt, Checkpoint(cp.settings, k + 1, train_wall, state, units))
+            save_checkpoint(ckpt, Checkpoint(cp.settings, k + 1, train_wall, state,
+                                             dict(runner.state_units)))
             bar.update(rp.chunk)
             bar.set_postfix(ms_per_ex=f"{1e3 * train_wall / ((k + 1 - start) * rp.chunk):.2f}")
             if stop_after_chunks is not None and k + 1 - start >= stop_after_chunks:
