@@ -240,6 +240,7 @@ class _FakeRunner:
 
     def __init__(self, builder, rows, inputs, duration, **kw):
         self.rows, self.compile_s, self.calls = rows, 0.0, []
+        self.state_units = {"wta.theta": "V"}
         _FakeRunner.last = self
 
     def __enter__(self):
