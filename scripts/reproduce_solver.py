@@ -9,8 +9,8 @@ float64 CG), then draws the relative residual against refinement from the file a
     python scripts/reproduce_solver.py [--out solver.h5] [--png solver.png] [--quick]
                                        [--seed 0] [--set inner_steps=10 ...]
 
-The same run: ``neuropcm run solver --out solver.h5``. The full run takes about 25 s on one
-core; ``--quick`` uses N = 100 (dense) and N = 1000 (banded).
+The same run: ``neuropcm run solver --out solver.h5``. The full run takes 25-40 s on a
+shared 2-core machine; ``--quick`` uses N = 100 (dense) and N = 1000 (banded).
 """
 
 from __future__ import annotations
