@@ -255,3 +255,32 @@ register_kind(FileKind(
     datasets={"results/strength": "1", "results/rate": "Hz", "results/tracking/time": "s",
               "results/tracking/signal": "1", "results/tracking/population_rate": "Hz",
               "results/tracking/single_error": "1"}))
+register_kind(FileKind(
+    "solver", 1,
+    "mixed-precision linear solver with MVMs on PCM crossbars (Le Gallo 2018); headline: "
+    "the dense system at the first read time",
+    headline={"final_relative_residual": "1", "outer_iterations": "count",
+              "crossbar_mvms": "count", "device_reads": "count",
+              "worst_final_relative_residual": "1"},
+    optional={
+        **{f"{p}_crossbar_{k}": u for p in ("dense", "banded")
+           for k, u in (("final_relative_residual", "1"), ("outer_iterations", "count"),
+                        ("mvms", "count"), ("device_reads", "count"))},
+        **{f"{p}_{v}_{k}": u for p in ("dense", "banded")
+           for v in ("float64_inner", "exact_inner", "float64_cg")
+           for k, u in (("final_relative_residual", "1"), ("outer_iterations", "count"),
+                        ("mvms", "count"))},
+        **{f"{p}_{k}": u for p in ("dense", "banded")
+           for k, u in (("devices", "count"), ("band_devices", "count"),
+                        ("read_devices", "count"), ("tiles", "count"),
+                        ("programming_reads", "count"), ("lambda_min", "1"),
+                        ("condition_number", "1"))}},
+    datasets={
+        **{f"results/{p}/{d}": u for p in ("dense", "banded")
+           for d, u in (("times", "s"), ("b", "1"), ("x_exact", "1"),
+                        ("matrix_error_rms", "1"), ("matrix_error_max", "1"),
+                        ("mvm_relative_error", "1"), ("calibration_reads", "count"))},
+        **{f"results/{p}/{v}/{d}": u for p in ("dense", "banded")
+           for v in ("crossbar_0", "float64_inner", "exact_inner", "float64_cg")
+           for d, u in (("relative_residual", "1"), ("relative_error", "1"),
+                        ("mvms", "count"), ("device_reads", "count"), ("x", "1"))}}))
