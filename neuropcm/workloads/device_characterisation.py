@@ -1,7 +1,8 @@
 """Characterise a device preset on many simulated devices (``neuropcm run
 device-characterisation``, alias ``neuropcm devices``).
 
-Four experiments, each on fresh devices with its own random stream: the accumulation
+Four experiments, each on fresh devices with its own random stream (levels are fractions of
+the SET saturation level, :func:`~neuropcm.devices.theory.saturation_conductance`): the accumulation
 curve (mean and std of G after 1..``pulses`` SET pulses from RESET, beside the exact
 model of :mod:`neuropcm.devices.theory`), the programming error against the target, the
 drift of several levels from 1 s to 1e6 s, and the read-noise std against conductance.
@@ -17,7 +18,7 @@ import numpy as np
 from ..config import Config, option
 from ..devices import PCMArray, get_preset
 from ..devices.presets import PRESETS
-from ..devices.theory import accumulation_moments
+from ..devices.theory import accumulation_moments, saturation_conductance
 from ..errors import ParameterError
 from ..random import rng
 from . import Workload
@@ -68,6 +69,8 @@ def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,
                              "run it again without --resume")
     c = config
     params = get_preset(c.preset)
+    # levels as fractions of what SET pulses can reach (pulsed devices saturate below g_max)
+    g_top = saturation_conductance(params)
     steps = tqdm(total=4, desc=f"characterising {c.preset}", disable=not progress, unit="exp")
     res: dict[str, dict[str, tuple[np.ndarray, str]]] = {}
 
@@ -85,7 +88,7 @@ def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,
     steps.update()
 
     # 2. programming error against the target
-    levels = np.linspace(0.1, 0.8, 8) * params.g_max
+    levels = np.linspace(0.1, 0.8, 8) * g_top
     per = c.devices // levels.size
     arr = PCMArray(per * levels.size, params, seed=rng(c.seed, "programming"))
     r = arr.program(np.repeat(levels, per))
@@ -97,7 +100,7 @@ def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,
     steps.update()
 
     # 3. drift of several levels
-    levels_d = np.array([0.1, 0.3, 0.6, 0.9]) * params.g_max
+    levels_d = np.array([0.1, 0.3, 0.6, 0.9]) * g_top
     per = c.devices // levels_d.size
     arr = PCMArray(per * levels_d.size, params, seed=rng(c.seed, "drift"))
     arr.program(np.repeat(levels_d, per))
@@ -108,7 +111,7 @@ def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,
     steps.update()
 
     # 4. read-noise std against conductance
-    levels_r = np.linspace(0.05, 0.95, 10) * params.g_max
+    levels_r = np.linspace(0.05, 0.95, 10) * g_top
     per = max(c.devices // (levels_r.size * 4), 8)
     arr = PCMArray(per * levels_r.size, params, seed=rng(c.seed, "read_noise"))
     arr.program(np.repeat(levels_r, per))
