@@ -284,3 +284,27 @@ register_kind(FileKind(
            for v in ("crossbar_0", "float64_inner", "exact_inner", "float64_cg")
            for d, u in (("relative_residual", "1"), ("relative_error", "1"),
                         ("mvms", "count"), ("device_reads", "count"), ("x", "1"))}}))
+_CORR_SCORES = {f"{pre}{k}": u for pre, tu in (("", "S"), ("covariance_", "count"),
+                                                 ("ideal_", "1"))
+                for k, u in (("roc_auc", "1"), ("accuracy", "1"), ("best_accuracy", "1"),
+                             ("threshold", tu))}
+register_kind(FileKind(
+    "correlation", 1, "temporal correlation detection with PCM devices (Sebastian 2017)",
+    headline={"roc_auc": "1", "accuracy": "1", "best_accuracy": "1", "threshold": "S",
+              "covariance_roc_auc": "1", "covariance_accuracy": "1", "ideal_roc_auc": "1",
+              "ideal_accuracy": "1", "mean_g_correlated": "S", "mean_g_uncorrelated": "S",
+              "n_set": "count", "energy_J": "J", "pulse_steps": "count", "wall_s": "s",
+              "process_steps_per_s": "Hz", "image_rows": "count", "image_width": "count"},
+    datasets={"results/snapshots/step": "count",
+              **{f"results/snapshots/{k}": u for k, u in _CORR_SCORES.items()},
+              "results/snapshots/mean_g_correlated": "S",
+              "results/snapshots/std_g_correlated": "S",
+              "results/snapshots/mean_g_uncorrelated": "S",
+              "results/snapshots/std_g_uncorrelated": "S",
+              "results/steps/reference": "1", "results/steps/process_sum": "count",
+              "results/steps/current": "A", "results/steps/amplitude": "1",
+              "results/histogram/edges": "S", "results/histogram/correlated": "count",
+              "results/histogram/uncorrelated": "count",
+              "results/final/conductance": "S", "results/final/correlated": "1",
+              "results/final/covariance_score": "count", "results/final/ideal_score": "1",
+              "results/final/set_pulses": "count"}))
