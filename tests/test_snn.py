@@ -18,27 +18,9 @@ from neuropcm.errors import ParameterError, UnitError, UnknownPresetError  # noq
 from neuropcm.snn import (PairSTDP, PCMSynapses, PhaseChangeNeurons, Plasticity,  # noqa: E402
                           ThresholdRefresh, TruncateRefresh, TwoWindowSTDP, WTALayer)
 
+from snn_support import AlwaysLTP, clock_neuron, numpy_target  # noqa: E402,F401
+
 pytestmark = pytest.mark.brian2
-
-
-@pytest.fixture(autouse=True)
-def numpy_target():
-    brian2.prefs.codegen.target = "numpy"
-    brian2.BrianLogger.suppress_name("brian2.codegen.generators.base")
-    defaultclock.dt = 0.1 * ms
-    yield
-
-
-class AlwaysLTP(Plasticity):
-    """Test rule: every postsynaptic spike potentiates (one SET pulse on G+)."""
-
-    def on_post(self):
-        return "ltp = 1\nltd = 0\nltp_amp = 1.0\nltd_amp = 1.0"
-
-
-def clock_neuron():
-    """One target neuron that fires at 1, 2, 3, ... ms (deterministic post spikes)."""
-    return NeuronGroup(1, "v : 1", threshold="t > 0.5*ms and abs(t/ms - floor(t/ms + 0.5)) < 0.01")
 
 
 @pytest.mark.parametrize("overrides", [{}, {"set_dtod": 0.3}], ids=["nandakumar2018", "dtod"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 brian2 = pytest.importorskip("brian2")
-from brian2 import (Hz, NeuronGroup, Network, SpikeGeneratorGroup, defaultclock,  # noqa: E402
+from brian2 import (Hz, NeuronGroup, Network, SpikeGeneratorGroup,  # noqa: E402
                     kelvin, ms, mV, second, siemens, usiemens)
 from scipy import stats  # noqa: E402
 
@@ -20,29 +20,10 @@ from neuropcm.snn import (PairSTDP, PCMSynapses, PhaseChangeNeurons, Plasticity,
 from neuropcm.snn.synapses import (devices_to_synapse_state,  # noqa: E402
                                    synapse_state_to_devices)
 
+from snn_support import AlwaysLTP, clock_neuron, numpy_target  # noqa: E402,F401
+
 pytestmark = pytest.mark.brian2
 K_B = 1.380649e-23  # J/K
-
-
-@pytest.fixture(autouse=True)
-def numpy_target():
-    brian2.prefs.codegen.target = "numpy"
-    brian2.BrianLogger.suppress_name("brian2.codegen.generators.base")
-    defaultclock.dt = 0.1 * ms
-    yield
-
-
-class AlwaysLTP(Plasticity):
-    """Every postsynaptic spike potentiates (one SET pulse on G+)."""
-
-    def on_post(self):
-        return "ltp = 1\nltd = 0\nltp_amp = 1.0\nltd_amp = 1.0"
-
-
-def clock_neuron():
-    """One target neuron that fires at 1, 2, 3, ... ms."""
-    return NeuronGroup(1, "v : 1", reset="",
-                       threshold="t > 0.5*ms and abs(t/ms - floor(t/ms + 0.5)) < 0.01")
 
 
 def _arrhenius(p, g, T):
