@@ -308,3 +308,26 @@ register_kind(FileKind(
               "results/final/conductance": "S", "results/final/correlated": "1",
               "results/final/covariance_score": "count", "results/final/ideal_score": "1",
               "results/final/set_pulses": "count"}))
+    "mvm_precision", 1, "PCM matrix-vector multiplication error against b-bit fixed point",
+    headline={"devices_per_weight": "count", "equivalent_bits": "1",
+              "equivalent_bits_fractional": "1", "eta_pcm": "1", "eta_pcm_se": "1",
+              "drift_devices_per_weight": "count", "eta_t_max_none": "1",
+              "eta_t_max_global": "1", "eta_t_max_column": "1", "eta_t_max_lrs": "1"},
+    datasets={"results/matrix": "1", "results/inputs": "1", "results/fixed/bits": "count",
+              "results/fixed/eta": "1", "results/pcm/devices_per_weight": "count",
+              "results/pcm/eta": "1", "results/drift/time": "s",
+              "results/drift/eta_none": "1", "results/drift/eta_global": "1",
+              "results/drift/eta_column": "1", "results/drift/eta_lrs": "1"}))
+register_kind(FileKind(
+    "compressed_sensing", 1, "compressed sensing with AMP recovery on one PCM crossbar",
+    headline={"final_nmse_db_float": "1", "final_nmse_db_fixed4": "1",
+              "final_nmse_db_pcm": "1", "iterations_to_floor_float": "count",
+              "iterations_to_floor_fixed4": "count", "iterations_to_floor_pcm": "count",
+              "lam": "1", "measurements": "count", "blocks": "count",
+              "pcm_mvm_vectors": "count"},
+    datasets={"results/iteration": "count", "results/image": "1", "results/matrix": "1",
+              "results/nmse_db_float": "1", "results/nmse_db_fixed4": "1",
+              "results/nmse_db_pcm": "1", "results/onsager_float": "1",
+              "results/onsager_fixed4": "1", "results/onsager_pcm": "1",
+              "results/reconstruction_float": "1", "results/reconstruction_fixed4": "1",
+              "results/reconstruction_pcm": "1"}))

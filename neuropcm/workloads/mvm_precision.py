@@ -1,0 +1,334 @@
+"""Precision of an analog PCM matrix-vector multiplication against b-bit fixed point
+(``neuropcm run mvm-precision``; seed tutorial Sec. II, Fig. 5b: "a precision comparable
+to that of 4-bit fixed point arithmetic").
+
+A ``rows x cols`` Gaussian matrix ``W`` (entries N(0, 1)) multiplies ``vectors`` Gaussian
+input vectors ``x`` (N(0, 1)). The error of one product ``y_hat`` against the exact
+float64 ``y = W x`` is the relative error
+
+    eta = ||y_hat - y||_2 / ||y||_2 .
+
+* **b-bit fixed point** (b = ``bits_min`` .. ``bits_max``): ``y_hat = Q_b(W) Q_b(x)`` with
+  the symmetric, max-abs-scaled, round-to-nearest quantiser :func:`quantise`:
+  ``Q_b(a) = rint(a / delta) * delta`` with ``delta = max|a| / L`` and ``L = 2^(b-1) - 1``
+  levels on each side of zero (the whole matrix has one ``delta``; each input vector its
+  own). This is the rule of the crossbar's input DAC
+  (:class:`neuropcm.crossbar.DAC`), which :func:`quantise` calls.
+* **PCM**: ``W`` is stored in a :class:`~neuropcm.crossbar.Crossbar` (``differential``
+  mapping, ``K`` devices per weight averaged, ideal periphery) and ``y_hat = xb @ x`` is
+  one analog read (programming noise frozen per device instance, fresh read noise per
+  read). ``instances`` independent device instances (Monte Carlo) of the same ``W``
+  are programmed for each K.
+
+Headline ``equivalent_bits`` (per K, right after programming): the largest b whose
+fixed-point ``eta`` the PCM MVM matches or beats, ``mean eta_fixed(b) >= mean eta_PCM``
+(``bits_min - 1`` when PCM is worse than every b tried). ``equivalent_bits_fractional``
+interpolates ``log2 eta_fixed`` linearly in b to the b where it equals ``eta_PCM``.
+
+Drift: the same devices (``drift_devices_per_weight`` per weight; one instance seed per
+instance, so every compensation sees the same programmed devices) are read from
+``t_min`` to ``t_max`` after programming (log-spaced) without compensation and with
+each of the crossbar's compensations (``global``, ``column``, ``lrs``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config, option
+from ..devices.presets import PRESETS
+from ..errors import ParameterError
+from ..random import int_seed, rng
+from . import Workload
+
+#: Drift compensations of the time sweep: file/dataset name -> Crossbar option.
+COMPENSATIONS = {"none": None, "global": "global", "column": "column", "lrs": "lrs"}
+
+
+@dataclass(frozen=True)
+class MVMPrecisionConfig(Config):
+    """Settings of the MVM-precision experiment."""
+
+    rows: int = option(256, "rows of the Gaussian matrix", lo=2)
+    cols: int = option(256, "columns of the Gaussian matrix (input length)", lo=2)
+    vectors: int = option(100, "Gaussian input vectors per measurement", lo=2)
+    instances: int = option(10, "device instances per K (Monte Carlo)", lo=2)
+    devices_per_weight: tuple[int, ...] = option([1, 2, 4, 8], "devices per weight K to "
+                                                 "compare", lo=1, hi=64)
+    bits_min: int = option(2, "fewest fixed-point bits", lo=2, hi=24)
+    bits_max: int = option(8, "most fixed-point bits", lo=2, hi=24)
+    preset: str = option("joshi2020", "device preset", choices=tuple(sorted(PRESETS)))
+    drift_devices_per_weight: int = option(1, "devices per weight of the drift sweep",
+                                           lo=1, hi=64)
+    t_min: float = option(1.0, "first read time after programming", unit="s", lo=0.0,
+                          lo_open=True)
+    t_max: float = option(1e6, "last read time after programming", unit="s", lo=0.0,
+                          lo_open=True)
+    time_points: int = option(13, "read times of the drift sweep (log-spaced)", lo=2)
+    seed: int = option(0, "seed of every random stream of the run", lo=0)
+
+    def validate(self) -> None:
+        if self.bits_min > self.bits_max:
+            raise ParameterError(f"bits_min = {self.bits_min} is above bits_max = "
+                                 f"{self.bits_max}; give bits_min <= bits_max")
+        ks = self.devices_per_weight
+        if not ks:
+            raise ParameterError("devices_per_weight is empty; give at least one K, e.g. [1]")
+        if list(ks) != sorted(set(ks)):
+            raise ParameterError(f"devices_per_weight = {list(ks)} must be strictly "
+                                 f"increasing, e.g. [1, 2, 4, 8]")
+        if self.t_min >= self.t_max:
+            raise ParameterError(f"t_min = {self.t_min} s is not below t_max = {self.t_max} s;"
+                                 f" give t_min < t_max")
+
+
+# ----------------------------------------------------------------------------- numerics
+def quantise(a, bits: int, axis: int | None = None) -> np.ndarray:
+    """b-bit symmetric fixed point: ``rint(a / delta) * delta``, ``delta = max|a| / L``,
+    ``L = 2^(bits-1) - 1`` (round half to even; nothing saturates since ``|a| <= max|a|``).
+
+    Parameters
+    ----------
+    a : array_like
+        Values to quantise (a vector, or a matrix).
+    bits : int
+        Bits including the sign (>= 2).
+    axis : None or 0
+        None: one ``delta`` for the whole array (the matrix); 0: one per column of a 2-d
+        array (each input vector). An all-zero array or column stays zero.
+
+    Notes
+    -----
+    The quantiser is the crossbar's input DAC with abs-max scaling
+    (:class:`neuropcm.crossbar.DAC`), so the fixed-point baseline and a crossbar with
+    ``dac_bits = b`` quantise inputs identically.
+    """
+    from ..crossbar import DAC
+
+    a = np.asarray(a, dtype=float)
+    if axis is None:
+        xs, scale = DAC(bits).apply(a.reshape(-1, 1), np.float64)
+        return (xs * scale[None, :]).reshape(a.shape)
+    if axis != 0 or a.ndim != 2:
+        raise ParameterError(f"axis = {axis!r} with an array of shape {a.shape}: give "
+                             f"axis=None, or axis=0 for the columns of a 2-d array")
+    xs, scale = DAC(bits).apply(a, np.float64)
+    return xs * scale[None, :]
+
+
+def relative_error(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``||y_hat - y|| / ||y||`` of each column (one value per input vector)."""
+    return np.linalg.norm(y_hat - y, axis=0) / np.linalg.norm(y, axis=0)
+
+
+def equivalent_bits(bits, eta_fixed, eta_pcm: float) -> tuple[int, float]:
+    """The largest b with ``eta_fixed(b) >= eta_pcm`` (``bits[0] - 1`` if none) and the
+    fractional b where ``log2 eta_fixed`` (linear in b between neighbours) equals
+    ``log2 eta_pcm`` (NaN outside the range of ``bits``).
+
+    ``eta_fixed`` must decrease with b (it does for b >= 2: each extra bit halves the
+    step).
+    """
+    bits = np.asarray(bits, dtype=int)
+    ef = np.asarray(eta_fixed, dtype=float)
+    ok = np.nonzero(ef >= eta_pcm)[0]
+    whole = int(bits[ok[-1]]) if ok.size else int(bits[0]) - 1
+    frac = float("nan")
+    lf, lp = np.log2(ef), np.log2(eta_pcm)
+    for i in range(len(bits) - 1):
+        if lf[i] >= lp >= lf[i + 1] and lf[i] > lf[i + 1]:
+            frac = float(bits[i] + (lf[i] - lp) / (lf[i] - lf[i + 1]))
+            break
+    return whole, frac
+
+
+def _crossbar(W, c: MVMPrecisionConfig, K: int, seed: int, compensation=None):
+    from ..crossbar import Crossbar
+
+    return Crossbar(W, c.preset, mapping="differential", seed=seed, devices_per_weight=K,
+                    drift_compensation=compensation)
+
+
+# ----------------------------------------------------------------------------- the run
+def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
+        progress: bool = True) -> Path:
+    """Measure fixed-point and PCM MVM errors and write one ``mvm_precision`` HDF5 file.
+
+    Parameters
+    ----------
+    config : MVMPrecisionConfig
+        What to measure.
+    out : str or Path
+        The HDF5 file to write (atomically).
+    resume : bool
+        Refused: the run keeps no checkpoint.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    from tqdm import tqdm
+
+    if resume:
+        raise ParameterError("mvm-precision keeps no checkpoint (it takes well under a "
+                             "minute); run it again without --resume")
+    c = config
+    W = rng(c.seed, "matrix").standard_normal((c.rows, c.cols))
+    X = rng(c.seed, "inputs").standard_normal((c.cols, c.vectors))
+    Y = W @ X
+    bits = np.arange(c.bits_min, c.bits_max + 1)
+    ks = list(c.devices_per_weight)
+    times = np.logspace(np.log10(c.t_min), np.log10(c.t_max), c.time_points)
+    bar = tqdm(total=1 + c.instances * (len(ks) + len(COMPENSATIONS)), desc="mvm-precision",
+               unit="step", disable=not progress)
+
+    eta_fixed = np.array([relative_error(quantise(W, b) @ quantise(X, b, axis=0), Y)
+                          for b in bits])
+    bar.update()
+
+    eta_pcm = np.empty((len(ks), c.instances, c.vectors))
+    for i, K in enumerate(ks):
+        for j in range(c.instances):
+            xb = _crossbar(W, c, K, int_seed(c.seed, "devices", K, j))
+            eta_pcm[i, j] = relative_error(xb @ X, Y)
+            bar.update()
+
+    drift = {}
+    for name, comp in COMPENSATIONS.items():
+        e = np.empty((times.size, c.instances, c.vectors))
+        for j in range(c.instances):
+            # one seed per instance: every compensation reads the same programmed devices
+            xb = _crossbar(W, c, c.drift_devices_per_weight, int_seed(c.seed, "drift", j),
+                           comp)
+            t_prog = xb.time
+            for k, t in enumerate(times):
+                e[k, j] = relative_error(xb.at(t_prog + t) @ X, Y)
+            bar.update()
+        drift[name] = e
+    bar.close()
+
+    ef_mean = eta_fixed.mean(axis=1)
+    ep_mean = eta_pcm.mean(axis=(1, 2))
+    eb = [equivalent_bits(bits, ef_mean, e) for e in ep_mean]
+
+    from ..io import atomic_h5, write_config, write_dataset
+
+    out = Path(out)
+    with atomic_h5(out, kind=WORKLOAD.kind) as f:
+        write_config(f, c.to_dict())
+        r = f.create_group("results")
+        write_dataset(r, "matrix", W, "1")
+        write_dataset(r, "inputs", X, "1")
+        g = r.create_group("fixed")
+        write_dataset(g, "bits", bits, "count")
+        write_dataset(g, "eta", eta_fixed, "1", dims="bits, vectors")
+        g = r.create_group("pcm")
+        write_dataset(g, "devices_per_weight", np.array(ks), "count")
+        write_dataset(g, "eta", eta_pcm, "1", dims="K, instances, vectors")
+        g = r.create_group("drift")
+        write_dataset(g, "time", times, "s")
+        for name, e in drift.items():
+            write_dataset(g, f"eta_{name}", e, "1", dims="time, instances, vectors")
+        r.attrs["devices_per_weight"] = np.array(ks)
+        r.attrs["equivalent_bits"] = np.array([w for w, _ in eb])
+        r.attrs["equivalent_bits_fractional"] = np.array([fr for _, fr in eb])
+        r.attrs["eta_pcm"] = ep_mean
+        # Monte Carlo standard error: instances are the independent samples (the
+        # programming noise is shared by all vectors of one instance)
+        r.attrs["eta_pcm_se"] = eta_pcm.mean(axis=2).std(axis=1, ddof=1) / np.sqrt(c.instances)
+        r.attrs["drift_devices_per_weight"] = c.drift_devices_per_weight
+        for name, e in drift.items():
+            r.attrs[f"eta_t_max_{name}"] = float(e[-1].mean())
+    return out
+
+
+# ----------------------------------------------------------------------------- reading
+def _load(path) -> dict:
+    from ..io import open_h5, read_config
+
+    with open_h5(path, kind=WORKLOAD.kind) as f:
+        r = f["results"]
+        d = {"config": read_config(f), "attrs": {k: r.attrs[k] for k in r.attrs}}
+        for grp in ("fixed", "pcm", "drift"):
+            d[grp] = {k: r[grp][k][()] for k in r[grp]}
+    return d
+
+
+def summary(path) -> str:
+    """Headline lines for the CLI, read from the file."""
+    d = _load(path)
+    a, cfg = d["attrs"], d["config"]
+    bits = d["fixed"]["bits"]
+    ef = d["fixed"]["eta"].mean(axis=1)
+    lines = [f"{cfg['rows']}x{cfg['cols']} Gaussian MVM, {cfg['preset']}, "
+             f"{cfg['instances']} device instances x {cfg['vectors']} vectors",
+             "fixed point eta: " + ", ".join(f"{b} b {e:.4f}" for b, e in zip(bits, ef))]
+    for K, w, fr, e, se in zip(a["devices_per_weight"], a["equivalent_bits"],
+                               a["equivalent_bits_fractional"], a["eta_pcm"],
+                               a["eta_pcm_se"]):
+        shown = f"< {bits[0]}" if w < bits[0] else str(w)
+        lines.append(f"K = {K}: eta_PCM = {e:.4f} +- {se:.4f} -> equivalent_bits {shown} "
+                     f"({fr:.2f} fractional)" + ("; paper: about 4" if K == 1 else ""))
+    lines.append(f"at t = {cfg['t_max']:g} s (K = {a['drift_devices_per_weight']}): "
+                 + ", ".join(f"{n} {a['eta_t_max_' + n]:.4f}" for n in COMPENSATIONS))
+    return "\n".join(lines)
+
+
+def figure(path, png) -> Path:
+    """Fig. 5b-style figure from the file alone: (a) eta of b-bit fixed point against b
+    with the PCM eta for each K; (b) PCM eta against time, per drift compensation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = _load(path)
+    a = d["attrs"]
+    bits, ef = d["fixed"]["bits"], d["fixed"]["eta"]
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.8))
+    ax[0].errorbar(bits, ef.mean(1), yerr=ef.std(1), fmt="ks-", capsize=3,
+                   label="b-bit fixed point (W and x)")
+    colours = plt.cm.viridis(np.linspace(0, 0.85, len(a["devices_per_weight"])))
+    for K, e, w, col in zip(a["devices_per_weight"], d["pcm"]["eta"], a["equivalent_bits"],
+                            colours):
+        m, s = e.mean(), e.std()
+        ax[0].axhline(m, color=col, lw=1.5, label=f"PCM, K = {K}: η = {m:.3f} (≈ {w} bits)")
+        ax[0].axhspan(m - s, m + s, color=col, alpha=0.12)
+    ax[0].set(yscale="log", xlabel="fixed-point bits b", ylabel="relative error η",
+              title="MVM precision right after programming (mean ± std)")
+    ax[0].legend(fontsize=8)
+    t = d["drift"]["time"]
+    for name in COMPENSATIONS:
+        e = d["drift"][f"eta_{name}"].mean(axis=2)  # (time, instances)
+        m, s = e.mean(1), e.std(1)
+        ax[1].plot(t, m, "o-", ms=3, label=f"compensation: {name}")
+        ax[1].fill_between(t, m - s, m + s, alpha=0.15)
+    for b in (3, 4, 5):
+        if b in bits:
+            ax[1].axhline(ef[list(bits).index(b)].mean(), color="k", ls=":", lw=0.8)
+            ax[1].text(t[0], ef[list(bits).index(b)].mean(), f" {b}-bit", va="bottom",
+                       fontsize=8)
+    ax[1].set(xscale="log", yscale="log", xlabel="time since programming (s)",
+              ylabel="relative error η",
+              title=f"Drift, K = {a['drift_devices_per_weight']} (mean ± std over instances)")
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    png = Path(png)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return png
+
+
+WORKLOAD = Workload(
+    name="mvm-precision", kind="mvm_precision", config=MVMPrecisionConfig, run=run,
+    summary=summary, figure=figure,
+    description="PCM matrix-vector multiplication error against b-bit fixed point, per K "
+                "and over drift",
+    default_out="mvm_precision.h5")
