@@ -308,6 +308,7 @@ register_kind(FileKind(
               "results/final/conductance": "S", "results/final/correlated": "1",
               "results/final/covariance_score": "count", "results/final/ideal_score": "1",
               "results/final/set_pulses": "count"}))
+register_kind(FileKind(
     "mvm_precision", 1, "PCM matrix-vector multiplication error against b-bit fixed point",
     headline={"devices_per_weight": "count", "equivalent_bits": "1",
               "equivalent_bits_fractional": "1", "eta_pcm": "1", "eta_pcm_se": "1",
