@@ -110,12 +110,12 @@ def quantise(a, bits: int, axis: int | None = None) -> np.ndarray:
 
     a = np.asarray(a, dtype=float)
     if axis is None:
-        xs, scale = DAC(bits).apply(a.reshape(-1, 1), np.float64)
+        xs, scale, _ = DAC(bits).apply(a.reshape(-1, 1), np.float64)  # abs-max: no clips
         return (xs * scale[None, :]).reshape(a.shape)
     if axis != 0 or a.ndim != 2:
         raise ParameterError(f"axis = {axis!r} with an array of shape {a.shape}: give "
                              f"axis=None, or axis=0 for the columns of a 2-d array")
-    xs, scale = DAC(bits).apply(a, np.float64)
+    xs, scale, _ = DAC(bits).apply(a, np.float64)
     return xs * scale[None, :]
 
 
