@@ -1,5 +1,7 @@
 """Crossbar HDF5 round trip: devices, mapping, scales, time, accumulators, random streams."""
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -126,6 +128,9 @@ def test_refresh_rule_is_stored_or_saving_is_refused(tmp_path):
 def test_load_validates_the_refresh_rule(tmp_h5):
     Crossbar(np.zeros((2, 3)), "ideal", seed=0, w_max=1.0).save(tmp_h5)
     with h5py.File(tmp_h5, "r+") as f:
-        f["crossbar"].attrs["refresh_params"] = '{"upper": 2.0, "lower": 0.25}'
+        cfg = json.loads(f["config"].attrs["json"])
+        cfg["crossbar"]["update"]["refresh"] = {"name": "threshold", "upper": 2.0,
+                                                "lower": 0.25}
+        f["config"].attrs["json"] = json.dumps(cfg)
     with pytest.raises(SchemaError, match="refresh rule 'threshold'"):
         Crossbar.load(tmp_h5)

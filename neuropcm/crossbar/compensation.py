@@ -1,13 +1,21 @@
-"""Drift compensation of crossbar reads (physics.md section 2; seed 2).
+"""Drift compensation of crossbar reads (physics.md section 2; seed 2): objects with one
+interface, :class:`DriftCompensation`.
 
-Kinds (:data:`KINDS`):
+The crossbar calls :meth:`~DriftCompensation.calibrate` right after every programming (all
+devices at age 0), :meth:`~DriftCompensation.on_write` after every later write (update,
+refresh) and :meth:`~DriftCompensation.factor` for the factor a read is multiplied by (one
+float, or one per output line); it caches factors per (time, write, direction). A user
+subclass implements these (``factor`` at least). The named ones (:data:`COMPENSATIONS`;
+``Crossbar(..., drift_compensation="global")`` is ``GlobalCompensation()``):
 
-* ``global``: one factor for all outputs, ``alpha = sum |Y_ref| / sum |Y(t)|`` over a fixed
-  set of random +-1 calibration inputs ``X_c``, ``Y(t)`` a calibration read now and
+* ``global`` (:class:`GlobalCompensation`): one factor for all outputs,
+  ``alpha = sum |Y_ref| / sum |Y(t)|`` over a fixed set of random +-1 calibration inputs
+  ``X_c`` (the crossbar's stream ``"calibration"``), ``Y(t)`` a calibration read now and
   ``Y_ref`` the reference read of the stored state (below);
-* ``column``: the same per output line, ``alpha_i = sum_k |Y_ref,ik| / sum_k |Y_ik(t)|``;
-* ``lrs``: ``K = <G_LRS(t_p)> / <G_LRS(t)>`` of a column of LRS devices programmed with the
-  matrix at ``t_p`` (seed 2).
+* ``column`` (:class:`ColumnCompensation`): the same per output line,
+  ``alpha_i = sum_k |Y_ref,ik| / sum_k |Y_ik(t)|``;
+* ``lrs`` (:class:`LRSReferenceCompensation`): ``K = <G_LRS(t_p)> / <G_LRS(t)>`` of a
+  column of LRS devices programmed with the matrix at ``t_p`` (seed 2).
 
 The reference follows the devices. A device written at ``t_w`` drifts from then on
 (``G ((t - t_w + t0)/t0)^-nu`` in the programmed-state model; every write restarts the
@@ -39,15 +47,15 @@ age 0. Factors are computed once per (time, write) and cached.
 
 from __future__ import annotations
 
+import copy
+from typing import ClassVar
+
 import numpy as np
 
 from ..devices import physics as ph
 from ..devices.theory import rectified_moments as _rectified_moments
-from ..errors import ModelError, SchemaError
+from ..errors import ParameterError
 from .mapping import effective_mean
-
-#: Drift-compensation kinds of :class:`~neuropcm.crossbar.Crossbar`.
-KINDS = (None, "global", "column", "lrs")
 
 
 def age0_moments(array, clipped: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -73,46 +81,117 @@ def age0_moments(array, clipped: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 def age0_mean(mapping, arrays: dict, clipped: bool) -> np.ndarray:
-    """Mean read matrix (m, n, weight units) with every device read at age 0."""
-    moments = {name: age0_moments(a, clipped) for name, a in arrays.items() if name != "lrs"}
+    """Mean read matrix (m, n, weight units) with every device of the mapping read at
+    age 0 (``arrays`` may hold more arrays than the mapping uses)."""
+    moments = {name: age0_moments(arrays[name], clipped) for name in mapping.array_shapes()}
     return effective_mean(mapping.groups(moments))
 
 
-class Compensation:
-    """Drift-compensation state of one crossbar (see the module docstring).
+def _positive_int(v, where):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ParameterError(f"{where} = {v!r} must be a positive integer")
+    return int(v)
 
-    Parameters
-    ----------
-    kind : {None, "global", "column", "lrs"}
-        Compensation built at programming.
-    calibration_size : int
-        Number of +-1 calibration inputs of ``global``/``column``.
+
+class DriftCompensation:
+    """Base class of drift compensation: the factor a crossbar read is multiplied by.
+
+    Subclasses implement :meth:`factor` and, where they need them, :meth:`calibrate`,
+    :meth:`on_write` and :meth:`reference_arrays`. A crossbar works on its own copy of the
+    object it is given (``copy.deepcopy``), so one object can configure many crossbars.
+    Persistence: :meth:`settings` (the constructor's keyword arguments, JSON-able) and
+    :meth:`state_dict`/:meth:`load_state`; a subclass is written to files only when it is
+    registered in :data:`COMPENSATIONS` under its :attr:`name` (files never hold code).
+
+    Examples
+    --------
+    Undo a drift of known exponent ``nu`` since programming:
+
+    >>> class KnownDrift(DriftCompensation):
+    ...     def __init__(self, nu, t0):
+    ...         self.nu, self.t0 = nu, t0
+    ...     def calibrate(self, xb):
+    ...         self.t_p = xb.time
+    ...     def factor(self, xb, transpose):
+    ...         return ((xb.time - self.t_p + self.t0) / self.t0) ** self.nu
+    >>> xb = Crossbar(W, "joshi2020", drift_compensation=KnownDrift(0.06, 20.0))  # doctest: +SKIP
     """
 
-    def __init__(self, kind, calibration_size: int):
-        self.kind = kind
-        self.size = int(calibration_size)
+    #: Registry name (:data:`COMPENSATIONS`); None for an unregistered class.
+    name: ClassVar[str | None] = None
+
+    def settings(self) -> dict:
+        """Constructor keyword arguments that rebuild this object (JSON-able)."""
+        return {}
+
+    def reference_arrays(self, xb) -> dict:
+        """Extra device arrays this compensation needs: ``{name: targets}`` with the
+        conductances (S) to program them to, at every programming of the matrix. The
+        crossbar creates them (random stream ``("crossbar", name)``), keeps their clock
+        with the others, never reads them in MVMs and counts them in ``totals()``."""
+        return {}
+
+    def calibrate(self, xb) -> None:
+        """Right after every programming of ``xb`` (every device at age 0)."""
+
+    def on_write(self, xb) -> None:
+        """After a later write (update, refresh) changed some devices of ``xb``."""
+
+    def factor(self, xb, transpose: bool):
+        """The factor of a read of ``xb`` now: a float, or an array with one factor per
+        output line of the read (m forward, n transposed)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement "
+                                  f"factor(xb, transpose)")
+
+    def state_dict(self, xb) -> dict:
+        """The calibration as ``{key: (value, units)}`` with plain arrays or floats."""
+        return {}
+
+    def load_state(self, xb, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (validated; :class:`ParameterError`)."""
+        if state:
+            raise ParameterError(f"{type(self).__name__} keeps no state, got {sorted(state)}")
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.settings() == other.settings()
+
+    def __hash__(self):
+        return hash((type(self), tuple(sorted(self.settings().items()))))
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+        return f"{type(self).__name__}({args})"
+
+
+class _ReferenceReadCompensation(DriftCompensation):
+    """``global``/``column``: calibration reads against a reference that follows writes."""
+
+    per_line: ClassVar[bool] = False
+
+    def __init__(self, calibration_size: int = 16):
+        self.calibration_size = _positive_int(calibration_size,
+                                              f"{type(self).__name__}.calibration_size")
         self.x = {}        # direction (transpose flag) -> calibration inputs X_c
         self.ref = {}      # direction -> signed reference reads Y_ref (lines, size)
-        self.lrs0 = None   # mean LRS read right after programming (S)
         self._x_in = {}    # direction -> X_c as the array sees it (after the DAC)
         self._M0 = None    # age-0 mean matrix that ``ref`` corresponds to
         self._stale = False
-        self.cache = {}    # (time, version, direction) -> factor
 
-    # ------------------------------------------------------------------ life cycle
+    def settings(self) -> dict:
+        return {"calibration_size": self.calibration_size}
+
+    def inputs(self, transpose: bool) -> np.ndarray | None:
+        """The calibration inputs of one direction (None before calibration)."""
+        return self.x.get(bool(transpose))
+
     def calibrate(self, xb) -> None:
-        """Full calibration right after programming (all devices at age 0)."""
-        self.cache = {}
         self._stale = False
-        if self.kind in ("global", "column"):
-            for tr, dim in ((False, xb.shape[1]), (True, xb.shape[0])):
-                Xc = xb.rng.choice(np.array([-1.0, 1.0]), size=(dim, self.size))
-                self.x[tr] = Xc
-                self.ref[tr] = np.asarray(xb._read(Xc, tr, compensate=False), dtype=float)
-            self._prepare(xb)
-        elif self.kind == "lrs":
-            self.lrs0 = float(xb.arrays["lrs"].read().mean())
+        g = xb.stream("calibration")
+        for tr, dim in ((False, xb.shape[1]), (True, xb.shape[0])):
+            Xc = g.choice(np.array([-1.0, 1.0]), size=(dim, self.calibration_size))
+            self.x[tr] = Xc
+            self.ref[tr] = np.asarray(xb.read(Xc, transpose=tr, compensate=False), float)
+        self._prepare(xb)
 
     def _prepare(self, xb) -> None:
         for tr, Xc in self.x.items():  # the inputs as the array sees them (DAC applied)
@@ -120,19 +199,17 @@ class Compensation:
                 Xs, scale, _ = xb.dac.apply(Xc, np.float64)
                 Xc = Xs if scale is None else Xs * scale[None, :]
             self._x_in[tr] = Xc
-        self._M0 = age0_mean(xb.mapping, xb.arrays, xb.options["read_clip"])
+        self._M0 = age0_mean(xb.mapping, xb.arrays, xb.config.read_clip)
 
-    def written(self) -> None:
-        """Devices were written: the reference is brought up to date before the next use."""
-        self.cache = {}
-        if self._M0 is not None:
+    def on_write(self, xb) -> None:
+        if self._M0 is not None:  # brought up to date before the next use
             self._stale = True
 
     def sync(self, xb) -> None:
         """Apply ``Y_ref += (M_0' - M_0) X_c`` for the writes since the last sync."""
         if not self._stale:
             return
-        M0 = age0_mean(xb.mapping, xb.arrays, xb.options["read_clip"])
+        M0 = age0_mean(xb.mapping, xb.arrays, xb.config.read_clip)
         dM = M0 - self._M0
         changed = dM != 0
         rows = np.flatnonzero(changed.any(axis=1))
@@ -143,80 +220,192 @@ class Compensation:
         self._M0 = M0
         self._stale = False
 
-    # ------------------------------------------------------------------ factors
     def factor(self, xb, transpose: bool):
-        """Compensation factor of a read now: a float (``global``, ``lrs``) or one per
-        output line of the read (``column``)."""
-        key = (xb.time, xb._version, bool(transpose))
-        if key in self.cache:
-            return self.cache[key]
-        if self.kind == "lrs":
-            f = self.lrs_factor(xb)
-        elif _all_at_age0(xb):
-            f = 1.0
-        else:
-            self.sync(xb)
-            ref = np.abs(self.ref[transpose]).sum(axis=1)
-            now = np.abs(np.asarray(xb._read(self.x[transpose], transpose, compensate=False),
-                                    dtype=float)).sum(axis=1)
-            if self.kind == "global":
-                f = float(ref.sum() / now.sum()) if now.sum() > 0 else 1.0
-            else:
-                f = np.where(now > 0, ref / np.where(now > 0, now, 1.0), 1.0).astype(xb.dtype)
-        self.cache[key] = f
-        return f
+        if _all_at_age0(xb):
+            return 1.0
+        self.sync(xb)
+        ref = np.abs(self.ref[transpose]).sum(axis=1)
+        now = np.abs(np.asarray(xb.read(self.x[transpose], transpose=transpose,
+                                        compensate=False), dtype=float)).sum(axis=1)
+        if not self.per_line:
+            return float(ref.sum() / now.sum()) if now.sum() > 0 else 1.0
+        return np.where(now > 0, ref / np.where(now > 0, now, 1.0), 1.0).astype(xb.dtype)
 
-    def lrs_factor(self, xb) -> float:
-        """``K(t) = <G_LRS(t_p)>/<G_LRS(t)>``: reads the LRS column now (booked on its
-        devices); 1 while the column is at age 0."""
-        if "lrs" not in xb.arrays:
-            raise ModelError("this crossbar has no LRS reference column; build it with "
-                             "drift_compensation='lrs'")
+    def state_dict(self, xb) -> dict:
+        self.sync(xb)
+        out = {}
+        for tr in self.x:
+            out[f"x_{int(tr)}"] = (self.x[tr], "1")
+            out[f"ref_{int(tr)}"] = (self.ref[tr], "1")
+        return out
+
+    def load_state(self, xb, state: dict) -> None:
+        expected = {f"{k}_{t}" for k in ("x", "ref") for t in (0, 1)}
+        if set(state) != expected:
+            raise ParameterError(f"{type(self).__name__} state has {sorted(state)}, expected "
+                                 f"{sorted(expected)}")
+        for tr, (lines, dim) in ((False, xb.shape), (True, xb.shape[::-1])):
+            (X, ux), (Y, uy) = state[f"x_{int(tr)}"], state[f"ref_{int(tr)}"]
+            X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+            size = self.calibration_size
+            if X.shape != (dim, size) or Y.shape != (lines, size) or (ux, uy) != ("1", "1") \
+                    or not (np.isfinite(X).all() and np.isfinite(Y).all()):
+                raise ParameterError(f"calibration of direction {int(tr)} has shapes "
+                                     f"{X.shape}, {Y.shape} and units {ux!r}, {uy!r} "
+                                     f"(expected {(dim, size)}, {(lines, size)}, '1', finite)")
+            self.x[tr], self.ref[tr] = X, Y
+        self._stale = False
+        self._prepare(xb)
+
+
+class GlobalCompensation(_ReferenceReadCompensation):
+    """One factor for all outputs, ``sum |Y_ref| / sum |Y(t)|`` over ``calibration_size``
+    random +-1 calibration inputs (see the module docstring).
+
+    Parameters
+    ----------
+    calibration_size : int, default 16
+        Number of calibration inputs.
+    """
+
+    name = "global"
+    per_line = False
+
+
+class ColumnCompensation(_ReferenceReadCompensation):
+    """One factor per output line, ``sum_k |Y_ref,ik| / sum_k |Y_ik(t)|`` (see the module
+    docstring).
+
+    Parameters
+    ----------
+    calibration_size : int, default 16
+        Number of calibration inputs.
+    """
+
+    name = "column"
+    per_line = True
+
+
+class LRSReferenceCompensation(DriftCompensation):
+    """The reference-LRS-column factor ``K(t) = <G_LRS(t_p)>/<G_LRS(t)>`` (seed 2).
+
+    Parameters
+    ----------
+    devices : int or None
+        Devices of the LRS column (array ``"lrs"``), programmed to the mapping's LRS
+        target with the matrix; default n (the crossbar's input count).
+    """
+
+    name = "lrs"
+
+    def __init__(self, devices: int | None = None):
+        self.devices = None if devices is None else _positive_int(
+            devices, "LRSReferenceCompensation.devices")
+        self.lrs0 = None   # mean LRS read right after programming (S)
+
+    def settings(self) -> dict:
+        return {"devices": self.devices}
+
+    def reference_arrays(self, xb) -> dict:
+        return {"lrs": np.full(self.devices or xb.shape[1], xb.mapping.lrs_target())}
+
+    def calibrate(self, xb) -> None:
+        self.lrs0 = float(xb.arrays["lrs"].read().mean())
+
+    def factor(self, xb, transpose: bool) -> float:
+        """``K(t)``: reads the LRS column now (booked on its devices); 1 while the column
+        is at age 0."""
         lrs = xb.arrays["lrs"]
         if xb.time == float(np.max(lrs.last_write)):
             return 1.0
         now = float(lrs.read().mean())
         return self.lrs0 / now if now > 0 else 1.0
 
-    # ------------------------------------------------------------------ persistence
-    def save(self, xb, g, write_dataset) -> None:
-        """Store the calibration (reference brought up to date first) in HDF5 group ``g``."""
-        self.sync(xb)
-        for tr in self.x:
-            write_dataset(g, f"calib_x_{int(tr)}", self.x[tr], "1")
-            write_dataset(g, f"calib_ref_{int(tr)}", self.ref[tr], "1")
-        for (t, ver, tr), fac in self.cache.items():
-            if t == xb.time and ver == xb._version:  # factors in use now
-                write_dataset(g, f"comp_factor_{int(tr)}", np.asarray(fac), "1")
-        if self.lrs0 is not None:
-            g.attrs["calib_lrs"] = self.lrs0
-            g.attrs["calib_lrs_units"] = "S"
+    def state_dict(self, xb) -> dict:
+        return {"lrs0": (self.lrs0, "S")}
 
-    def load(self, xb, g, read_dataset) -> None:
-        """Restore what :meth:`save` stored (validated against the crossbar's shape)."""
-        where = f"{g.file.filename}:{g.name}"
-        if self.kind in ("global", "column"):
-            for tr, (lines, dim) in ((False, xb.shape), (True, xb.shape[::-1])):
-                X = read_dataset(g, f"calib_x_{int(tr)}", "1")
-                Y = read_dataset(g, f"calib_ref_{int(tr)}", "1")
-                if X.shape != (dim, self.size) or Y.shape != (lines, self.size) \
-                        or not (np.isfinite(X).all() and np.isfinite(Y).all()):
-                    raise SchemaError(f"{where}: calibration of direction {int(tr)} has shapes "
-                                      f"{X.shape}, {Y.shape} (expected {(dim, self.size)}, "
-                                      f"{(lines, self.size)}, finite); the file is inconsistent")
-                self.x[tr], self.ref[tr] = X, Y
-            self._prepare(xb)
-        elif self.kind == "lrs":
-            if "calib_lrs" not in g.attrs:
-                raise SchemaError(f"{where}: no calib_lrs for the 'lrs' compensation")
-            self.lrs0 = float(g.attrs["calib_lrs"])
-        for tr in (False, True):
-            if f"comp_factor_{int(tr)}" in g:
-                fac = read_dataset(g, f"comp_factor_{int(tr)}", "1")
-                self.cache[(xb.time, xb._version, tr)] = float(fac) if fac.ndim == 0 else fac
+    def load_state(self, xb, state: dict) -> None:
+        if set(state) != {"lrs0"}:
+            raise ParameterError(f"LRSReferenceCompensation state has {sorted(state)}, "
+                                 f"expected ['lrs0']")
+        v, u = state["lrs0"]
+        v = np.asarray(v, dtype=float)
+        if v.shape != () or u != "S" or not (np.isfinite(v) and v > 0):
+            raise ParameterError(f"lrs0 = {v!r} ({u!r}) must be one positive conductance in S")
+        self.lrs0 = float(v)
+
+
+#: The named drift compensations; a user class registered here (under its ``name``) can
+#: be written to files and read back.
+COMPENSATIONS: dict[str, type] = {c.name: c for c in (GlobalCompensation, ColumnCompensation,
+                                                      LRSReferenceCompensation)}
+
+
+def check_compensation(value, where: str = "drift_compensation"):
+    """The compensation setting as a config holds it: None, a name of
+    :data:`COMPENSATIONS`, or a :class:`DriftCompensation` object (a ``{"name": ...,
+    **settings}`` dict, as :func:`compensation_spec` writes it, is rebuilt)."""
+    if value is None or isinstance(value, DriftCompensation):
+        return value
+    if isinstance(value, str):
+        if value not in COMPENSATIONS:
+            raise ParameterError(f"{where} = {value!r}; use one of "
+                                 f"{[None, *COMPENSATIONS]} or a DriftCompensation object")
+        return value
+    if isinstance(value, dict):
+        spec = dict(value)
+        name = spec.pop("name", None)
+        if name not in COMPENSATIONS:
+            raise ParameterError(f"{where} = {value!r}: unknown compensation {name!r}; known: "
+                                 f"{sorted(COMPENSATIONS)}")
+        try:
+            return COMPENSATIONS[name](**spec)
+        except TypeError as e:
+            raise ParameterError(f"{where}: compensation {name!r} with settings {spec!r} is "
+                                 f"invalid ({e})") from None
+    raise ParameterError(f"{where} = {value!r}; use one of {[None, *COMPENSATIONS]} or a "
+                         f"DriftCompensation object")
+
+
+def compensation_spec(value):
+    """The JSON form of a compensation setting: None, a name, or ``{"name": ...,
+    **settings}`` for an object of a registered class.
+
+    Raises
+    ------
+    ParameterError
+        For an object whose class is not registered in :data:`COMPENSATIONS` under its
+        ``name`` (files never hold code).
+    """
+    if value is None or isinstance(value, str):
+        return value
+    name = getattr(type(value), "name", None)
+    if name is not None and COMPENSATIONS.get(name) is type(value):
+        return {"name": name, **value.settings()}
+    raise ParameterError(f"drift compensation {value!r} is not a registered one "
+                         f"({sorted(COMPENSATIONS)}) and cannot be saved (files never hold "
+                         f"code); register its class in neuropcm.crossbar.COMPENSATIONS under "
+                         f"its name, or keep the crossbar in memory")
+
+
+def build_compensation(config) -> DriftCompensation | None:
+    """The compensation object of a crossbar from its :class:`CompensationConfig`: a new
+    object for a name (with the config's ``calibration_size``/``lrs_devices``), a copy of
+    an object."""
+    v = config.drift_compensation
+    if v is None:
+        return None
+    if isinstance(v, DriftCompensation):
+        return copy.deepcopy(v)
+    cls = COMPENSATIONS[v]
+    if issubclass(cls, _ReferenceReadCompensation):
+        return cls(config.calibration_size)
+    if issubclass(cls, LRSReferenceCompensation):
+        return cls(config.lrs_devices)
+    return cls()
 
 
 def _all_at_age0(xb) -> bool:
-    """Whether every read device was written at the crossbar's current time."""
-    return all(float(np.min(a.last_write)) == xb.time
-               for name, a in xb.arrays.items() if name != "lrs")
+    """Whether every device of the mapping was written at the crossbar's current time."""
+    return all(float(np.min(xb.arrays[name].last_write)) == xb.time
+               for name in xb.mapping.array_shapes())

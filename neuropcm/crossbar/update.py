@@ -1,13 +1,15 @@
 """Outer-product updates and refresh of differential PCM pairs (physics.md section 4).
 
-Helpers used by :meth:`neuropcm.crossbar.Crossbar.update`; the pulses themselves are
-applied through :meth:`neuropcm.devices.PCMArray.set_pulses` / ``reset``, so the device
-model alone decides what a pulse does. The refresh rule itself is
-:mod:`neuropcm.devices.refresh` (shared with the Brian2 engine).
+:class:`UpdateMixin` gives :class:`~neuropcm.crossbar.Crossbar` its :meth:`~UpdateMixin.update`
+and :meth:`~UpdateMixin.refresh`; the pulses themselves are applied through
+:meth:`neuropcm.devices.PCMArray.set_pulses` / ``reset``, so the device model alone decides
+what a pulse does. The refresh rule itself is :mod:`neuropcm.devices.refresh` (shared with
+the Brian2 engine).
 """
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -15,12 +17,15 @@ import numpy as np
 # the refresh rule is the devices' (one rule for the crossbar and the SNN), re-exported here
 from ..devices.refresh import MaskRefresh, RefreshRule, ThresholdRefresh  # noqa: F401
 from ..devices.theory import mean_set_curve, mean_step, open_loop_pulses  # noqa: F401
-from ..errors import ParameterError
+from ..errors import ModelError, ParameterError, ShapeError
 
 REFRESH_RULES = {"threshold": ThresholdRefresh}
+UPDATE_MODES = ("deterministic", "stochastic", "mixed")
+#: Most SET pulses one update may ask of one device (beyond: a units mistake).
+MAX_PULSES = 2 ** 20
 
 
-def get_refresh(rule):
+def get_refresh(rule, where: str = "refresh"):
     """Resolve a refresh option into a :class:`~neuropcm.devices.refresh.RefreshRule`.
 
     None (no refresh), a rule name (``"threshold"``: :class:`ThresholdRefresh` with its
@@ -35,12 +40,12 @@ def get_refresh(rule):
         try:
             return REFRESH_RULES[rule]()
         except KeyError:
-            raise ParameterError(f"unknown refresh rule {rule!r}; known: "
+            raise ParameterError(f"{where}: unknown refresh rule {rule!r}; known: "
                                  f"{sorted(REFRESH_RULES)}, None, or a callable "
                                  f"(g_plus, g_minus, g_max) -> mask") from None
     if isinstance(rule, RefreshRule):
         if getattr(rule, "period", None) is not None:
-            raise ParameterError(f"refresh = {rule!r} has a period, which only the Brian2 "
+            raise ParameterError(f"{where} = {rule!r} has a period, which only the Brian2 "
                                  f"engine uses; the crossbar refreshes after every update: "
                                  f"give period=None")
         return rule
@@ -48,8 +53,52 @@ def get_refresh(rule):
         return MaskRefresh(rule.select)
     if callable(rule):
         return MaskRefresh(rule)
-    raise ParameterError(f"refresh = {rule!r} must be None, a rule name {sorted(REFRESH_RULES)}"
+    raise ParameterError(f"{where} = {rule!r} must be None, a rule name {sorted(REFRESH_RULES)}"
                          f", an object with select(g_plus, g_minus, g_max) or a callable")
+
+
+def check_refresh(value, where: str = "refresh"):
+    """The refresh setting as a config holds it: None, a rule name, or a rule object
+    (callables and ``select`` objects wrapped; a ``{"name": ..., **parameters}`` dict, as
+    :func:`refresh_spec` writes it, rebuilt)."""
+    if isinstance(value, dict):
+        spec = dict(value)
+        name = spec.pop("name", None)
+        if name not in REFRESH_RULES:
+            raise ParameterError(f"{where} = {value!r}: unknown refresh rule {name!r}; known: "
+                                 f"{sorted(REFRESH_RULES)}")
+        try:
+            return REFRESH_RULES[name](**spec)
+        except (TypeError, ValueError) as e:
+            raise ParameterError(f"{where}: refresh rule {name!r} with parameters {spec!r} is "
+                                 f"invalid ({e})") from None
+    rule = get_refresh(value, where)
+    return value if isinstance(value, str) else rule
+
+
+def refresh_spec(rule):
+    """The JSON form of a refresh setting: None, a rule name, or ``{"name": ...,
+    **parameters}`` for a rule object.
+
+    A rule object is storable when its type is exactly a class of :data:`REFRESH_RULES`
+    and that class, called with the rule's attributes, rebuilds it (same attributes,
+    JSON-able). Anything else raises :class:`ParameterError`: files never hold code.
+    """
+    if rule is None or isinstance(rule, str):
+        return rule
+    for name, cls in REFRESH_RULES.items():
+        if type(rule) is cls:
+            params = dict(vars(rule))
+            try:
+                ok = vars(cls(**params)) == params
+                json.dumps(params)
+            except (TypeError, ValueError):
+                ok = False
+            if ok:
+                return {"name": name, **params}
+    raise ParameterError(f"refresh rule {rule!r} is not a named rule ({sorted(REFRESH_RULES)}) "
+                         f"and cannot be saved (files never hold code); set "
+                         f"xb.refresh_rule = None before save() and set it again after load()")
 
 
 def distribute(counts: np.ndarray, rr: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,3 +139,116 @@ def coincidence_counts(rng: np.random.Generator, x: np.ndarray, d: np.ndarray, s
     cnt = np.rint(db.T @ xb).astype(np.int64)
     sign = (np.sign(d)[:, None] * np.sign(x)[None, :] * math.copysign(1.0, scale)).astype(np.int64)
     return cnt * sign
+
+
+class UpdateMixin:
+    """Outer-product updates and refresh of a :class:`~neuropcm.crossbar.Crossbar`."""
+
+    @property
+    def epsilon(self) -> float:
+        """Weight change of one SET pulse on one device (weight units)."""
+        if self.config.update.epsilon is not None:
+            return float(self.config.update.epsilon)
+        if not self.mapping.trainable:
+            raise ModelError(f"the {self.mapping.name!r} mapping does not support updates")
+        return self.mapping.scale * mean_step(self.params) / self.mapping.K
+
+    def update(self, x, d, lr, mode=None) -> np.ndarray:
+        """Outer-product update ``W += lr * d x^T`` applied as SET pulses.
+
+        Positive changes are SET pulses on G+, negative ones on G-, spread round-robin over
+        the K devices of a weight; the device model decides what each pulse does.
+
+        Parameters
+        ----------
+        x : array (n,) or (n, batch)
+            Inputs (rows).
+        d : array (m,) or (m, batch)
+            Errors (outputs); the update sums over the batch.
+        lr : float
+            Learning rate (negative for gradient descent on ``d = dL/dy``).
+        mode : {"deterministic", "stochastic", "mixed"}, optional
+            ``deterministic``: ``rint(lr d x^T / epsilon)`` pulses. ``stochastic``:
+            stochastic pulse coincidence of Bernoulli streams (expected count
+            ``lr d_i x_j / epsilon``; drawn from the crossbar's stream ``"updates"``).
+            ``mixed``: a float64 accumulator ``chi += lr d x^T`` transfers
+            ``trunc(chi/epsilon)`` whole pulses and keeps the rest (Nandakumar 2018), so
+            ``transferred + chi`` equals the requested total exactly. Default: the
+            config's ``update_mode``.
+
+        Returns
+        -------
+        ndarray of int (m, n)
+            Signed pulse counts applied per weight.
+        """
+        if not self.mapping.trainable:
+            raise ModelError(f"update needs the 'differential' mapping; this crossbar uses "
+                             f"{self.mapping.name!r}")
+        mode = self.update_mode if mode is None else mode
+        if mode not in UPDATE_MODES:
+            raise ParameterError(f"mode = {mode!r} is not an update mode; use one of "
+                                 f"{list(UPDATE_MODES)}")
+        m, n = self.shape
+        X = self._check_x(x, n, "x").astype(float)
+        D = self._check_x(d, m, "d").astype(float)
+        if X.shape[1] != D.shape[1]:
+            raise ShapeError(f"x has batch {X.shape[1]} but d has batch {D.shape[1]}; give the "
+                             f"same number of columns")
+        try:
+            lr = float(lr)
+        except (TypeError, ValueError):
+            raise ParameterError(f"lr = {lr!r} must be a finite number") from None
+        if not math.isfinite(lr):
+            raise ParameterError(f"lr = {lr!r} must be a finite number")
+        eps = self.epsilon
+        # pulses asked of one device at most: sum_b |lr d_ib x_jb| / epsilon
+        peak = abs(lr) * float(np.abs(D).max(initial=0.0)) * float(np.abs(X).max(initial=0.0)) \
+            * X.shape[1] / eps
+        if not peak <= MAX_PULSES:
+            raise ParameterError(
+                f"the update lr d x^T asks for up to {peak:.4g} SET pulses on one device "
+                f"(lr = {lr!r}, max|d| = {np.abs(D).max():.4g}, max|x| = {np.abs(X).max():.4g}, "
+                f"epsilon = {eps:.4g} per pulse), more than {MAX_PULSES}; check the units "
+                f"and scale of lr, x and d")
+        if mode == "stochastic":
+            counts = np.zeros((m, n), np.int64)
+            for b in range(X.shape[1]):
+                counts += coincidence_counts(self._update_rng, X[:, b], D[:, b], lr / eps,
+                                             self.config.update.pulse_length)
+        else:
+            dW = lr * (D @ X.T)
+            if mode == "deterministic":
+                counts = np.rint(dW / eps).astype(np.int64)
+            else:
+                self.chi += dW
+                counts = np.trunc(self.chi / eps).astype(np.int64)
+                self.chi -= counts * eps
+        self.transferred += counts * eps
+        self._apply_counts(counts)
+        if self.refresh_rule is not None:
+            self.refresh()
+        return counts
+
+    def _apply_counts(self, counts):
+        K_ = self.mapping.K
+        for name, c in (("G_plus", np.clip(counts, 0, None)),
+                        ("G_minus", np.clip(-counts, 0, None))):
+            if not c.any():
+                continue
+            per, self._rr[name] = distribute(c, self._rr[name], K_)
+            self.arrays[name].set_pulses(per)
+        self._written()
+
+    def refresh(self) -> int:
+        """Apply the refresh rule to every differential pair now; returns how many pairs
+        were refreshed (RESET both, difference rewritten open-loop on the larger side)."""
+        rule = self.refresh_rule
+        if rule is None or not self.mapping.trainable:
+            return 0
+        # the one refresh rule of both engines (neuropcm.devices.refresh)
+        nsel = rule.apply(self.arrays["G_plus"], self.arrays["G_minus"])
+        if nsel == 0:
+            return 0
+        self.n_refresh += nsel
+        self._written()
+        return nsel

@@ -214,7 +214,7 @@ def get_kind(name: str) -> FileKind:
 register_kind(FileKind(
     "pcm_array", 1, "PCM device arrays (full state)", devices=True, config=False))
 register_kind(FileKind(
-    "crossbar", 1, "a programmed PCM crossbar (devices, mapping, periphery, clock)",
+    "crossbar", 2, "a programmed PCM crossbar (devices, mapping, config, clock, streams)",
     datasets={"crossbar/W": "1", "crossbar/chi": "1", "crossbar/transferred": "1",
               "crossbar/rr_plus": "count", "crossbar/rr_minus": "count"},
     devices=True))

@@ -1,0 +1,197 @@
+"""Rebuild a :class:`~neuropcm.crossbar.Crossbar` from its state dict
+(:meth:`Crossbar.from_state`), checking every value like a constructor argument.
+
+The HDF5 side (:mod:`neuropcm.io.crossbar`) only reads and writes the dict; the rules of
+what a valid crossbar state is live here, next to the class.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..devices import PCMArray
+from ..errors import ParameterError
+from ..random import check_seed
+from .config import make_config
+from .mapping import MAPPINGS
+
+
+def restore(obj, state: dict) -> None:
+    """Fill the bare crossbar ``obj`` (``cls.__new__(cls)``) from ``state``.
+
+    Raises
+    ------
+    ParameterError
+        A missing key or an invalid value (one line naming it).
+    """
+    from .crossbar import STATE_KEYS, _check_matrix
+
+    if not isinstance(state, dict):
+        raise ParameterError(f"a crossbar state must be a dict, got {type(state).__name__}")
+    missing = [k for k in STATE_KEYS if k not in state]
+    if missing:
+        raise ParameterError(f"the crossbar state lacks {missing}")
+    config = make_config(state["config"])
+    seed = check_seed(state["seed"], "seed")
+    mname = state["mapping"]
+    if mname not in MAPPINGS:
+        raise ParameterError(f"mapping = {mname!r} is not a mapping; known: {sorted(MAPPINGS)}")
+    arrays = state["arrays"]
+    if not (isinstance(arrays, dict) and arrays
+            and all(isinstance(a, PCMArray) for a in arrays.values())):
+        raise ParameterError("arrays must be a non-empty dict of PCMArray objects")
+    params = next(iter(arrays.values())).params
+    for name, a in arrays.items():
+        if a.params != params or (a.params.preset, a.params.overrides) \
+                != (params.preset, params.overrides):
+            raise ParameterError(f"device array {name!r} has other parameters "
+                                 f"({a.params.provenance}) than the others "
+                                 f"({params.provenance}); a crossbar's devices share one set")
+    stated = None if state["preset"] == "custom" else state["preset"]
+    if stated != params.preset:
+        raise ParameterError(f"preset = {state['preset']!r} disagrees with the devices' "
+                             f"parameters ({params.provenance})")
+    W = _check_matrix(state["W"])
+    obj._setup(W, params, MAPPINGS[mname], seed, config)
+    _check_mapping(obj, state["mapping_state"])
+    _set_arrays(obj, arrays, _float(state["time"], "time"))
+    m, n = obj.shape
+    obj.chi = _floats(state["chi"], "chi", (m, n))
+    obj.transferred = _floats(state["transferred"], "transferred", (m, n))
+    obj._rr = {side: _counters(state[key], key, (m, n), obj.mapping.K)
+               for side, key in (("G_plus", "rr_plus"), ("G_minus", "rr_minus"))}
+    obj.n_mvm = _count(state["n_mvm"], "n_mvm")
+    obj.n_refresh = _count(state["n_refresh"], "n_refresh")
+    for gen, key in ((obj.rng, "rng_state"), (obj._update_rng, "update_rng_state")):
+        _set_generator(gen, state[key], key)
+    _set_noise(obj._noise, state["noise_stream"])
+    clips = state["clip_counts"]
+    if not isinstance(clips, dict) or set(clips) != set(obj._clips.counts):
+        raise ParameterError(f"clip_counts = {clips!r} must have the keys "
+                             f"{sorted(obj._clips.counts)}")
+    obj._clips.counts = {k: _count(v, f"clip_counts[{k!r}]") for k, v in clips.items()}
+    _set_adc(obj, state["adc_ranges"])
+    _set_compensation(obj, state["compensation"], state["factors"])
+
+
+def _check_mapping(obj, saved) -> None:
+    now = obj.mapping.state()
+    if not isinstance(saved, dict) or set(saved) != set(now):
+        raise ParameterError(f"mapping_state = {saved!r} must have the keys {sorted(now)}")
+    for k, v in now.items():
+        s = saved[k]
+        if isinstance(s, bool) or not isinstance(s, (int, float)) \
+                or not np.isclose(v, s, rtol=1e-12, atol=0):
+            raise ParameterError(f"mapping {k} = {s!r} is stored, but W and the config give "
+                                 f"{v!r}; the state is inconsistent")
+
+
+def _set_arrays(obj, arrays: dict, time: float) -> None:
+    shapes = dict(obj.mapping.array_shapes())
+    if obj._comp is not None:
+        shapes.update({k: np.shape(t) for k, t in obj._comp.reference_arrays(obj).items()})
+    if set(arrays) != set(shapes):
+        raise ParameterError(f"device arrays {sorted(arrays)}; this mapping and compensation "
+                             f"use {sorted(shapes)}")
+    for name, shape in shapes.items():
+        a = arrays[name]
+        if tuple(a.shape) != tuple(shape):
+            raise ParameterError(f"device array {name!r} has shape {a.shape}, expected {shape}")
+        if a.time != time:
+            raise ParameterError(f"device array {name!r} is at time {a.time!r} s, the crossbar "
+                                 f"at {time!r} s; the clocks must agree")
+    obj.arrays = {name: arrays[name] for name in shapes}
+    obj._clock = obj.arrays[next(iter(obj.mapping.array_shapes()))]
+
+
+def _set_adc(obj, ranges) -> None:
+    if not obj.adc.on:
+        if ranges is not None:
+            raise ParameterError("adc_ranges are given, but the config has no ADC")
+        return
+    groups = len(obj._eff().groups)
+    r = np.asarray(ranges, dtype=float) if ranges is not None else None
+    ok = r is not None and r.shape == (groups, 3)
+    if ok:
+        fixed = np.delete(r, 1, axis=1)
+        ref = r[:, 1]
+        ok = bool(np.all(np.isfinite(fixed) & (fixed > 0))
+                  and np.all(np.isnan(ref) | (np.isfinite(ref) & (ref > 0))))
+    if not ok:
+        raise ParameterError(f"adc_ranges = {ranges!r} must be ({groups}, 3) positive full "
+                             f"scales (NaN for no reference line)")
+    obj._adc_ranges = [(a, None if math.isnan(b) else b, c) for a, b, c in r.tolist()]
+
+
+def _set_compensation(obj, comp, factors) -> None:
+    if obj._comp is None:
+        if comp is not None or factors:
+            raise ParameterError("compensation state is given, but the config has none")
+        return
+    if not (isinstance(comp, dict) and set(comp) == {"name", "settings", "state"}):
+        raise ParameterError(f"compensation = {comp!r} must be a dict with name, settings and "
+                             f"state")
+    if comp["name"] != obj._comp.name or comp["settings"] != obj._comp.settings():
+        raise ParameterError(f"the compensation state is of {comp['name']!r} "
+                             f"{comp['settings']!r}, the config builds {obj._comp!r}")
+    if not isinstance(comp["state"], dict):
+        raise ParameterError("the compensation state must be a dict of (value, units)")
+    obj._comp.load_state(obj, comp["state"])
+    if not isinstance(factors, dict) or not set(factors) <= {False, True}:
+        raise ParameterError(f"factors = {factors!r} must map transpose flags to factors")
+    out = {"key": (obj.time, obj._version)}
+    for tr, f in factors.items():
+        lines = obj.shape[1] if tr else obj.shape[0]
+        v = np.asarray(f, dtype=float)
+        if not (v.shape in ((), (lines,)) and np.all(np.isfinite(v)) and np.all(v > 0)):
+            raise ParameterError(f"compensation factor of direction {int(tr)} = {f!r} must "
+                                 f"be positive and finite, one or {lines}")
+        out[tr] = float(v) if v.shape == () else v.astype(obj.dtype)
+    obj._factors = out
+
+
+def _set_generator(gen, st, key) -> None:
+    try:
+        gen.bit_generator.state = st
+    except (TypeError, ValueError, KeyError) as e:
+        raise ParameterError(f"{key} is not a valid {type(gen.bit_generator).__name__} "
+                             f"state ({e})") from None
+
+
+def _set_noise(noise, st) -> None:
+    ok = isinstance(st, (list, tuple)) and len(st) == 2 and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in st)
+    if not ok or not (0 <= st[0] < 2 ** 63 and 0 <= st[1] < 2 ** 64):
+        raise ParameterError(f"noise_stream = {st!r} must be [key, counter], 0 <= key < 2^63 "
+                             f"and 0 <= counter < 2^64")
+    noise.key, noise.counter = int(st[0]), int(st[1])
+
+
+def _float(v, name) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(v):
+        raise ParameterError(f"{name} = {v!r} must be a finite number")
+    return float(v)
+
+
+def _count(v, name) -> int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
+        raise ParameterError(f"{name} = {v!r} must be a whole number >= 0")
+    return int(v)
+
+
+def _floats(v, name, shape) -> np.ndarray:
+    a = np.asarray(v)
+    if a.shape != shape or a.dtype.kind not in "fiu" or not np.isfinite(a).all():
+        raise ParameterError(f"{name} has shape {a.shape} and dtype {a.dtype}; expected "
+                             f"finite numbers of shape {shape}")
+    return a.astype(float)
+
+
+def _counters(v, name, shape, K) -> np.ndarray:
+    a = np.asarray(v)
+    if a.shape != shape or a.dtype.kind not in "iu" or a.size and (a.min() < 0 or a.max() >= K):
+        raise ParameterError(f"{name} must be whole numbers in [0, K = {K}) of shape {shape}")
+    return a.astype(np.int64)
