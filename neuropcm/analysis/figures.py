@@ -143,10 +143,10 @@ def main_figures() -> dict:
 def _main_describe(r: Result) -> str:
     fn, source = main_figures()[r.kind.name]
     doc = " ".join((fn.__doc__ or "").split())
-    doc = re.split(r"[(:;]|\.(?:\s|$)", doc)[0].strip()  # its first clause, for one line
+    # its first clause, for one line ("Fig. 5b" is no sentence end)
+    doc = re.split(r"[(:;]|\.\s+(?=[A-Z])|\.$", doc)[0].strip()
     doc = re.sub(r",? from the file alone$", "", doc)
-    return f"the run's main figure, as `{source}` draws it" + (f": {doc[:1].lower()}{doc[1:]}"
-                                                                if doc else "")
+    return f"the run's main figure, as `{source}` draws it" + (f": {doc}" if doc else "")
 
 
 # ---------------------------------------------------------------------- generic figures
