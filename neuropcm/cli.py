@@ -189,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cpp_standalone compiled once (default) or Brian2 runtime (debugging)")
     m.add_argument("--quiet", action="store_true", help="no progress bars")
     m.set_defaults(func=_mnist)
+    from .analysis.cli import add_analysis_parsers
+    add_analysis_parsers(sub)
     return ap
 
 
