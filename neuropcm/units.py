@@ -20,6 +20,25 @@ def is_quantity(x) -> bool:
     return hasattr(x, "dim") and hasattr(x, "dimensions")
 
 
+def unit_name(unit: str) -> str | None:
+    """The Brian2 name of an SI unit symbol, ``"V/S"`` -> ``"volt/siemens"``; None for
+    ``"1"``."""
+    return None if unit == "1" else "/".join(_DIMS[u] for u in unit.split("/"))
+
+
+def brian2_unit(unit: str):
+    """The Brian2 unit of an SI unit symbol (``"s"`` -> ``second``; a ratio such as
+    ``"V/S"`` -> ``volt/siemens``); ``1`` for ``"1"``."""
+    import brian2
+
+    if unit == "1":
+        return 1
+    num, *den = (getattr(brian2, _DIMS[u]) for u in unit.split("/"))
+    for d in den:
+        num = num / d
+    return num
+
+
 def to_si(x, unit: str, name: str, *, require_unit: bool = False):
     """Convert ``x`` to plain SI float(s) in ``unit``.
 
@@ -28,7 +47,8 @@ def to_si(x, unit: str, name: str, *, require_unit: bool = False):
     x : float, array-like or brian2.Quantity
         The value. Plain numbers are taken as SI unless ``require_unit``.
     unit : str
-        Expected SI unit symbol (``"s"``, ``"S"``, ``"K"``, ``"J"``, ``"Hz"``, ``"1"``).
+        Expected SI unit symbol (``"s"``, ``"S"``, ``"K"``, ``"J"``, ``"Hz"``, ``"1"``) or a
+        ratio of two (``"V/S"``).
     name : str
         Argument name, used in error messages.
     require_unit : bool
@@ -42,21 +62,19 @@ def to_si(x, unit: str, name: str, *, require_unit: bool = False):
     if is_quantity(x):
         from brian2.units.fundamentalunits import get_dimensions
 
-        import brian2
-
-        target = _DIMS[unit]
-        want = get_dimensions(getattr(brian2, target)) if target else get_dimensions(1)
+        target, base = unit_name(unit), brian2_unit(unit)
+        want = get_dimensions(base)
         if x.dim is not want:
             if target is None:
                 raise UnitError(f"{name} = {x!r} has a unit, but {name} is dimensionless: "
                                 f"give a plain number (e.g. {name}=0.5)")
             raise UnitError(f"{name} = {x!r} has the wrong unit: expected {target} "
                             f"(e.g. {name}=5*{target})")
-        arr = np.asarray(x / (getattr(brian2, target) if target else 1), dtype=float)
+        arr = np.asarray(x / base, dtype=float)
         return float(arr) if arr.ndim == 0 else arr
     if require_unit and unit != "1":
         raise UnitError(f"{name} = {x!r} lacks a unit: give a Brian2 quantity in "
-                        f"{_DIMS[unit]} (e.g. {name}=10*ms)")
+                        f"{unit_name(unit)} (e.g. {name}=10*ms)")
     try:
         arr = np.asarray(x, dtype=float)
     except (TypeError, ValueError):

@@ -29,8 +29,8 @@ from neuropcm.snn.runner import ChunkedRunner
 
 def bench_runner(cfg, x, chunk, build_dir):
     with ChunkedRunner(make_builder(cfg), chunk, x.shape[1],
-                       chunk * cfg.input.example_duration, mode="standalone",
-                       build_dir=build_dir, dt=cfg.simulation.dt) as runner:
+                       chunk * cfg.input.example_duration * b.second, mode="standalone",
+                       build_dir=build_dir, dt=cfg.simulation.quantity("dt")) as runner:
         state = initial_synapse_state(cfg, 0)
         flags = {"syn.plastic": 1.0, "wta.homeostasis_on": 1.0}
         t0 = time.perf_counter()
@@ -44,17 +44,17 @@ def bench_runner(cfg, x, chunk, build_dir):
 
 def bench_naive(cfg, x):
     b.prefs.codegen.target = "cython"
-    b.defaultclock.dt = cfg.simulation.dt
+    b.defaultclock.dt = cfg.simulation.quantity("dt")
     built = make_builder(cfg)(np.zeros((1, x.shape[1])))
     inp = built.net["inputs"]
     built.net["inputs_example_start"].active = False
     for k, v in initial_synapse_state(cfg, 0).items():
         setattr(built.state_groups["syn"], k[4:] + "_", v)
-    T = cfg.input.example_duration
+    T = cfg.input.example_duration * b.second
     built.net.run(T)  # warm-up: code generation and compilation, excluded
     t0 = time.perf_counter()
     for row in x:
-        inp.rate = row * cfg.input.max_rate
+        inp.rate = row * cfg.input.quantity("max_rate")
         built.net.run(T)
     return (time.perf_counter() - t0) / len(x)
 
@@ -73,8 +73,8 @@ def main():
         per_runner, compile_s = bench_runner(cfg, x[:args.examples], args.chunk, tmp)
     per_naive = bench_naive(cfg, x[:args.naive])
     print(f"network {cfg.name}: {cfg.neurons.n} neurons, {x.shape[1]} inputs, "
-          f"{float(cfg.input.example_duration) * 1e3:.0f} ms per example, "
-          f"dt {float(cfg.simulation.dt) * 1e3:g} ms")
+          f"{cfg.input.example_duration * 1e3:.0f} ms per example, "
+          f"dt {cfg.simulation.dt * 1e3:g} ms")
     print(f"chunked standalone runner : {per_runner * 1e3:8.2f} ms/example "
           f"({args.examples} examples; compile {compile_s:.1f} s excluded)")
     print(f"naive loop, run()/example : {per_naive * 1e3:8.2f} ms/example "

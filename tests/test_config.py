@@ -68,7 +68,7 @@ def test_quantity_strings_never_execute_code(tmp_path):
 def test_toml_then_values_then_sets(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text('n = 4\nmode = "exact"\n[inner]\ntau = "10 ms"\n')
-    c = load_config(Demo, p, ["inner.tau=30*ms", "rate=7", "flag=true", "limit=3"], n=6)
+    c = load_config(Demo, p, ["inner.tau=30*ms", "rate=7 Hz", "flag=true", "limit=3"], n=6)
     assert (c.n, c.mode, c.rate, c.flag, c.limit) == (6, "exact", 7.0, True, 3)
     assert c.inner.tau == pytest.approx(0.03)
     assert apply_sets(c, ["mode=fast"]).mode == "fast"
@@ -89,8 +89,13 @@ def test_bad_files(tmp_path):
         load_config(Demo, tmp_path)
     bad = tmp_path / "bad.toml"
     bad.write_bytes(b"\x00\xff n = = 1")
-    with pytest.raises(ParameterError, match="not a valid TOML"):
+    with pytest.raises(ParameterError, match="not a text"):
         load_config(Demo, bad)
+    bad.write_text("n = = 1\n")
+    with pytest.raises(ParameterError, match=r"bad\.toml: not valid TOML"):
+        load_config(Demo, bad)
+    with pytest.raises(ParameterError, match="not found"):
+        load_config(Demo, tmp_path / "missing.toml")
 
 
 def test_describe_lists_every_field_with_unit_and_doc():
@@ -108,3 +113,99 @@ def test_settings_diff_names_changed_fields_and_resume_refuses():
     check_resume(a, a, "x.ckpt.h5")
     with pytest.raises(ParameterError, match=r"inner.tau: 0.02 -> 0.01; n: 10 -> 3"):
         check_resume(a, b, "x.ckpt.h5")
+
+
+# ------------------------------------------------------------------ values written as text
+def test_text_values_with_a_unit_need_one(tmp_path):
+    """From a file or --set a bare number for a field with a unit is refused (seconds or
+    milliseconds?); from Python it is taken as SI."""
+    p = tmp_path / "c.toml"
+    for text in ("rate = 7\n", 'rate = "7"\n', "[inner]\ntau = 0.02\n"):
+        p.write_text(text)
+        with pytest.raises(UnitError, match=r"c\.toml: .*(rate|inner\.tau) = .* needs a unit"):
+            load_config(Demo, p)
+    with pytest.raises(UnitError, match=r"^rate = 7 needs a unit \(Hz\): write a quantity "
+                                        r"such as \"5\*Hz\""):
+        load_config(Demo, None, ["rate=7"])
+    with pytest.raises(UnitError, match=r"inner\.tau = 20 needs a unit \(s\).*\"20\*ms\""):
+        apply_sets(Demo(), ["inner.tau=20"])
+    assert load_config(Demo, None, ["rate=7*Hz"]).rate == 7.0
+    assert Demo(rate=7).rate == 7.0 and Demo(inner={"tau": 0.5}).inner.tau == 0.5
+    # counts and plain numbers keep their TOML types in a file
+    p.write_text('n = "5"\n')
+    with pytest.raises(ParameterError, match=r"n = '5' must be an integer"):
+        load_config(Demo, p)
+    assert Demo(n="5").n == 5
+
+
+def test_errors_name_the_field_as_the_user_wrote_it(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[inner]\ntau = "-5*ms"\n')
+    with pytest.raises(ParameterError) as e:
+        load_config(Demo, p)
+    assert str(e.value) == (f"{p}: inner.tau = '-5*ms' (= -0.005 s) is out of range: it must "
+                            f"be > 0 s")
+    with pytest.raises(ParameterError, match=r"^inner\.tau = '-5\*ms'"):
+        load_config(Demo, None, ["inner.tau=-5*ms"])
+    with pytest.raises(ParameterError, match=r"^Demo\.inner\.tau = -1"):
+        Demo(inner={"tau": -1})
+    with pytest.raises(ParameterError, match=r"^Inner\.tau = -1"):
+        Inner(tau=-1)
+
+
+def test_wrong_unit_in_text_names_the_text():
+    with pytest.raises(UnitError, match=r"rate = '5\*mV' has the wrong unit: expected Hz"):
+        load_config(Demo, None, ["rate=5*mV"])
+
+
+def test_one_parser_for_every_file():
+    from neuropcm.snn import config as network_config
+
+    assert network_config.parse_quantity is parse_quantity
+    assert parse_quantity("2 kHz") == 2 * brian2.kHz
+    assert parse_quantity("1e-3 * second ** -1") == 1e-3 * brian2.Hz
+    assert parse_quantity("(2 + 3) * mV - 1*mV") == 4 * brian2.mV
+    assert parse_quantity("0.5") == 0.5
+    for text, match in [("5*foo", "not a Brian2 unit"), ("2*ms + 3*mV", "not a quantity"),
+                        ("ms ** ms", "exponent"), ("1" * 201, "at most 200"),
+                        ("1e308 * 1e308 * ms", "not finite"), ("1/0*ms", "not a quantity")]:
+        with pytest.raises(ParameterError, match=match):
+            parse_quantity(text)
+
+
+@dataclass(frozen=True)
+class Shapes(Config):
+    pair: tuple[int, int] = option([1, 2], "exactly two counts", lo=0)
+    gap: str | float = option("auto", "a keyword or a time", unit="s", lo=0.0,
+                              choices=("auto", "off"))
+    when: float | None = option(None, "optional time", unit="s")
+
+
+def test_fixed_length_lists_and_keyword_or_quantity_fields():
+    assert Shapes().pair == (1, 2) and Shapes(pair=[4, 0]).pair == (4, 0)
+    with pytest.raises(ParameterError, match=r"pair = \[1\] must be a list of 2 values"):
+        Shapes(pair=[1])
+    assert Shapes(gap="off").gap == "off"
+    assert Shapes(gap="3 ms").gap == pytest.approx(3e-3)
+    with pytest.raises(ParameterError, match=r"gap = 'sometimes' must be one of \['auto', "
+                                             r"'off'\] or a quantity in s"):
+        Shapes(gap="sometimes")
+    with pytest.raises(UnitError):
+        Shapes(gap="3 mV")
+    with pytest.raises(ParameterError, match=">= 0 s"):
+        Shapes(gap=-1.0)
+    with pytest.raises(UnitError, match="needs a unit"):
+        load_config(Shapes, None, ["gap=3"])
+    assert load_config(Shapes, None, ["gap=auto"]).gap == "auto"
+    assert Shapes.from_dict(Shapes(gap=0.5, when=1.0).to_dict()) == Shapes(gap=0.5, when=1.0)
+
+
+def test_quantity_gives_the_field_with_its_brian2_unit():
+    d = Demo(rate="2 kHz", inner={"tau": "5 ms"})
+    assert d.quantity("rate") == 2 * brian2.kHz
+    assert d.inner.quantity("tau") == 5 * brian2.ms
+    assert d.quantity("n") == 10 and d.quantity("limit") is None
+    assert Shapes().quantity("gap") == "auto"
+    assert Shapes(gap=0.25).quantity("gap") == 250 * brian2.ms
+    with pytest.raises(ParameterError, match="no field 'bogus'"):
+        d.quantity("bogus")

@@ -78,7 +78,7 @@ def test_network_definitions_load_with_units(tmp_path):
     with pytest.raises(UnitError, match="needs a unit"):
         load_network(bad)
     bad.write_text('[neurons]\ntau = "20*ms"\n')
-    with pytest.raises(ParameterError, match="unknown keys"):
+    with pytest.raises(ParameterError, match="unknown setting"):
         load_network(bad)
     with pytest.raises(ParameterError, match="sidler2017"):
         load_network("no_such_network")
@@ -240,7 +240,7 @@ class _FakeRunner:
 
     def __init__(self, builder, rows, inputs, duration, **kw):
         self.rows, self.compile_s, self.calls = rows, 0.0, []
-        self.state_units = {"wta.theta": "V"}
+        self.state_units = {"wta.theta": "V"}  # what run_chunk hands back beyond the synapses
         _FakeRunner.last = self
 
     def __enter__(self):

@@ -1,6 +1,9 @@
 """Network definitions: nothing in a file is executed, every value is checked when read,
 device overrides with units."""
 
+import dataclasses
+import re
+import tomllib
 from pathlib import Path
 
 import brian2
@@ -60,7 +63,9 @@ def test_quantities_parse_with_units():
 
 def test_inhibition_as_a_voltage(tmp_path):
     cfg = load_network(_with(tmp_path, 'inhibition = "reset"', 'inhibition = "5*mV"'))
-    assert cfg.neurons.inhibition == 5 * brian2.mV
+    assert cfg.neurons.inhibition == 5e-3                       # stored in SI (V)
+    assert cfg.neurons.quantity("inhibition") == 5 * brian2.mV  # given to Brian2 with its unit
+    assert load_network("sidler2017").neurons.quantity("inhibition") == "reset"
     with pytest.raises(UnitError, match="inhibition"):
         load_network(_with(tmp_path, 'inhibition = "reset"', 'inhibition = "5*ms"'))
     with pytest.raises(ParameterError, match="inhibition"):
@@ -69,8 +74,8 @@ def test_inhibition_as_a_voltage(tmp_path):
 
 # ------------------------------------------------------------------ values checked at load
 @pytest.mark.parametrize("old, new, match", [
-    ('n = 50 ', 'n = 0 ', r"\[neurons\] n = 0 is out of range"),
-    ('n = 50 ', 'n = "50" ', r"\[neurons\] n = '50' must be an integer"),
+    ('n = 50 ', 'n = 0 ', r"neurons\.n = 0 is out of range"),
+    ('n = 50 ', 'n = "50" ', r"neurons\.n = '50' must be an integer"),
     ('tau_m = "20*ms"', 'tau_m = "-20*ms"', "tau_m"),
     ('tau_m = "20*ms"', 'tau_m = "nan*ms"', "tau_m"),
     ('p_pot = 0.15', 'p_pot = 1.5', r"p_pot = 1.5 is out of range: it must be <= 1"),
@@ -141,3 +146,87 @@ def test_mnist_networks_pin_the_12_uS_they_were_tuned_with(name, monkeypatch):
     # apart from g_max the network uses the preset as it is
     assert replace(cfg.synapses.device_params(), g_max=20e-6) == \
         presets.get_preset("nandakumar2018")
+
+
+# ------------------------------------------------------------------ SI values, sets, round trips
+_QUANTITY = re.compile(r"([0-9.]+)\*([A-Za-z]+)(?:/([A-Za-z]+))?")
+
+
+def _brian2_value(text):
+    """The quantity a shipped file writes as ``"<number>*<unit>[/<unit>]"``, by Brian2
+    arithmetic (the old loader stored these Brian2 quantities as they were)."""
+    m = _QUANTITY.fullmatch(text)
+    assert m, f"unexpected quantity text {text!r}"
+    q = float(m[1]) * getattr(brian2, m[2])
+    return q / getattr(brian2, m[3]) if m[3] else q
+
+
+def test_sidler2017_holds_exactly_the_values_of_its_file():
+    """Every field of every section is set by the file; the config holds the file's value
+    in SI, bit for bit what Brian2 makes of the text, and gives Brian2 that quantity."""
+    raw = tomllib.loads(BASE)
+    cfg = load_network("sidler2017")
+    si = {"Hz": brian2.Hz, "s": brian2.second, "V": brian2.volt,
+          "V/S": brian2.volt / brian2.siemens}
+    checked = 0
+    for section in ("input", "neurons", "synapses", "stdp", "simulation"):
+        sec = getattr(cfg, section)
+        assert set(raw[section]) == {f.name for f in dataclasses.fields(sec)}, section
+        for f in dataclasses.fields(sec):
+            text, got = raw[section][f.name], getattr(sec, f.name)
+            unit = f.metadata["unit"]
+            if isinstance(text, str) and unit and text not in ("reset", "none"):
+                q = _brian2_value(text)
+                assert got == float(q / si[unit]), (section, f.name)
+                assert type(got) is float
+                assert sec.quantity(f.name) == q
+            elif f.name == "device_overrides":
+                assert got == {k: float(_brian2_value(v) / brian2.siemens)
+                               for k, v in text.items()}
+            else:
+                assert got == (tuple(text) if isinstance(text, list) else text), f.name
+            checked += 1
+    assert checked == 32
+    assert cfg.name == raw["name"] and cfg.source == raw
+
+
+def test_sets_override_a_network_through_the_generic_loader(tmp_path):
+    from neuropcm.config import apply_sets, load_config
+
+    from neuropcm.snn.config import NETWORKS_DIR, NetworkConfig
+
+    base = load_network("sidler2017")
+    sets = ["neurons.n=100", "neurons.tau_m=30*ms", "stdp.p_pot=0.5",
+            'synapses.device_overrides={ g_max = "15 uS" }', "neurons.inhibition=2*mV"]
+    cfg = load_network("sidler2017", sets)
+    assert (cfg.neurons.n, cfg.neurons.tau_m, cfg.stdp.p_pot) == (100, 0.03, 0.5)
+    assert cfg.synapses.device_overrides == {"g_max": pytest.approx(15e-6)}
+    assert cfg.neurons.inhibition == 2e-3
+    assert apply_sets(base, sets) == cfg
+    assert load_config(NetworkConfig, NETWORKS_DIR / "sidler2017.toml", sets) == cfg
+    # the rest is the file's
+    assert cfg.replace("neurons", n=50, tau_m=0.02, inhibition="reset").replace(
+        "stdp", p_pot=0.15).replace("synapses", device_overrides={"g_max": 12e-6}) == base
+    with pytest.raises(UnitError, match=r"^neurons\.tau_m = 30 needs a unit"):
+        load_network("sidler2017", ["neurons.tau_m=30"])
+    with pytest.raises(UnitError, match=r"device_overrides\.g_max = 1\.5e-05 needs a unit"):
+        load_network("sidler2017", ["synapses.device_overrides={ g_max = 15e-6 }"])
+    with pytest.raises(ParameterError, match="whole number of simulation.dt"):
+        load_network("sidler2017", ["simulation.dt=0.7*ms"])
+
+
+def test_network_round_trips_through_its_dict_and_json(tmp_path):
+    import json
+
+    from neuropcm.snn.config import NetworkConfig
+
+    cfg = load_network(_with(tmp_path, 'inhibition = "reset"', 'inhibition = "5*mV"'))
+    d = cfg.to_dict()
+    assert json.loads(json.dumps(d)) == d and "source" not in d
+    assert NetworkConfig.from_dict(d) == cfg
+    stored = json.loads(cfg.to_json())
+    assert stored == {"network": d, "source": cfg.source}
+    assert stored["source"]["neurons"]["inhibition"] == "5*mV"   # the file as written
+    assert cfg.replace("simulation", chunk=10).source == cfg.source
+    with pytest.raises(ParameterError, match="no section 'neuron'"):
+        cfg.replace("neuron", n=3)

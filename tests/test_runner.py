@@ -78,8 +78,9 @@ def det_runner():
     cfg = load_network(DETERMINISTIC)
     chunk = cfg.simulation.chunk
     runner = ChunkedRunner(make_builder(cfg), chunk, n_inputs(cfg),
-                           chunk * cfg.input.example_duration,
-                           build_dir=default_build_dir(cfg, chunk, 0), dt=cfg.simulation.dt)
+                           chunk * cfg.input.example_duration * b.second,
+                           build_dir=default_build_dir(cfg, chunk, 0),
+                           dt=cfg.simulation.quantity("dt"))
     stim = np.zeros((chunk, n_inputs(cfg)))
     stim[:, ::3] = 1.0
     yield runner, stim, initial_synapse_state(cfg, 0)
@@ -167,8 +168,10 @@ def test_sigint_ignored_by_the_parent_stays_ignored(det_runner):
         from neuropcm.snn.runner import ChunkedRunner
         cfg = load_network({str(DETERMINISTIC)!r})
         c = cfg.simulation.chunk
-        with ChunkedRunner(make_builder(cfg), c, n_inputs(cfg), c * cfg.input.example_duration,
-                           build_dir=default_build_dir(cfg, c, 0), dt=cfg.simulation.dt) as r:
+        with ChunkedRunner(make_builder(cfg), c, n_inputs(cfg),
+                           c * cfg.input.example_duration * b.second,
+                           build_dir=default_build_dir(cfg, c, 0),
+                           dt=cfg.simulation.quantity("dt")) as r:
             for k in range(3):
                 threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT)).start()
                 r.run_chunk(np.ones((c, n_inputs(cfg))), initial_synapse_state(cfg, 0), k,

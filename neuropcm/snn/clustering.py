@@ -42,43 +42,43 @@ def encode(images: np.ndarray, cfg: NetworkConfig) -> np.ndarray:
 def make_builder(cfg: NetworkConfig):
     """The builder of the clustering network for :class:`ChunkedRunner`."""
     inp_cfg, nc, sc, st = cfg.input, cfg.neurons, cfg.synapses, cfg.stdp
+    T_ex = inp_cfg.example_duration * b.second  # the config holds SI floats; Brian2 quantities
 
     def builder(values: np.ndarray) -> Built:
-        stim = b.TimedArray(values, dt=inp_cfg.example_duration, name="stimulus")
+        stim = b.TimedArray(values, dt=T_ex, name="stimulus")
         # Poisson inputs: a Bernoulli draw per step with p = rate*dt (as brian2.PoissonGroup),
         # the rate set once per example and random numbers drawn only for non-zero rates.
         # The presentation window is counted in whole time steps: a float modulo of t would
         # put an example's first step in or out of it depending on the target's rounding.
-        steps_ex = round(float(inp_cfg.example_duration / cfg.simulation.dt))
-        steps_pres = round(float(inp_cfg.presentation / cfg.simulation.dt))
+        steps_ex = round(inp_cfg.example_duration / cfg.simulation.dt)
+        steps_pres = round(inp_cfg.presentation / cfg.simulation.dt)
         inp = b.NeuronGroup(
             values.shape[1], "rate : Hz\ngain : 1 (shared)", name="inputs",
             threshold="rate > 0*Hz and t_in_timesteps % steps_ex < steps_pres "
                       "and rand() < rate * dt",
-            namespace={"stimulus": stim, "max_rate": inp_cfg.max_rate, "steps_ex": steps_ex,
-                       "steps_pres": steps_pres})
+            namespace={"stimulus": stim, "max_rate": inp_cfg.quantity("max_rate"),
+                       "steps_ex": steps_ex, "steps_pres": steps_pres})
         inp.gain = 1.0
-        inp.run_regularly("rate = stimulus(t, i) * max_rate * gain", dt=inp_cfg.example_duration,
+        inp.run_regularly("rate = stimulus(t, i) * max_rate * gain", dt=T_ex,
                           when="start", name="inputs_example_start")
-        inhibition = nc.inhibition  # "reset", "none" or a voltage (parsed by load_network)
-        wta = WTALayer(nc.n, tau_m=nc.tau_m, v_rest=nc.v_rest, v_reset=nc.v_reset,
-                       v_thresh=nc.v_thresh, refractory=nc.refractory,
+        q = nc.quantity
+        inhibition = q("inhibition")  # "reset", "none" or a voltage
+        wta = WTALayer(nc.n, tau_m=q("tau_m"), v_rest=q("v_rest"), v_reset=q("v_reset"),
+                       v_thresh=q("v_thresh"), refractory=q("refractory"),
                        inhibition=None if inhibition == "none" else inhibition,
-                       t_inhibit=nc.t_inhibit,
+                       t_inhibit=q("t_inhibit"),
                        homeostasis=None if nc.homeostasis == "none" else nc.homeostasis,
-                       rate_target=nc.rate_target, tau_homeo=nc.tau_homeo,
-                       eta_homeo=nc.eta_homeo, name="wta")
+                       rate_target=q("rate_target"), tau_homeo=q("tau_homeo"),
+                       eta_homeo=q("eta_homeo"), name="wta")
         # each example starts from rest (instead of a long free decay)
-        wta.run_regularly("v = v_rest", dt=inp_cfg.example_duration, when="start",
-                          name="wta_example_start")
+        wta.run_regularly("v = v_rest", dt=T_ex, when="start", name="wta_example_start")
         refresh = None if sc.refresh in (None, "none") else sc.refresh
-        if refresh == "threshold" and float(sc.refresh_period) > 0:
-            refresh = ThresholdRefresh(period=sc.refresh_period)
-        syn = PCMSynapses(inp, wta, preset=sc.preset,
-                          plasticity=TwoWindowSTDP(st.dT_pot, st.dT_dep, st.p_pot, st.p_dep),
-                          refresh=refresh,
-                          w_scale=sc.w_scale, read_noise=sc.read_noise, drift=sc.drift,
-                          drift_update=sc.drift_update,
+        if refresh == "threshold" and sc.refresh_period > 0:
+            refresh = ThresholdRefresh(period=sc.quantity("refresh_period"))
+        stdp = TwoWindowSTDP(st.quantity("dT_pot"), st.quantity("dT_dep"), st.p_pot, st.p_dep)
+        syn = PCMSynapses(inp, wta, preset=sc.preset, plasticity=stdp, refresh=refresh,
+                          w_scale=sc.quantity("w_scale"), read_noise=sc.read_noise,
+                          drift=sc.drift, drift_update=sc.quantity("drift_update"),
                           noise_to="read_var" if sc.aggregate_noise else None, name="syn",
                           **sc.device_overrides)
         syn.connect()

@@ -94,7 +94,7 @@ def run_settings(cfg: NetworkConfig, data, *, n_train, n_test, n_assign, epochs,
                  chunk, threads, runtime_target) -> dict:
     """The identity of a run: every setting that shapes its result, as a JSON-able dict
     (stored in the checkpoint and the results file; a resume must match it exactly)."""
-    return {"network": cfg.as_dict(), "data": _data_fingerprint(data), "n_train": n_train,
+    return {"network": cfg.to_dict(), "data": _data_fingerprint(data), "n_train": n_train,
             "n_test": n_test, "n_assign": n_assign, "epochs": epochs, "seed": seed,
             "mode": mode, "chunk": chunk, "threads": threads,
             "runtime_target": runtime_target if mode == "runtime" else None,
@@ -105,7 +105,7 @@ def default_build_dir(cfg: NetworkConfig, chunk: int, threads: int) -> Path:
     """``data/build/mnist-<name>-<hash of what is compiled in>``: one build per network."""
     from ..datasets.mnist import resolve_data_dir
 
-    key = json.dumps({"network": cfg.as_dict(), "chunk": chunk, "threads": threads},
+    key = json.dumps({"network": cfg.to_dict(), "chunk": chunk, "threads": threads},
                      sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return resolve_data_dir() / "build" / f"mnist-{cfg.name}-{digest}"

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from brian2 import second
 from tqdm import tqdm
 
 from ..analysis.metrics import accuracy_report, assign_labels, predict
@@ -139,8 +140,8 @@ def _run(cfg, data, settings, cp, rp, seed, out, ckpt, mode, build_dir, threads,
     phase = "building the simulator"
     try:
         with ChunkedRunner(make_builder(cfg), rp.chunk, n_inputs(cfg),
-                           rp.chunk * cfg.input.example_duration, mode=mode, build_dir=build_dir,
-                           dt=cfg.simulation.dt, threads=threads,
+                           rp.chunk * cfg.input.example_duration * second, mode=mode,
+                           build_dir=build_dir, dt=cfg.simulation.quantity("dt"), threads=threads,
                            runtime_target=runtime_target) as runner:
             phase = "training"
             state, train_wall = _train(runner, cfg, train_x, cp, rp, seed, ckpt, progress,

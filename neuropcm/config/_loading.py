@@ -1,0 +1,176 @@
+"""Reading configs: TOML files, ``--set`` overrides, ``--help`` rows and the resume rule
+(see :mod:`neuropcm.config`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParameterError, UnitError
+from ._base import _MISSING, Config, _base_type, _hints, _is_config
+
+def read_toml(path, what: str = "config file") -> dict:
+    """The contents of a TOML file.
+
+    Raises
+    ------
+    ParameterError
+        The path is a folder, missing or unreadable, not UTF-8 text, or not valid TOML
+        (one line naming the file).
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise ParameterError(f"{what} {str(path)!r} is a folder, not a file; give a TOML file")
+    if not p.is_file():
+        raise ParameterError(f"{what} {str(path)!r} is not a file (not found); give a TOML "
+                             f"file")
+    try:
+        return tomllib.loads(p.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ParameterError(f"{p}: not a text (UTF-8) TOML file; give a TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ParameterError(f"{p}: not valid TOML ({e})") from None
+    except OSError as e:
+        raise ParameterError(f"{p}: cannot be read ({e.strerror})") from None
+
+
+def _parse_set(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ParameterError(f"--set {item!r} must look like field=value (e.g. train=2000)")
+    key, text = (s.strip() for s in item.split("=", 1))
+    if not key:
+        raise ParameterError(f"--set {item!r} names no field")
+    try:  # a TOML value: numbers, true/false, "strings", [lists], {tables}
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text  # a bare word or quantity, e.g. 20*ms or standalone
+    return key.split("."), value
+
+
+def _nested_update(cls, raw: dict, path: list[str], value, item: str) -> None:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    head = path[0]
+    if head not in names:
+        raise ParameterError(f"--set {item!r}: {cls.__name__} has no field {head!r}; known: "
+                             f"{sorted(names)}")
+    if len(path) == 1:
+        raw[head] = value
+        return
+    sub, _ = _base_type(_hints(cls)[head])
+    if not _is_config(sub):
+        raise ParameterError(f"--set {item!r}: {head!r} has no sub-fields")
+    _nested_update(sub, raw.setdefault(head, {}), path[1:], value, item)
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, Config):
+            v = v.to_dict()
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
+    return out
+
+
+def config_from_toml(cls, raw: dict, origin=None, sets=(), **values):
+    """Build a ``cls`` config from the contents ``raw`` of a TOML file (``origin`` names it
+    in errors), then ``values`` (Python), then ``--set field=value`` strings (later ones
+    win). The file's values alone are checked first, so that their errors name the file;
+    file and ``--set`` values follow :meth:`Config.check_text_values`.
+
+    Raises
+    ------
+    ParameterError, UnitError
+        An unknown field or an invalid value (one line naming it).
+    """
+    if origin is not None:
+        try:
+            cls.check_text_values(raw)
+            cls.from_dict(raw, where="")
+        except (ParameterError, UnitError) as e:
+            raise type(e)(f"{origin}: {e}") from None
+    raw = _merge(raw, values)
+    for item in sets:
+        path, value = _parse_set(item)
+        upd: dict = {}
+        _nested_update(cls, upd, path, value, item)
+        cls.check_text_values(upd)
+        raw = _merge(raw, upd)
+    return cls.from_dict(raw, where="")
+
+
+def load_config(cls, toml: str | Path | None = None, sets=(), **values):
+    """Build a ``cls`` config from defaults, then a TOML file, then ``values``, then
+    ``--set field=value`` strings (later ones win); see :func:`config_from_toml`.
+
+    Raises
+    ------
+    ParameterError, UnitError
+        On an unreadable or malformed file, an unknown field or an invalid value.
+    """
+    if toml is None:
+        return config_from_toml(cls, {}, None, sets, **values)
+    return config_from_toml(cls, read_toml(toml), toml, sets, **values)
+
+
+def apply_sets(config: Config, sets) -> Config:
+    """``config`` with ``--set field=value`` strings applied (validated again)."""
+    return config_from_toml(type(config), {}, None, sets, **config.to_dict())
+
+
+def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """(name, unit, default, doc) for every field, nested ones dotted, for ``--help``."""
+    rows = []
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        sub, _ = _base_type(hints[f.name])
+        if _is_config(sub):
+            rows += describe(sub, f"{prefix}{f.name}.")
+            continue
+        default = f.default if f.default is not _MISSING else f.default_factory()
+        extra = f" (one of {', '.join(map(str, f.metadata['choices']))})" \
+            if f.metadata.get("choices") else ""
+        rows.append((prefix + f.name, f.metadata.get("unit") or "", repr(default),
+                     f.metadata.get("doc", "") + extra))
+    return rows
+
+
+def _flatten(d, prefix: str = "") -> dict:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def settings_diff(saved: dict, now: dict) -> list[str]:
+    """The settings (dotted paths) that differ between two ``to_dict()``-style mappings, as
+    ``"field: saved -> now"`` lines, sorted; empty if they are equal."""
+    a, b = _flatten(saved), _flatten(now)
+    out = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k, _MISSING), b.get(k, _MISSING)
+        if va != vb:
+            fmt = lambda v: "(absent)" if v is _MISSING else json.dumps(v)  # noqa: E731
+            out.append(f"{k}: {fmt(va)} -> {fmt(vb)}")
+    return out
+
+
+def check_resume(saved: dict, now: dict, path) -> None:
+    """Refuse to resume the checkpoint ``path`` (made with settings ``saved``) with the
+    settings ``now``: the one resume rule of every workload.
+
+    Raises
+    ------
+    ParameterError
+        Naming each field that differs, the checkpoint's value and the requested one.
+    """
+    diff = settings_diff(saved, now)
+    if diff:
+        raise ParameterError(f"cannot resume from {path}: it was made with other settings "
+                             f"({'; '.join(diff)}); give the checkpoint's settings, or run "
+                             f"without --resume to start over (this replaces the checkpoint)")
