@@ -123,8 +123,8 @@ def _add_run_parsers(sub) -> None:
     for name, w in sorted(workloads().items()):
         rows = describe(w.config)
         width = max(len(r[0]) for r in rows)
-        epilog = ("config fields (--set FIELD=VALUE; values with a unit in SI or as a "
-                  "quantity such as '20*ms'):\n" + "\n".join(
+        epilog = ("config fields (--set FIELD=VALUE; a field with a unit takes a quantity, "
+                  "e.g. '20*ms' or '[\"1*second\", \"86400*second\"]'):\n" + "\n".join(
                       f"  {n:<{width}}  [{u or '-'}] default {d}: {doc}"
                       for n, u, d, doc in rows))
         p = wsub.add_parser(name, help=w.description, description=w.description,
