@@ -194,6 +194,13 @@ def _check_text(value, tp, f: dataclasses.Field, where: str) -> None:
         raise ParameterError(f"{where} = {value!r} must be a number, not text")
 
 
+def coerce_value(value, tp, f: dataclasses.Field, where: str):
+    """Validate and convert one value for field ``f`` of annotation ``tp`` (the rules of
+    :class:`Config`), for classes that check some fields by hand; ``where`` names it in
+    errors."""
+    return _coerce(value, tp, f, where)
+
+
 def _hints(cls) -> dict:
     return typing.get_type_hints(cls)
 

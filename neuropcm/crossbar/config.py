@@ -33,7 +33,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..config import Config, _coerce, describe, option
+from ..config import Config, coerce_value, describe, option
 from ..errors import ParameterError
 from .compensation import check_compensation, compensation_spec
 from .update import UPDATE_MODES, check_refresh, refresh_spec
@@ -56,7 +56,7 @@ class _Section(Config):
             where = f"{type(self).__name__}.{f.name}"
             v = getattr(self, f.name)
             hand = self._BY_HAND.get(f.name)
-            v = hand[0](v, where) if hand else _coerce(v, hints[f.name], f, where)
+            v = hand[0](v, where) if hand else coerce_value(v, hints[f.name], f, where)
             object.__setattr__(self, f.name, v)
         self.validate()
 
