@@ -52,16 +52,15 @@ def parse_times(text: str) -> np.ndarray:
 
 
 def _network(src):
-    """Devices, layout, w_scale, theta, assignments, tau_m, v_thresh, max_rate, accuracy."""
+    """What the readout needs from a ``mnist_clustering`` file (layout checked, SI floats)."""
     import h5py
 
     from ..bridge import parse_layout
     from ..io import open as open_result
-    from ..units import to_si
 
     res = open_result(src)
-    if getattr(res.kind, "name", res.kind) != "mnist_clustering":
-        raise ParameterError(f"source = {src!r} is a {getattr(res.kind, 'name', res.kind)!r} file; give a "
+    if res.kind.name != "mnist_clustering":
+        raise ParameterError(f"source = {src!r} is a {res.kind.name!r} file; give a "
                              f"mnist_clustering result")
     dev = res.devices()
     with h5py.File(src, "r") as f:
@@ -79,7 +78,7 @@ def _network(src):
         theta=np.asarray(res.dataset("network/theta"), float),
         assignments=np.asarray(res.dataset("network/assignments"), int),
         test_accuracy=float(res.results["test_accuracy"]),
-        test_examples=int(res.results.get("test_examples", 0)), to_si=to_si)
+        test_examples=int(res.results.get("test_examples", 0)))
 
 
 def _quantity(text) -> float:
