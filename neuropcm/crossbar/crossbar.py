@@ -185,6 +185,41 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         if self._comp is not None:
             self._comp.calibrate(self)
 
+    @classmethod
+    def from_devices(cls, plus: PCMArray, minus: PCMArray, w_scale, shape=None, seed=None,
+                     config: CrossbarConfig | dict | None = None, **options) -> "Crossbar":
+        """A differential crossbar over existing device arrays (no programming, no copies).
+
+        The crossbar reads ``W = w_scale (G+ - G-)``: its ``G_plus``/``G_minus`` arrays
+        share every state array, the clock and the random stream of ``plus``/``minus``
+        (the same objects when they already have shape ``(1, m, n)``; otherwise
+        :class:`_SharedView` objects seeing them as ``(1, m, n)``, row-major: flat
+        index ``k = i * n + j`` is weight ``(i, j)``). A write through the arrays is seen
+        by the crossbar's next read after :meth:`devices_changed`; writes through the
+        crossbar (updates, refresh) land in the arrays themselves.
+
+        Parameters
+        ----------
+        plus, minus : PCMArray
+            The two device arrays (same shape, parameters and clock).
+        w_scale : float
+            Weight per siemens (the mapping scale), > 0.
+        shape : (m, n), optional
+            The matrix shape; default the arrays' last two axes (2-d or (1, m, n) arrays).
+        seed, config, **options
+            As :class:`Crossbar` (``devices_per_weight`` must stay 1).
+        """
+        from .state import over_devices
+
+        return over_devices(cls, plus, minus, w_scale, shape, seed,
+                            make_config(config, options))
+
+    def devices_changed(self) -> "Crossbar":
+        """Tell the crossbar its devices were written from outside (e.g. through the
+        arrays given to :meth:`from_devices`): its cached read moments are dropped."""
+        self._written()
+        return self
+
     def program(self, W) -> "Crossbar":
         """Store a new matrix of the same shape (re-programs every device now)."""
         W = _check_matrix(W)

@@ -1,5 +1,6 @@
 """Rebuild a :class:`~neuropcm.crossbar.Crossbar` from its state dict
-(:meth:`Crossbar.from_state`), checking every value like a constructor argument.
+(:meth:`Crossbar.from_state`), checking every value like a constructor argument, and build
+one over existing device arrays (:meth:`Crossbar.from_devices`).
 
 The HDF5 side (:mod:`neuropcm.io.crossbar`) only reads and writes the dict; the rules of
 what a valid crossbar state is live here, next to the class.
@@ -12,10 +13,10 @@ import math
 import numpy as np
 
 from ..devices import PCMArray
-from ..errors import ParameterError
+from ..errors import ParameterError, ShapeError
 from ..random import check_seed
 from .config import make_config
-from .mapping import MAPPINGS
+from .mapping import MAPPINGS, get_mapping
 
 
 def restore(obj, state: dict) -> None:
@@ -195,3 +196,70 @@ def _counters(v, name, shape, K) -> np.ndarray:
     if a.shape != shape or a.dtype.kind not in "iu" or a.size and (a.min() < 0 or a.max() >= K):
         raise ParameterError(f"{name} must be whole numbers in [0, K = {K}) of shape {shape}")
     return a.astype(np.int64)
+
+
+def over_devices(cls, plus, minus, w_scale, shape, seed, cfg):
+    """:meth:`Crossbar.from_devices`: a differential crossbar over ``plus``/``minus``."""
+    from .crossbar import _check_matrix, _resolve_seed
+
+    for name, a in (("plus", plus), ("minus", minus)):
+        if not isinstance(a, PCMArray):
+            raise ParameterError(f"{name} must be a PCMArray, got {type(a).__name__}")
+    if plus.shape != minus.shape or plus.time != minus.time or plus.params != minus.params:
+        raise ParameterError("plus and minus must have the same shape, clock and "
+                             f"parameters (shapes {plus.shape}, {minus.shape}; times "
+                             f"{plus.time!r}, {minus.time!r} s)")
+    s = w_scale
+    if isinstance(s, bool) or not isinstance(s, (int, float)) or not (
+            math.isfinite(s) and s > 0):
+        raise ParameterError(f"w_scale = {w_scale!r} must be a positive finite weight per "
+                             f"siemens")
+    if shape is None:
+        if len(plus.shape) == 2 or (len(plus.shape) == 3 and plus.shape[0] == 1):
+            shape = plus.shape[-2:]
+        else:
+            raise ShapeError(f"arrays of shape {plus.shape}: give shape=(m, n) with "
+                             f"m * n = {plus.size} (row-major)")
+    shape = tuple(int(v) for v in shape)
+    if len(shape) != 2 or shape[0] * shape[1] != plus.size:
+        raise ShapeError(f"shape = {shape} does not hold the {plus.size} devices")
+    g_max = plus.params.g_max
+    G = np.stack([plus.conductance.reshape(shape), minus.conductance.reshape(shape)])
+    W = float(s) * (G[0] - G[1])
+    cfg = cfg.replace(w_max=float(s) * g_max, g_target=g_max)
+    obj = cls.__new__(cls)
+    obj._setup(_check_matrix(W), plus.params, get_mapping("differential"),
+               _resolve_seed(seed), cfg)
+    if obj.mapping.K != 1:
+        raise ParameterError(f"devices_per_weight = {obj.mapping.K}: a crossbar over "
+                             f"existing arrays has one device per weight and side")
+    full = (1, *shape)
+    obj.arrays = {n: a if a.shape == full else _SharedView(a, full)
+                  for n, a in (("G_plus", plus), ("G_minus", minus))}
+    obj._clock = obj.arrays["G_plus"]
+    if obj._comp is not None and obj._comp.reference_arrays(obj):
+        raise ParameterError(f"compensation {obj._comp!r} needs reference devices, "
+                             f"which existing arrays do not have; use 'global' or "
+                             f"'column'")
+    obj._written(programmed=True)
+    obj._adc_ranges = obj._auto_adc_ranges()
+    obj._adc_stale = False
+    if obj._comp is not None:
+        obj._comp.calibrate(obj)
+    return obj
+
+
+class _SharedView(PCMArray):
+    """``base`` seen with another shape: the same state arrays (one dict), clock,
+    temperature and random stream, so writes and time on either side are one."""
+
+    def __init__(self, base: PCMArray, shape):
+        d = dict(base.__dict__)
+        d.pop("time", None)
+        d.pop("_temperature", None)
+        self.__dict__.update(d, base=base, shape=tuple(shape))
+
+    time = property(lambda self: self.base.time,
+                    lambda self, v: setattr(self.base, "time", v))
+    _temperature = property(lambda self: self.base._temperature,
+                            lambda self, v: setattr(self.base, "_temperature", v))

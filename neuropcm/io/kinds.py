@@ -332,3 +332,9 @@ register_kind(FileKind(
               "results/onsager_fixed4": "1", "results/onsager_pcm": "1",
               "results/reconstruction_float": "1", "results/reconstruction_fixed4": "1",
               "results/reconstruction_pcm": "1"}))
+register_kind(FileKind(
+    "snn_crossbar", 1, "MNIST by rates through a crossbar over a clustering network's devices",
+    headline={"test_accuracy_rate": "1", "test_accuracy_spiking": "1", "wall_s": "s",
+              "test_examples": "count", "spiking_test_examples": "count"},
+    datasets={"results/time": "s", "results/accuracy_none": "1",
+              "results/accuracy_global": "1"}))

@@ -1,0 +1,220 @@
+"""Classify MNIST by rates through a crossbar over a trained clustering network's devices
+(``neuropcm run snn-crossbar --set source=RESULT.h5``).
+
+The differential synapses of a ``mnist_clustering`` file, as they were at the end of
+training (its ``t = 0``), become a crossbar (:func:`neuropcm.bridge.crossbar_from_synapses`)
+holding ``W^T``; the test images' relative rates ``r = pixel/255 * max_rate`` give the
+input currents ``W r`` in one batched transposed read, and the rate model of the WTA layer
+(:func:`neuropcm.bridge.rate_scores`: ``tau_m W r - (v_thresh + theta)``) picks the winning
+neuron, whose label (``/network/assignments``) is the prediction. The devices then drift on
+and the test set is read again at each time, without and with global drift compensation.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config, option
+from ..errors import ParameterError
+from . import Workload
+
+COMPENSATIONS = ("none", "global")
+
+
+@dataclass(frozen=True)
+class SnnCrossbarConfig(Config):
+    """Settings of a rate-coded crossbar readout of a trained clustering network."""
+
+    source: str = option("", "mnist_clustering result file whose devices are read")
+    times: str = option("0,3600,86400,2592000,31536000",
+                        "read times after the end of training, s, comma-separated, ascending")
+    compensation: str = option("both", "drift compensation of the readout",
+                               choices=("none", "global", "both"))
+    test: int = option(10_000, "test images classified", lo=1, hi=10_000)
+    seed: int = option(0, "seed of the crossbar's read noise", lo=0)
+
+
+def parse_times(text: str) -> np.ndarray:
+    """The read times (s) of ``times``: finite, >= 0, strictly ascending."""
+    try:
+        t = np.array([float(v) for v in str(text).split(",")])
+    except ValueError:
+        raise ParameterError(f"times = {text!r} must be comma-separated seconds, e.g. "
+                             f"'0,3600,86400'") from None
+    if t.size == 0 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
+        raise ParameterError(f"times = {text!r} must be finite, >= 0 and strictly ascending")
+    return t
+
+
+def _network(src):
+    """What the readout needs from a ``mnist_clustering`` file (layout checked, SI floats)."""
+    import h5py
+
+    from ..bridge import parse_layout
+    from ..io import open as open_result
+
+    res = open_result(src)
+    if res.kind.name != "mnist_clustering":
+        raise ParameterError(f"source = {src!r} is a {res.kind.name!r} file; give a "
+                             f"mnist_clustering result")
+    dev = res.devices()
+    with h5py.File(src, "r") as f:
+        layout = parse_layout(f["devices/plus"].attrs["layout"], dev["plus"].size)
+        if f["devices/minus"].attrs["layout"] != f["devices/plus"].attrs["layout"]:
+            raise ParameterError(f"{src}: plus and minus have different layouts")
+    net = res.config["network"]["network"]
+    if net["input"]["complementary"]:
+        raise ParameterError(f"{src}: complementary inputs are not supported by the readout")
+    q = _quantity
+    return dict(
+        plus=dev["plus"], minus=dev["minus"], layout=layout,
+        w_scale=q(net["synapses"]["w_scale"]), tau_m=q(net["neurons"]["tau_m"]),
+        v_thresh=q(net["neurons"]["v_thresh"]), max_rate=q(net["input"]["max_rate"]),
+        theta=np.asarray(res.dataset("network/theta"), float),
+        assignments=np.asarray(res.dataset("network/assignments"), int),
+        test_accuracy=float(res.results["test_accuracy"]),
+        test_examples=int(res.results.get("test_examples", 0)))
+
+
+def _quantity(text) -> float:
+    """SI value of a stored quantity ``'number [* or / unit]...'`` (e.g. ``'0.02 * mvolt /
+    usiemens'``), parsed token by token: files never execute code."""
+    import brian2
+
+    tok = str(text).replace("*", " * ").replace("/", " / ").split()
+    try:
+        v = float(tok[0])
+    except (ValueError, IndexError):
+        raise ParameterError(f"{text!r} is not a stored quantity 'number * unit'") from None
+    if len(tok) % 2 == 0:
+        raise ParameterError(f"{text!r} is not a stored quantity 'number * unit'")
+    for op, name in zip(tok[1::2], tok[2::2]):
+        u = getattr(brian2, name, None) if name.isidentifier() else None
+        if op not in "*/" or not isinstance(u, brian2.Unit):
+            raise ParameterError(f"{text!r}: {op} {name} is not a Brian2 unit")
+        f = float(np.asarray(u))
+        v = v * f if op == "*" else v / f
+    return v
+
+
+def classify(xb, rates, net) -> np.ndarray:
+    """Predicted classes of ``rates`` (examples, n_in; Hz) at the crossbar's time."""
+    from ..bridge import rate_scores
+
+    currents = xb.H @ np.ascontiguousarray(rates.T)  # (n_out, examples) = W r
+    s = rate_scores(currents.T, net["theta"], net["tau_m"], net["v_thresh"])
+    return net["assignments"][np.argmax(s, axis=1)]
+
+
+def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool = True) -> Path:
+    """Classify the test set by rates through the crossbar; write one ``snn_crossbar`` file."""
+    from tqdm import tqdm
+
+    from ..bridge import crossbar_from_synapses, relative_rates
+    from ..datasets import load_mnist
+    from ..io import atomic_h5, write_config, write_dataset
+
+    if resume:
+        raise ParameterError("snn-crossbar keeps no checkpoint (it takes seconds); run it "
+                             "again without --resume")
+    c = config
+    if not c.source or not Path(c.source).is_file():
+        raise ParameterError(f"source = {c.source!r} is not a file; give --set "
+                             f"source=RESULT.h5 (a mnist_clustering result)")
+    times = parse_times(c.times)
+    comps = COMPENSATIONS if c.compensation == "both" else (c.compensation,)
+    x, y = load_mnist("test", limit=c.test)
+    acc = {}
+    t0 = time.perf_counter()
+    for comp in comps:
+        net = _network(c.source)  # fresh devices at the end of training for each readout
+        rates = relative_rates(x) * net["max_rate"]
+        if rates.shape[1] != net["layout"].n_in:
+            raise ParameterError(f"{rates.shape[1]} pixels, the network has "
+                                 f"{net['layout'].n_in} inputs")
+        xb = crossbar_from_synapses(net["plus"], net["minus"], net["w_scale"], net["layout"],
+                                    seed=c.seed, drift_compensation=None
+                                    if comp == "none" else comp)
+        t_start = xb.time
+        a = []
+        for t in tqdm(times, desc=f"reading ({comp})", disable=not progress):
+            a.append(float(np.mean(classify(xb.at(t_start + t), rates, net) == y)))
+        acc[comp] = np.array(a)
+    wall = time.perf_counter() - t0
+    first = acc[comps[0]][0]
+    out = Path(out)
+    with atomic_h5(out, kind=WORKLOAD.kind) as f:
+        write_config(f, c.to_dict())
+        r = f.create_group("results")
+        r.attrs["test_accuracy_rate"] = first
+        r.attrs["test_accuracy_spiking"] = net["test_accuracy"]
+        r.attrs["spiking_test_examples"] = net["test_examples"]
+        r.attrs["test_examples"] = int(len(y))
+        r.attrs["wall_s"] = wall
+        r.attrs["read_time_offset"] = float(times[0])
+        write_dataset(r, "time", times, "s")
+        for comp in COMPENSATIONS:
+            v = acc.get(comp, np.full(times.size, np.nan))
+            write_dataset(r, f"accuracy_{comp}", v, "1")
+        f.create_group("network").attrs["layout"] = net["layout"].describe()
+    return out
+
+
+def summary(path) -> str:
+    """Headline lines read from the file."""
+    from ..io import open_h5
+
+    with open_h5(path, kind=WORKLOAD.kind) as f:
+        r = f["results"].attrs
+        t = f["results/time"][:]
+        lines = [f"rate-coded crossbar accuracy {100 * r['test_accuracy_rate']:.2f} % on "
+                 f"{r['test_examples']} images (spiking network: "
+                 f"{100 * r['test_accuracy_spiking']:.2f} % on {r['spiking_test_examples']}); "
+                 f"{r['wall_s']:.2f} s"]
+        for comp in COMPENSATIONS:
+            a = f[f"results/accuracy_{comp}"][:]
+            if np.all(np.isfinite(a)):
+                lines.append(f"  {comp}: " + ", ".join(
+                    f"{tt:g} s {100 * v:.2f} %" for tt, v in zip(t, a)))
+        return "\n".join(lines)
+
+
+def figure(path, png) -> Path:
+    """Accuracy against time since the end of training, per compensation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io import open_h5
+
+    with open_h5(path, kind=WORKLOAD.kind) as f:
+        t = f["results/time"][:]
+        curves = {c: f[f"results/accuracy_{c}"][:] for c in COMPENSATIONS}
+        spk = float(f["results"].attrs["test_accuracy_spiking"])
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    tt = np.maximum(t, 1.0)
+    for c, a in curves.items():
+        if np.all(np.isfinite(a)):
+            ax.semilogx(tt, 100 * a, "o-", label=f"rate readout, compensation {c}")
+    ax.axhline(100 * spk, color="k", ls="--", label="spiking network (stored)")
+    ax.set_xlabel("time since end of training (s; 0 drawn at 1 s)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    png = Path(png)
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return png
+
+
+WORKLOAD = Workload(
+    name="snn-crossbar", kind="snn_crossbar", config=SnnCrossbarConfig, run=run,
+    summary=summary, figure=figure,
+    description="classify MNIST by rates through a crossbar over a trained SNN's devices",
+    default_out="snn_crossbar.h5")

@@ -1,0 +1,83 @@
+"""snn-crossbar: rate-coded readout of a trained clustering network through a crossbar."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neuropcm.io as nio
+from neuropcm.errors import ParameterError
+from neuropcm.workloads.snn_crossbar import (SnnCrossbarConfig, WORKLOAD, _quantity, parse_times,
+                                             run, summary)
+
+SRC = Path(__file__).resolve().parents[1] / "data" / "mnist_result_s0.h5"
+needs_src = pytest.mark.skipif(not SRC.is_file(), reason="data/mnist_result_s0.h5 is absent")
+
+
+@needs_src
+def test_rate_readout_agrees_with_spiking_network(tmp_path):
+    n = 2000  # the images the stored spiking test used
+    res = nio.open(SRC)
+    spk = float(res.results["test_accuracy"])
+    assert int(res.results["test_examples"]) == n
+    out = run(SnnCrossbarConfig(source=str(SRC), test=n, times="0,86400,31536000"),
+              tmp_path / "s.h5", progress=False)
+    r = nio.open(out)
+    assert r.kind.name == "snn_crossbar"
+    acc = float(r.results["test_accuracy_rate"])
+    assert r.results["test_accuracy_spiking"] == spk
+    # same images: the two accuracies differ by at most 3 points (the binomial s.e. of one
+    # is ~1 point; the spiking run adds Poisson noise the rate model averages out)
+    assert abs(acc - spk) < 0.03
+    a_none = r.dataset("results/accuracy_none")
+    a_glob = r.dataset("results/accuracy_global")
+    assert a_none[0] == acc and r.datasets["results/time"].units == "s"
+    assert r.units["wall_s"] == "s"
+    # drift lowers every weight; global compensation recovers the year-old accuracy
+    assert a_glob[-1] > a_none[-1]
+    assert abs(a_glob[-1] - a_glob[0]) < 0.01
+    assert "rate-coded" in summary(out)
+
+
+@needs_src
+def test_source_devices_are_not_changed(tmp_path):
+    before = nio.open(SRC).devices()["plus"].conductance.copy()
+    run(SnnCrossbarConfig(source=str(SRC), test=50, times="0,10", compensation="none"),
+        tmp_path / "s.h5", progress=False)
+    assert np.array_equal(nio.open(SRC).devices()["plus"].conductance, before)
+
+
+def test_config_errors(tmp_path):
+    with pytest.raises(ParameterError, match="source"):
+        run(SnnCrossbarConfig(source=str(tmp_path / "none.h5")), tmp_path / "o.h5",
+            progress=False)
+    with pytest.raises(ParameterError):
+        SnnCrossbarConfig(compensation="lrs")
+    with pytest.raises(ParameterError):
+        SnnCrossbarConfig(test=0)
+    for bad in ("1,0", "a,b", "-1", "0,inf"):
+        with pytest.raises(ParameterError, match="times"):
+            parse_times(bad)
+    np.testing.assert_array_equal(parse_times("0, 3600"), [0.0, 3600.0])
+
+
+def test_wrong_kind_refused(tmp_path):
+    from neuropcm.workloads.device_characterisation import (DeviceCharacterisationConfig,
+                                                            run as run_dev)
+
+    f = run_dev(DeviceCharacterisationConfig(devices=80, pulses=2), tmp_path / "d.h5",
+                progress=False)
+    with pytest.raises(ParameterError, match="mnist_clustering"):
+        run(SnnCrossbarConfig(source=str(f), test=10), tmp_path / "o.h5", progress=False)
+
+
+def test_quantity_parser_never_evaluates():
+    assert _quantity("0.02 * mvolt / usiemens") == pytest.approx(0.02e-3 / 1e-6)
+    assert _quantity("63.75 * hertz") == 63.75
+    for bad in ("__import__('os')", "1 * open", "2 ** mvolt", "x"):
+        with pytest.raises(ParameterError):
+            _quantity(bad)
+
+
+def test_registered():
+    assert WORKLOAD.name == "snn-crossbar" and WORKLOAD.kind == "snn_crossbar"
