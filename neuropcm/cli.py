@@ -68,7 +68,9 @@ def _run_workload(args) -> int:
     values = {}
     if getattr(args, "seed", None) is not None:
         values["seed"] = check_seed(args.seed, "--seed")
-    config = load_config(w.config, args.config, args.sets, **values)
+    sets = [f"{fld}={getattr(args, 'flag_' + fld)}" for fld, _ in w.flags.values()
+            if getattr(args, "flag_" + fld, None) is not None] + list(args.sets)
+    config = load_config(w.config, args.config, sets, **values)
     plot = None
     if w.figure is not None and args.plot != "none":
         plot = args.plot or Path(args.out).with_suffix(".png")
@@ -136,6 +138,9 @@ def _add_run_parsers(sub) -> None:
         if any(r[0] == "seed" for r in rows):
             p.add_argument("--seed", type=int, default=None,
                            help="seed of every random stream (same as --set seed=S)")
+        for flag, (fld, text) in w.flags.items():
+            p.add_argument(flag, dest=f"flag_{fld}", default=None, metavar=fld.upper(),
+                           help=f"{text} (= --set {fld}=...)")
         p.add_argument("--out", default=w.default_out,
                        help=f"HDF5 output (default {w.default_out})")
         if w.figure is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -53,6 +53,10 @@ class Workload:
         ``figure(path, png) -> Path``: the run's main figure, drawn from the file alone.
     resumable : bool
         Whether ``run(..., resume=True)`` continues from a checkpoint.
+    flags : dict
+        Extra command-line options of ``neuropcm run NAME``, each a short name for one
+        config field: ``{"--from": ("source", "help text")}`` makes ``--from X`` mean
+        ``--set source=X``.
     """
 
     name: str
@@ -64,6 +68,7 @@ class Workload:
     default_out: str
     figure: Callable[[Path, Path], Path] | None = None
     resumable: bool = False
+    flags: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not (isinstance(self.config, type) and issubclass(self.config, Config)):

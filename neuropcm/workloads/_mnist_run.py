@@ -13,6 +13,7 @@ from brian2 import second
 from tqdm import tqdm
 
 from ..analysis.metrics import accuracy_report, assign_labels, predict
+from ..bridge.layout import SynapseLayout
 from ..errors import ParameterError, ResultsFileError, RunInterrupted, SimulationError
 from ..io import atomic_h5, write_array, write_config, write_dataset
 from ..io.paths import check_output_path
@@ -255,7 +256,8 @@ def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignment
         for name, arr in (("plus", plus), ("minus", minus)):
             g = d.create_group(name)
             write_array(g, arr)
-            g.attrs["layout"] = f"flat synapse order k = input * {n_out} + neuron"
+            g.attrs["layout"] = SynapseLayout(n_in, n_out).describe()  # k = input*n_out+neuron
+            g.attrs["n_inputs"], g.attrs["n_outputs"] = n_in, n_out
             g.attrs["time_origin"] = "t = 0 is the end of training (t_prog <= 0)"
         net = f.create_group("network")
         write_dataset(net, "theta", state["wta.theta"], "V")

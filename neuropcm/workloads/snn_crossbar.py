@@ -12,7 +12,6 @@ and the test set is read again at each time, without and with global drift compe
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,4 +216,6 @@ WORKLOAD = Workload(
     name="snn-crossbar", kind="snn_crossbar", config=SnnCrossbarConfig, run=run,
     summary=summary, figure=figure,
     description="classify MNIST by rates through a crossbar over a trained SNN's devices",
-    default_out="snn_crossbar.h5")
+    default_out="snn_crossbar.h5",
+    flags={"--from": ("source", "the trained mnist-clustering result file"),
+           "--at": ("times", "seconds after training at which to classify, comma-separated")})
