@@ -11,11 +11,25 @@ from neuropcm.workloads.snn_crossbar import (SnnCrossbarConfig, WORKLOAD, _quant
                                              run, summary)
 
 SRC = Path(__file__).resolve().parents[1] / "data" / "mnist_result_s0.h5"
-needs_src = pytest.mark.skipif(not SRC.is_file(), reason="data/mnist_result_s0.h5 is absent")
+
+
+@pytest.fixture(scope="module")
+def src():
+    """A trained clustering result: the README main command's run (10k training examples,
+    2k test, seed 0), made once into data/ if it is not there (a few minutes: slow)."""
+    if not SRC.is_file():
+        from neuropcm.workloads import get_workload
+
+        w = get_workload("mnist-clustering")
+        w.run(w.config(train=10_000, test=2_000, seed=0), SRC, progress=False)
+    return SRC
+
+
+needs_src = pytest.mark.slow
 
 
 @needs_src
-def test_rate_readout_agrees_with_spiking_network(tmp_path):
+def test_rate_readout_agrees_with_spiking_network(tmp_path, src):
     n = 2000  # the images the stored spiking test used
     res = nio.open(SRC)
     spk = float(res.results["test_accuracy"])
@@ -40,7 +54,7 @@ def test_rate_readout_agrees_with_spiking_network(tmp_path):
 
 
 @needs_src
-def test_source_devices_are_not_changed(tmp_path):
+def test_source_devices_are_not_changed(tmp_path, src):
     before = nio.open(SRC).devices()["plus"].conductance.copy()
     run(SnnCrossbarConfig(source=str(SRC), test=50, times="0,10", compensation="none"),
         tmp_path / "s.h5", progress=False)

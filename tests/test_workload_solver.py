@@ -226,7 +226,7 @@ def test_file_kind_summary_and_figure(small_run, tmp_path):
 # ----------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("sets, match", [
     (["rho=1.0"], "rho = 1.0"),
-    (["times=[86400, 1]"], "strictly increasing"),
+    (['times=["86400*second", "1*second"]'], "strictly increasing"),
     (["banded_n=200", "band=200"], "band = 200"),
     (["tol=0"], "tol = 0"),
     (["mapping=bit-sliced"], "bit-sliced"),
