@@ -13,41 +13,10 @@ The same run: ``neuropcm run solver --out solver.h5``. The full run takes 25-40 
 shared 2-core machine; ``--quick`` uses N = 100 (dense) and N = 1000 (banded).
 """
 
-from __future__ import annotations
-
-import argparse
-import time
-from pathlib import Path
-
-from neuropcm.config import apply_sets
+from neuropcm.workloads import reproduce_main
 from neuropcm.workloads.solver import WORKLOAD
 
 QUICK = ["dense_n=100", "banded_n=1000"]
 
-
-def main(argv=None) -> Path:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="solver.h5", help="HDF5 file to write")
-    ap.add_argument("--png", default=None, help="figure (default: --out with .png)")
-    ap.add_argument("--quick", action="store_true", help="small systems (seconds)")
-    ap.add_argument("--seed", type=int, default=None, help="seed of the run")
-    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE",
-                    help="change a setting (repeatable), e.g. --set inner_steps=10")
-    ap.add_argument("--quiet", action="store_true", help="no progress bar")
-    a = ap.parse_args(argv)
-    sets = (QUICK if a.quick else []) + a.sets
-    if a.seed is not None:
-        sets.append(f"seed={a.seed}")
-    config = apply_sets(WORKLOAD.config(), sets)
-    t0 = time.perf_counter()
-    out = WORKLOAD.run(config, a.out, progress=not a.quiet)
-    print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
-    print(WORKLOAD.summary(out))
-    png = WORKLOAD.figure(out, a.png or Path(a.out).with_suffix(".png"))
-    print(f"figure {png}")
-    return png
-
-
 if __name__ == "__main__":
-    main()
+    reproduce_main(WORKLOAD, __doc__, QUICK)

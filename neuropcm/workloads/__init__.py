@@ -26,7 +26,7 @@ from typing import Callable
 from ..config import Config
 from ..errors import UnknownPresetError
 
-__all__ = ["Workload", "workloads", "get_workload"]
+__all__ = ["Workload", "workloads", "get_workload", "refuse_resume", "reproduce_main"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,47 @@ class Workload:
     def __post_init__(self):
         if not (isinstance(self.config, type) and issubclass(self.config, Config)):
             raise TypeError(f"workload {self.name!r}: config must be a Config subclass")
+
+
+def refuse_resume(name: str, why: str) -> None:
+    """The one answer of a workload that keeps no checkpoint to ``resume=True``."""
+    from ..errors import ParameterError
+
+    raise ParameterError(f"{name} keeps no checkpoint ({why}); run it again without --resume")
+
+
+def reproduce_main(workload: Workload, doc: str, quick: list[str], argv=None) -> Path:
+    """The command line of ``scripts/reproduce_<name>.py``: run ``workload`` (``--set``,
+    ``--seed``, ``--quick`` = the ``quick`` settings) unless ``--plot-only``, then draw its
+    figure from the file alone and print its headlines."""
+    import argparse
+    import time
+
+    from ..config import load_config
+
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--out", default=workload.default_out, help="HDF5 file to write")
+    p.add_argument("--png", default=None, help="figure (default: OUT with .png)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="config override (repeatable)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the run")
+    p.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
+    p.add_argument("--plot-only", action="store_true", help="draw from an existing OUT")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    a = p.parse_args(argv)
+    out = Path(a.out)
+    if not a.plot_only:
+        sets = (list(quick) if a.quick else []) + a.set
+        if a.seed is not None:
+            sets.append(f"seed={a.seed}")
+        cfg = load_config(workload.config, None, sets)
+        t = time.perf_counter()
+        workload.run(cfg, out, progress=not a.quiet)
+        print(f"wrote {out} in {time.perf_counter() - t:.1f} s")
+    png = workload.figure(out, Path(a.png) if a.png else out.with_suffix(".png"))
+    print(workload.summary(out))
+    print(f"figure: {png}")
+    return png
 
 
 _REGISTRY: dict[str, Workload] | None = None

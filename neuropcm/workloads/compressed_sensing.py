@@ -48,7 +48,7 @@ from ..config import Config, option
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from ..random import int_seed, rng
-from . import Workload
+from . import Workload, refuse_resume
 
 #: Iterations averaged into the error floor.
 FLOOR_WINDOW = 5
@@ -304,8 +304,7 @@ def run(config: CompressedSensingConfig, out, *, resume: bool = False,
     from tqdm import tqdm
 
     if resume:
-        raise ParameterError("compressed-sensing keeps no checkpoint (it takes seconds); "
-                             "run it again without --resume")
+        refuse_resume("compressed-sensing", "it takes seconds")
     c = config
     img = load_image(c)
     T = transform_matrix(c.transform, c.block)

@@ -51,7 +51,7 @@ from ..devices import PCMArray, get_preset
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from ..random import rng
-from . import Workload
+from . import Workload, refuse_resume
 from . import _correlation_kernels as K
 
 #: The experiment (physics.md section 6): processes, correlated ones, SET current per
@@ -303,8 +303,7 @@ def run(config: CorrelationConfig, out, *, resume: bool = False, progress: bool 
     from ..io import atomic_h5, write_config, write_dataset
 
     if resume:
-        raise ParameterError("correlation keeps no checkpoint (a run takes seconds); run it "
-                             "again without --resume")
+        refuse_resume("correlation", "a run takes seconds")
     c = config
     r = simulate(c, progress=progress)
     params = get_preset(c.preset)

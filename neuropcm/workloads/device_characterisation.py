@@ -19,9 +19,8 @@ from ..config import Config, option
 from ..devices import PCMArray, get_preset
 from ..devices.presets import PRESETS
 from ..devices.theory import accumulation_moments, saturation_conductance
-from ..errors import ParameterError
 from ..random import rng
-from . import Workload
+from . import Workload, refuse_resume
 
 #: Times after programming at which drift is read (s).
 DRIFT_TIMES = np.logspace(0, 6, 25)
@@ -65,8 +64,7 @@ def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,
     from ..io import atomic_h5, write_config, write_dataset
 
     if resume:
-        raise ParameterError("device-characterisation keeps no checkpoint (it takes seconds); "
-                             "run it again without --resume")
+        refuse_resume("device-characterisation", "it takes seconds")
     c = config
     params = get_preset(c.preset)
     # levels as fractions of what SET pulses can reach (pulsed devices saturate below g_max)

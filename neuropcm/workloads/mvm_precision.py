@@ -42,7 +42,7 @@ from ..config import Config, option
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from ..random import int_seed, rng
-from . import Workload
+from . import Workload, refuse_resume
 
 #: Drift compensations of the time sweep: file/dataset name -> Crossbar option.
 COMPENSATIONS = {"none": None, "global": "global", "column": "column", "lrs": "lrs"}
@@ -176,8 +176,7 @@ def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
     from tqdm import tqdm
 
     if resume:
-        raise ParameterError("mvm-precision keeps no checkpoint (it takes well under a "
-                             "minute); run it again without --resume")
+        refuse_resume("mvm-precision", "it takes well under a minute")
     c = config
     W = rng(c.seed, "matrix").standard_normal((c.rows, c.cols))
     X = rng(c.seed, "inputs").standard_normal((c.cols, c.vectors))

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import Config, option
 from ..errors import ParameterError
-from . import Workload
+from . import Workload, refuse_resume
 
 COMPENSATIONS = ("none", "global")
 
@@ -119,8 +119,7 @@ def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool 
     from ..io import atomic_h5, write_config, write_dataset
 
     if resume:
-        raise ParameterError("snn-crossbar keeps no checkpoint (it takes seconds); run it "
-                             "again without --resume")
+        refuse_resume("snn-crossbar", "it takes seconds")
     c = config
     if not c.source or not Path(c.source).is_file():
         raise ParameterError(f"source = {c.source!r} is not a file; give --set "

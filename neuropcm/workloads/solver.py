@@ -46,7 +46,7 @@ from ..config import Config, option
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from ..random import int_seed, rng
-from . import Workload
+from . import Workload, refuse_resume
 from ._refinement import ExactSolver, banded_covariance, dense_covariance, inner_cg, plain_cg, \
     refine
 
@@ -210,8 +210,7 @@ def run(config: SolverConfig, out, *, resume: bool = False, progress: bool = Tru
     from tqdm import tqdm
 
     if resume:
-        raise ParameterError("solver keeps no checkpoint (it takes about a minute); run it "
-                             "again without --resume")
+        refuse_resume("solver", "it takes about a minute")
     c = config
     problems = _problems(c)
     bar = tqdm(total=len(problems) * (2 + len(c.times)), desc="solver", unit="stage",
