@@ -3,8 +3,9 @@
 1. SNN -> crossbar: ``snn-crossbar`` on a trained clustering result (test accuracy by rates
    through a crossbar over its devices, beside the stored spiking accuracy, against time
    with drift, with and without global compensation); the figure from the file alone.
-2. Crossbar -> SNN: a softmax classifier stored on a crossbar, run as a rate-coded Brian2
-   network on the crossbar's device states; accuracy beside the crossbar MVM's.
+2. Crossbar -> SNN: a float-trained 784-64-10 MLP mapped to two differential crossbars,
+   run as a two-layer rate-coded Brian2 IF network on the crossbars' device states;
+   float MLP / crossbar MLP / spiking accuracy and agreement at programming and +1 day.
 
     python scripts/reproduce_snn_crossbar.py --source data/mnist_result_s0.h5 [--quick]
 """
@@ -34,27 +35,34 @@ def main():
 
     import brian2
 
-    from neuropcm.bridge import relative_rates, run_rate_snn, train_softmax, with_bias
-    from neuropcm.crossbar import Crossbar
+    from neuropcm.bridge import relative_rates
+    from neuropcm.bridge.crossbar_to_snn import (crossbar_mlp_logits, mlp_crossbars,
+                                                 run_crossbar_mlp_snn, train_mlp)
     from neuropcm.datasets import load_mnist
 
     brian2.prefs.codegen.target = "numpy"
     n = 100 if a.quick else a.snn_images
     xt, yt = load_mnist("train", limit=10_000)
-    W, b = train_softmax(relative_rates(xt), yt, a.seed, epochs=5)
+    xt = relative_rates(xt)
+    t0 = time.perf_counter()
+    mlp = train_mlp(xt, yt, a.seed, epochs=5)
+    print(f"MLP 784-{len(mlp.b1)}-10 trained in {time.perf_counter() - t0:.1f} s, train "
+          f"accuracy {np.mean(np.argmax(mlp.logits(xt), 1) == yt):.3f}, hidden scale "
+          f"{mlp.scale:.3g}")
     xs, ys = load_mnist("test", limit=n)
-    X = with_bias(relative_rates(xs))
-    xb = Crossbar(np.hstack([W, b[:, None]]), "joshi2020", seed=a.seed)
-    acc_float = np.mean(np.argmax(X @ np.hstack([W, b[:, None]]).T, 1) == ys)
-    t_p = xb.time
+    xs = relative_rates(xs)
+    xb1, xb2 = mlp_crossbars(mlp, seed=a.seed)
+    acc_float = np.mean(np.argmax(mlp.logits(xs), 1) == ys)
+    t1, t2 = xb1.time, xb2.time
     for t in (0.0, 86400.0):
-        xb.at(t_p + t)
-        mvm = np.argmax((xb @ X.T).T, 1)
+        xb1.at(t1 + t)
+        xb2.at(t2 + t)
+        xbp = np.argmax(crossbar_mlp_logits(xb1, xb2, xs, mlp.scale), 1)
         t0 = time.perf_counter()
-        snn = np.argmax(run_rate_snn(xb.effective_weights()[0], X, seed=a.seed), 1)
-        print(f"crossbar -> SNN at +{t:g} s ({n} images): float {acc_float:.3f}, "
-              f"crossbar MVM {np.mean(mvm == ys):.3f}, spiking {np.mean(snn == ys):.3f}, "
-              f"agreement {np.mean(snn == mvm):.3f}, SNN {time.perf_counter() - t0:.1f} s")
+        snn = run_crossbar_mlp_snn(xb1, xb2, xs, mlp.scale, seed=a.seed).predictions()
+        print(f"crossbar -> SNN (MLP) at +{t:g} s ({n} images): float MLP {acc_float:.3f}, "
+              f"crossbar MLP {np.mean(xbp == ys):.3f}, spiking {np.mean(snn == ys):.3f}, "
+              f"agreement {np.mean(snn == xbp):.3f}, SNN {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":
