@@ -308,3 +308,11 @@ register_kind(FileKind(
               "results/final/conductance": "S", "results/final/correlated": "1",
               "results/final/covariance_score": "count", "results/final/ideal_score": "1",
               "results/final/set_pulses": "count"}))
+register_kind(FileKind(
+    "sweep_summary", 1,
+    "a sweep of one workload over a grid of configs (neuropcm sweep): every point's axis values "
+    "and headline results, mean and std (ddof=1) over seeds per group",
+    headline={"points": "count", "finished": "count", "failed": "count", "groups": "count"},
+    datasets={"points/name": "1", "points/status": "1", "points/error": "1",
+              "points/config": "1", "groups/n": "count", "groups/failed": "count",
+              "groups/points": "1"}))
