@@ -161,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"neuropcm {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     _add_run_parsers(sub)
+    from .sweep import add_sweep_parser
+    add_sweep_parser(sub)
     d = sub.add_parser("devices", help="characterise a PCM device preset (HDF5 + PNG); "
                                        "= neuropcm run device-characterisation")
     d.add_argument("--preset", default="nandakumar2018", choices=sorted(PRESETS))

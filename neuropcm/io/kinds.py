@@ -338,3 +338,11 @@ register_kind(FileKind(
               "test_examples": "count", "spiking_test_examples": "count"},
     datasets={"results/time": "s", "results/accuracy_none": "1",
               "results/accuracy_global": "1"}))
+register_kind(FileKind(
+    "sweep_summary", 1,
+    "a sweep of one workload over a grid of configs (neuropcm sweep): every point's axis values "
+    "and headline results, mean and std (ddof=1) over seeds per group",
+    headline={"points": "count", "finished": "count", "failed": "count", "groups": "count"},
+    datasets={"points/name": "1", "points/status": "1", "points/error": "1",
+              "points/config": "1", "groups/n": "count", "groups/failed": "count",
+              "groups/points": "1"}))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,10 +103,12 @@ def run_settings(cfg: NetworkConfig, data, *, n_train, n_test, n_assign, epochs,
 
 
 def default_build_dir(cfg: NetworkConfig, chunk: int, threads: int) -> Path:
-    """``data/build/mnist-<name>-<hash of what is compiled in>``: one build per network."""
+    """``data/build/mnist-<name>-<hash of what is compiled in>`` (root
+    ``$NEUROPCM_BUILD_DIR`` if set): one build per network."""
     from ..datasets.mnist import resolve_data_dir
 
     key = json.dumps({"network": cfg.to_dict(), "chunk": chunk, "threads": threads},
                      sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return resolve_data_dir() / "build" / f"mnist-{cfg.name}-{digest}"
+    root = os.environ.get("NEUROPCM_BUILD_DIR") or resolve_data_dir() / "build"
+    return Path(root) / f"mnist-{cfg.name}-{digest}"

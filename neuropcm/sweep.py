@@ -1,0 +1,468 @@
+"""Sweeps and Monte Carlo runs of any workload on Dask (``neuropcm sweep``).
+
+``neuropcm sweep WORKLOAD --grid GRID.toml --out DIR`` runs the workload once per point of
+the grid (:mod:`neuropcm.sweep_grid`: lists of config values, ``seed = { range = [0, 5]
+}``), each point writing ``DIR/<point>.h5``, where ``<point>`` is a hash of the workload and
+the point's full config (:func:`~neuropcm.sweep_grid.point_name`). A point whose file is
+there -- readable, of the workload's kind and holding the same config -- is finished and is
+skipped, so after a crash, ``kill -9`` or Ctrl-C a rerun of the same command redoes only the
+points that were in flight (files are written atomically: a half-written one cannot exist).
+
+The points run on ``dask.distributed``: by default a :class:`~distributed.LocalCluster` of
+worker processes with one thread each on this machine, or an existing cluster given by
+``--scheduler tcp://HOST:8786`` (or a scheduler file), e.g. started with::
+
+    dask scheduler --port 8786                      # on one machine
+    dask worker tcp://HOST:8786 --nthreads 1        # on each machine, as often as it has cores
+
+``DIR`` must then be one shared folder at the same path on every machine: results travel as
+files, never as arrays through the scheduler. Each worker process builds Brian2 standalone
+projects in its own folder (``$NEUROPCM_BUILD_DIR`` or ``data/build``, then
+``sweep-worker-<k>``, locked while the worker lives), so workers never share one, and runs
+one point at a time.
+
+A point that fails is recorded (``DIR/<point>.error.txt``: the message, then the config and
+the traceback) and the rest go on; the exit status is then 1. At the end, ``DIR/summary.h5``
+(kind ``sweep_summary``, :mod:`neuropcm.sweep_summary`) and a printed table give every
+point's axis values and headline results, and mean ± std over seeds per group.
+
+Examples
+--------
+>>> from neuropcm.sweep import run_sweep
+>>> report = run_sweep("device-characterisation",
+...                    {"devices": 2000, "seed": {"range": [0, 4]}}, "sweep-out",
+...                    workers=2)                                     # doctest: +SKIP
+>>> print(report.table)                                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import json
+import logging
+import os
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config, load_config
+from .errors import ParameterError, RunInterrupted
+from .sweep_grid import Point, expand_grid, load_grid
+from .sweep_summary import collect_summary, error_path, format_table, write_summary
+
+__all__ = ["SweepPlan", "SweepReport", "plan_sweep", "run_sweep", "is_finished",
+           "point_path", "add_sweep_parser"]
+
+#: Seconds to wait for a worker to join an existing cluster before giving up.
+WAIT_FOR_WORKERS_S = 60.0
+#: Seconds to wait for the connection to a scheduler.
+CONNECT_TIMEOUT_S = 20.0
+
+
+def point_path(out_dir, point: Point) -> Path:
+    """``DIR/<point>.h5``."""
+    return Path(out_dir) / f"{point.name}.h5"
+
+
+def _config_agrees(stored: dict, config: Config) -> bool | None:
+    """Whether a file's ``/config`` holds ``config``'s fields with the same values; None
+    when it stores the run's settings under other names (e.g. ``mnist-clustering``,
+    which stores the network and the run's settings): then the file's name, a hash of the
+    config, and its kind identify the point."""
+    want = json.loads(config.to_json())
+    if not set(want) <= set(stored):
+        return None
+    return all(stored[k] == v for k, v in want.items())
+
+
+def is_finished(workload, point: Point, out_dir) -> bool:
+    """Whether ``DIR/<point>.h5`` is a finished run of ``point``: readable by
+    :func:`neuropcm.io.open`, of the workload's kind, and (where the file stores it so) with
+    the same config."""
+    from .errors import ResultsFileError
+    from .io import open as open_result
+
+    path = point_path(out_dir, point)
+    if not path.is_file():
+        return False
+    try:
+        r = open_result(path)
+    except ResultsFileError:  # SchemaError included: damaged or foreign
+        return False
+    return r.kind.name == workload.kind and _config_agrees(r.config, point.config) is not False
+
+
+@dataclass
+class SweepPlan:
+    """The points of a sweep, validated, split into finished and to-run."""
+
+    workload: object
+    out_dir: Path
+    grid: dict
+    base: Config
+    points: list
+    done: list
+    todo: list
+
+
+@dataclass
+class SweepReport:
+    """What :func:`run_sweep` did.
+
+    Attributes
+    ----------
+    plan : SweepPlan
+    ran : list of str
+        Names of the points run (and finished) now.
+    failed : dict
+        Name -> one-line error of each point that failed.
+    workers : dict
+        Name -> the Dask worker that ran each point run now.
+    wall_s : dict
+        Name -> seconds the point took on its worker (failed points included).
+    summary : Path
+        ``DIR/summary.h5``.
+    table : str
+        The printed table (:func:`~neuropcm.sweep_summary.format_table`).
+    """
+
+    plan: SweepPlan
+    ran: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)
+    workers: dict = field(default_factory=dict)
+    wall_s: dict = field(default_factory=dict)
+    summary: Path | None = None
+    table: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _workload(workload):
+    from .workloads import Workload, get_workload
+
+    return workload if isinstance(workload, Workload) else get_workload(workload)
+
+
+def plan_sweep(workload, grid, out_dir, *, base: Config | None = None,
+               where: str = "grid") -> SweepPlan:
+    """Validate every point of ``grid`` and the output folder; nothing runs.
+
+    Parameters
+    ----------
+    workload : str or Workload
+    grid : dict or path
+        A grid table, or a TOML file of one (:mod:`neuropcm.sweep_grid`).
+    out_dir : path
+        The sweep's folder (created if missing).
+    base : Config, optional
+        Settings under the grid (``--config``/``--set``; default: the defaults).
+    where : str
+        How the grid is named in messages.
+
+    Raises
+    ------
+    ParameterError, UnitError
+        A bad grid (unknown field, wrong unit, out-of-range value, repeated point), an
+        output folder that is a file or cannot be written, or a file in it that is not one
+        this sweep may replace.
+    """
+    from .io.paths import check_output_path
+
+    w = _workload(workload)
+    if not isinstance(grid, dict):
+        where = f"--grid {str(grid)!r}" if where == "grid" else where
+        grid = load_grid(grid)
+    points = expand_grid(w, grid, base, where)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {str(out)!r} is a file; give a folder for the sweep's "
+                             f"files (one .h5 per point and summary.h5)")
+    check_output_path(out / "summary.h5", what="--out", kind="sweep_summary")
+    done, todo = [], []
+    for p in points:
+        (done if is_finished(w, p, out) else todo).append(p)
+    for p in todo:  # a file there that is not a run of this kind is not replaced
+        if point_path(out, p).exists() or point_path(out, p).is_symlink():
+            check_output_path(point_path(out, p), what="point file", kind=w.kind)
+    return SweepPlan(w, out, grid, base if base is not None else w.config(), points, done,
+                     todo)
+
+
+# ----------------------------------------------------------------------------- clusters
+@contextlib.contextmanager
+def _connect(scheduler, workers, client):
+    """A Dask client: the one given, one of an existing cluster, or of a new LocalCluster
+    (closed at the end). Yields (client, description)."""
+    from .sweep_worker import one_line
+
+    if client is not None:
+        yield client, "the given Dask client"
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        kw = ({"scheduler_file": str(scheduler)} if Path(str(scheduler)).is_file()
+              else {"address": str(scheduler)})
+        try:
+            c = Client(**kw, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise ParameterError(f"--scheduler {str(scheduler)!r}: cannot connect "
+                                 f"({one_line(e)}); give the address of a running Dask "
+                                 f"scheduler (tcp://HOST:8786) or its scheduler file") from None
+        try:
+            try:
+                c.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+            except TimeoutError:
+                raise ParameterError(f"--scheduler {str(scheduler)!r}: no worker joined in "
+                                     f"{WAIT_FOR_WORKERS_S:.0f} s; start workers with "
+                                     f"'dask worker {c.scheduler.address} --nthreads 1'") \
+                    from None
+            n = len(c.scheduler_info(n_workers=-1)["workers"])
+            yield c, f"the cluster at {c.scheduler.address} ({n} workers now)"
+        finally:
+            c.close()
+        return
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    try:
+        c = Client(cluster)
+        try:
+            yield c, f"a local cluster of {workers} worker processes"
+        finally:
+            c.close()
+    finally:
+        cluster.close()
+
+
+def _lock_folder(out: Path) -> int:
+    """Take ``DIR/.sweep.lock`` (one sweep per folder at a time; the kernel releases the
+    lock when the process dies, even by ``kill -9``). Returns the fd to close."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / ".sweep.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ParameterError(f"another sweep is running in {out} (it holds "
+                             f"{out / '.sweep.lock'}); wait for it to end or choose another "
+                             f"--out") from None
+    return fd
+
+
+def default_workers() -> int:
+    """CPUs this process may use (the default size of the local cluster)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _clean_temporaries(out_dir: Path, todo: list) -> None:
+    """Remove the temporary files a worker killed while writing a point left behind."""
+    for p in todo:
+        for tmp in glob.glob(os.path.join(glob.escape(str(out_dir)),
+                                          f".{glob.escape(p.name)}.h5.*.tmp")):
+            os.unlink(tmp)
+
+
+def run_sweep(workload, grid, out_dir, *, base: Config | None = None, where: str = "grid",
+              scheduler=None, workers: int | None = None, client=None, progress: bool = True,
+              show=None, echo=None) -> SweepReport:
+    """Run every unfinished point of ``grid`` on Dask and write ``DIR/summary.h5``.
+
+    Parameters
+    ----------
+    workload, grid, out_dir, base, where
+        As for :func:`plan_sweep` (everything is validated before a cluster starts).
+    scheduler : str, optional
+        Address (``tcp://HOST:8786``) or scheduler file of an existing Dask cluster.
+    workers : int, optional
+        Worker processes of the local cluster (default: the CPUs this process may use).
+    client : distributed.Client, optional
+        Use this client (and its cluster) instead.
+    progress : bool
+        One progress bar over the points, with ETA.
+    show : list of str, optional
+        Results to print in the table (default: the kind's headline results).
+    echo : callable, optional
+        Where the plan line goes (default: printed).
+
+    Returns
+    -------
+    SweepReport
+        Failed points are in ``report.failed`` (and ``DIR/<point>.error.txt``).
+
+    Raises
+    ------
+    RunInterrupted
+        Ctrl-C (or SIGTERM in the CLI): the points in flight are cancelled, the cluster is
+        closed; rerunning the same sweep continues.
+    """
+    from tqdm import tqdm
+
+    if scheduler is not None and workers is not None:
+        raise ParameterError("--workers sizes the local cluster; with --scheduler the "
+                             "cluster's own workers run the points: give one of them")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ParameterError(f"--workers {workers!r} must be a whole number >= 1")
+    plan = plan_sweep(workload, grid, out_dir, base=base, where=where)
+    echo = echo or (lambda line: print(line, flush=True))
+    w, out = plan.workload, plan.out_dir
+    report = SweepReport(plan)
+    lock = _lock_folder(out)
+    try:
+        if plan.todo:
+            _clean_temporaries(out, plan.todo)
+            _execute(plan, report, scheduler, workers or default_workers(), client, progress,
+                     echo, tqdm)
+        else:
+            echo(f"sweep of {w.name}: all {len(plan.points)} points are finished in {out}")
+        s = collect_summary(w, plan.points, out, report.failed)
+        report.summary = write_summary(s, out / "summary.h5", workload=w, grid=plan.grid,
+                                       base=plan.base)
+        report.table = format_table(s, show)
+    finally:
+        os.close(lock)
+    return report
+
+
+def _execute(plan, report, scheduler, workers, client, progress, echo, tqdm) -> None:
+    """Submit the points to run, gather them as they finish; Ctrl-C cancels them."""
+    from .sweep_worker import MainThreadImports, run_point
+
+    w, out = plan.workload, plan.out_dir
+    try:
+        with _connect(scheduler, None if scheduler else workers, client) as (c, desc):
+            echo(f"sweep of {w.name}: {len(plan.points)} points, {len(plan.done)} finished "
+                 f"before (skipped), {len(plan.todo)} to run on {desc}; files in {out}")
+            # our own local workers leave Ctrl-C to this process, which closes them
+            plugin = MainThreadImports(ignore_sigint=scheduler is None and client is None)
+            c.register_plugin(plugin, name=plugin.name)
+            token = uuid.uuid4().hex[:8]
+            futures = {c.submit(run_point, w.name, p.config.to_json(),
+                                str(point_path(out, p).resolve()), pure=False,
+                                key=f"neuropcm-{w.name}-{p.name}-{token}"): p
+                       for p in plan.todo}
+            try:
+                _gather(plan, report, futures, progress, tqdm)
+            except KeyboardInterrupt:
+                with contextlib.suppress(Exception):
+                    c.cancel(list(futures))
+                raise
+    except KeyboardInterrupt:
+        done = len(plan.done) + sum(is_finished(w, p, out) for p in plan.todo)
+        raise RunInterrupted(f"sweep interrupted: {done} of {len(plan.points)} points are "
+                             f"finished in {out}; run the same command again to continue "
+                             f"(finished points are skipped)") from None
+
+
+def _gather(plan, report, futures, progress, tqdm) -> None:
+    """Record each point as it finishes (a file that is a finished run, or an error)."""
+    from distributed import as_completed
+
+    from .sweep_worker import one_line, write_error
+
+    w, out = plan.workload, plan.out_dir
+    with tqdm(total=len(futures), unit="point", desc=f"sweep {w.name}",
+              disable=not progress) as bar:
+        for f in as_completed(futures):
+            p = futures[f]
+            try:
+                res = f.result()
+            except Exception as e:  # the worker died (KilledWorker) or another failure
+                res = {"ok": False, "error": one_line(e)}
+                write_error(point_path(out, p), res["error"], p.config.to_json(),
+                            "".join(traceback.format_exception(e)))
+            if res["ok"] and not is_finished(w, p, out):
+                res = {"ok": False, "error": f"the run returned but {point_path(out, p)} is "
+                                             f"not a finished {w.kind!r} file"}
+                write_error(point_path(out, p), res["error"], p.config.to_json(), "")
+            if res.get("worker") is not None:
+                report.workers[p.name], report.wall_s[p.name] = res["worker"], res["wall_s"]
+            if res["ok"]:
+                report.ran.append(p.name)
+                error_path(out, p.name).unlink(missing_ok=True)
+            else:
+                report.failed[p.name] = res["error"]
+            bar.update()
+            if report.failed:
+                bar.set_postfix(failed=len(report.failed))
+
+
+# ----------------------------------------------------------------------------- CLI
+_GRID_HELP = """\
+grid file (TOML): config fields of the workload; a list is an axis (the points are the
+cartesian product), { range = [0, 5] } is the whole numbers 0..4, anything else a fixed
+setting; nested fields dotted or as tables. Example:
+    preset = ["nandakumar2018", "joshi2020"]
+    devices = 2000
+    seed = { range = [0, 5] }
+Each point writes DIR/<hash of its config>.h5; a rerun skips finished points. Exit status:
+0 all points finished, 1 some failed (DIR/<point>.error.txt), 2 bad input, 130 interrupted.
+"""
+
+
+def _sweep_command(args) -> int:
+    from .io.kinds import get_kind
+    from .workloads import get_workload
+
+    w = get_workload(args.workload)
+    base = load_config(w.config, args.config, args.sets)
+    show = None
+    if args.show:
+        kind = get_kind(w.kind)
+        show = [s.strip() for s in args.show.split(",") if s.strip()]
+        unknown = [s for s in show if kind.units_of(s) is None]
+        if unknown:
+            raise ParameterError(f"--show {args.show!r}: {unknown} are not results of a "
+                                 f"{w.kind!r} file; known: "
+                                 f"{sorted([*kind.headline, *kind.optional])}")
+    if args.dry_run:
+        plan = plan_sweep(w, args.grid, args.out, base=base)
+        for p in plan.points:
+            print(f"{p.name}  {'finished' if p in plan.done else 'to run  '}  {p.describe()}")
+        print(f"{len(plan.points)} points, {len(plan.done)} finished, {len(plan.todo)} to run")
+        return 0
+    report = run_sweep(w, args.grid, args.out, base=base, scheduler=args.scheduler,
+                       workers=args.workers, progress=not args.quiet, show=show)
+    print(report.table)
+    print(f"wrote {report.summary}")
+    return 0 if report.ok else 1
+
+
+def add_sweep_parser(sub) -> None:
+    """Add ``neuropcm sweep WORKLOAD --grid GRID.toml --out DIR ...`` to the subparsers."""
+    from .workloads import workloads
+
+    p = sub.add_parser("sweep", help="run a workload over a grid of configs and seeds on Dask",
+                       description="Run WORKLOAD once per point of a grid of configs, on a "
+                                   "local Dask cluster or an existing one; one HDF5 file per "
+                                   "point in DIR, DIR/summary.h5 and a table of the results "
+                                   "(mean ± std over seeds).",
+                       epilog=_GRID_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("workload", metavar="WORKLOAD", choices=sorted(workloads()),
+                   help=f"one of {', '.join(sorted(workloads()))}")
+    p.add_argument("--grid", required=True, metavar="GRID.toml", help="the grid (TOML)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder of the point files")
+    p.add_argument("--config", metavar="FILE.toml", help="settings under the grid (TOML)")
+    p.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[], dest="sets",
+                   help="a setting under the grid (repeatable; the grid wins)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://HOST:8786, or its scheduler file); "
+                        "default: a local cluster")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes of the local cluster (default: the CPUs available)")
+    p.add_argument("--show", metavar="NAME[,NAME]",
+                   help="results to print (default: the file kind's headline results)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the points (finished or to run) and run nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_sweep_command)
