@@ -29,7 +29,9 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, _base_type, _hints, _merge
+from .config import Config
+from .config._base import _base_type, _hints
+from .config._loading import _merge
 from .errors import NeuroPCMError, ParameterError
 
 __all__ = ["Point", "load_grid", "expand_grid", "point_name"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import _base_type, _hints
+from .config._base import _base_type, _hints
 from .sweep_grid import Point
 
 __all__ = ["Group", "SweepSummary", "collect_summary", "write_summary", "format_table"]
