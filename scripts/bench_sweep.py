@@ -63,16 +63,26 @@ def differences(a, b) -> dict:
     out = {k: float("inf") for k in ca.keys() ^ cb.keys()}
     for k in ca.keys() & cb.keys():
         (attrs_a, x), (attrs_b, y) = ca[k], cb[k]
-        if attrs_a.keys() != attrs_b.keys() or not all(
-                np.array_equal(attrs_a[n], attrs_b[n]) for n in attrs_a):
-            out[k + " (attributes)"] = float("inf")
-        x, y = np.asarray(x), np.asarray(y)
-        if x.dtype != y.dtype or x.shape != y.shape:
-            out[k] = float("inf")
-        elif not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
-            out[k] = float(np.nanmax(np.abs(x - y) / np.maximum(np.abs(x), 1e-300))) \
-                if x.dtype.kind == "f" else float("inf")
+        for n in attrs_a.keys() | attrs_b.keys():
+            d = _difference(attrs_a.get(n), attrs_b.get(n))
+            if d is not None:
+                out[f"{k}.attrs[{n}]"] = d
+        d = _difference(x, y)
+        if d is not None:
+            out[k] = d
     return out
+
+
+def _difference(x, y):
+    """None if equal, else the largest relative difference (inf if not comparable)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype != y.dtype or x.shape != y.shape:
+        return float("inf")
+    if np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+        return None
+    if x.dtype.kind != "f":
+        return float("inf")
+    return float(np.nanmax(np.abs(x - y) / np.maximum(np.abs(x), 1e-300)))
 
 
 ONE_POINT = """

@@ -195,6 +195,18 @@ def test_cli_refuses_a_bad_grid_before_anything_runs(tmp_path, capsys, monkeypat
     assert "is a file" in capsys.readouterr().err
 
 
+def test_an_unreachable_scheduler_is_one_line_error(tmp_path, capsys, monkeypatch):
+    import neuropcm.sweep
+
+    monkeypatch.setattr(neuropcm.sweep, "CONNECT_TIMEOUT_S", 1.0)
+    grid = write_grid(tmp_path / "g.toml", "seed = [0]\ndevices = 100\npulses = 1\n")
+    rc = main(["sweep", DC.name, "--grid", str(grid), "--out", str(tmp_path / "out"),
+               "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err and "cannot connect" in err and "tcp://127.0.0.1:9" in err
+    assert not list((tmp_path / "out").glob("*.h5"))
+
+
 def test_finished_means_a_readable_file_of_the_kind_with_the_same_config(tmp_path):
     p0, p1 = expand_grid(DC, {**SMALL, "seed": [0, 1]})
     assert not is_finished(DC, p0, tmp_path)
@@ -243,7 +255,7 @@ def client():
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+                           dashboard_address="127.0.0.1:0", silence_logs=40)
     c = Client(cluster)
     yield c
     c.close()
@@ -257,7 +269,8 @@ def test_sweep_files_equal_the_points_run_one_by_one(client, tmp_path):
     points = report.plan.points
     assert report.ok and sorted(report.ran) == sorted(p.name for p in points)
     assert len(client.scheduler_info()["workers"]) == 2
-    for p in points:
+    for p in points:  # one by one in this process (numpy's default BLAS threads: at this
+        # size its reductions run on one thread, as in the Dask workers)
         one = DC.run(p.config, tmp_path / "one" / f"{p.name}.h5", progress=False)
         assert h5_differences(point_path(tmp_path / "sweep", p), one) == []
     # the comparison sees a difference where there is one (another seed)
