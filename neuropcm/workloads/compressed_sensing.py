@@ -285,21 +285,8 @@ def run(config: CompressedSensingConfig, out, *, resume: bool = False,
     """Compress and recover the image with each variant; write one
     ``compressed_sensing`` HDF5 file.
 
-    Parameters
-    ----------
-    config : CompressedSensingConfig
-        What to run.
-    out : str or Path
-        The HDF5 file to write (atomically).
-    resume : bool
-        Refused: the run keeps no checkpoint.
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    Path
-        ``out``.
+    The arguments and return value are those of every workload's ``run`` (see
+    :class:`~neuropcm.workloads.Workload`); ``resume`` is refused (no checkpoint).
     """
     from tqdm import tqdm
 

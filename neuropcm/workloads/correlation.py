@@ -284,21 +284,8 @@ def simulate(config: CorrelationConfig, *, progress: bool = False, record: bool 
 def run(config: CorrelationConfig, out, *, resume: bool = False, progress: bool = True) -> Path:
     """Run the experiment and write one ``correlation`` HDF5 file (atomically).
 
-    Parameters
-    ----------
-    config : CorrelationConfig
-        The settings.
-    out : str or Path
-        The HDF5 file to write.
-    resume : bool
-        Refused: the run keeps no checkpoint (1e6 processes x 1e4 steps take seconds).
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    Path
-        ``out``.
+    The arguments and return value are those of every workload's ``run`` (see
+    :class:`~neuropcm.workloads.Workload`); ``resume`` is refused (no checkpoint).
     """
     from ..io import atomic_h5, write_config, write_dataset
 

@@ -43,21 +43,8 @@ def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,
         progress: bool = True) -> Path:
     """Measure the preset and write one ``device_characterisation`` HDF5 file.
 
-    Parameters
-    ----------
-    config : DeviceCharacterisationConfig
-        What to measure.
-    out : str or Path
-        The HDF5 file to write (atomically).
-    resume : bool
-        Refused: the run is short and keeps no checkpoint.
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    Path
-        ``out``.
+    The arguments and return value are those of every workload's ``run`` (see
+    :class:`~neuropcm.workloads.Workload`); ``resume`` is refused (no checkpoint).
     """
     from tqdm import tqdm
 

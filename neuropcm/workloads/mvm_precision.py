@@ -157,21 +157,8 @@ def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
         progress: bool = True) -> Path:
     """Measure fixed-point and PCM MVM errors and write one ``mvm_precision`` HDF5 file.
 
-    Parameters
-    ----------
-    config : MVMPrecisionConfig
-        What to measure.
-    out : str or Path
-        The HDF5 file to write (atomically).
-    resume : bool
-        Refused: the run keeps no checkpoint.
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    Path
-        ``out``.
+    The arguments and return value are those of every workload's ``run`` (see
+    :class:`~neuropcm.workloads.Workload`); ``resume`` is refused (no checkpoint).
     """
     from tqdm import tqdm
 

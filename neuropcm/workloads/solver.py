@@ -191,21 +191,8 @@ def _solve_problem(p: _Problem, c: SolverConfig, bar) -> dict:
 def run(config: SolverConfig, out, *, resume: bool = False, progress: bool = True) -> Path:
     """Solve both systems and write one ``solver`` HDF5 file.
 
-    Parameters
-    ----------
-    config : SolverConfig
-        The run's settings.
-    out : str or Path
-        The HDF5 file to write (atomically).
-    resume : bool
-        Refused: the run keeps no checkpoint.
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    Path
-        ``out``.
+    The arguments and return value are those of every workload's ``run`` (see
+    :class:`~neuropcm.workloads.Workload`); ``resume`` is refused (no checkpoint).
     """
     from tqdm import tqdm
 
