@@ -1,0 +1,133 @@
+"""Throughput and energy of a crossbar run, from the run's own counters (a model).
+
+Seed 2 (Muñoz-Martín et al., Sec. IV-B, Table I) reports 40 GOPS and 20,000 GOPS/W for
+its 4-bit drift-resilient MLP from Cadence estimates of its circuits. This module turns
+the counters every :class:`~neuropcm.crossbar.Crossbar` keeps (``totals()``: device reads,
+SET/RESET pulses and their energy, ADC and DAC conversions) into the same figures under
+assumptions stated here, never tuned to the paper's numbers:
+
+Give the counters of the phase being modelled (:func:`between`: the inference pass
+alone, without programming).
+
+* **Operations** are bit level, as in seed 2: each device read during an MVM is one
+  multiply (input times conductance) and one add (current summed on the line),
+  ``ops = 2 * n_read``. ``network_ops`` (two per weight and image of the float network)
+  is reported beside it when the caller gives the weight count.
+* **Time**: every ADC converts one line per cycle of the master ``clock`` (seed 2:
+  10 MHz), ``adcs`` ADCs work in parallel (default one per array), and the analog MVM
+  settles within the cycle: ``time = adc_conversions / (adcs * clock)``.
+* **Energy**: the devices' own energy from their parameters (``e_read`` per read,
+  ``e_set``/``e_reset`` per pulse; :class:`~neuropcm.devices.DeviceParams`), plus
+  ``adc_conversions * adc_fom * 2**adc_bits`` (a Walden figure of merit, assumed
+  50 fJ per conversion step, typical of SAR ADCs) plus ``dac_conversions * dac_energy``
+  (0 by default: binary or unary word-line drivers). The digital logic (DSP, LUTs,
+  shift-and-add) and the clock tree are not counted.
+
+``GOPS = ops / time / 1e9`` and ``GOPS/W = ops / energy / 1e9`` (operations per joule).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..config import Config, option
+
+#: Counters the model reads (keys of ``Crossbar.totals()``).
+COUNTERS = ("n_read", "n_set", "n_reset", "energy", "adc_conversions", "dac_conversions")
+
+
+@dataclass(frozen=True)
+class ThroughputModel(Config):
+    """Assumptions of the throughput and energy model (see the module docstring)."""
+
+    clock: float = option(10e6, "master clock: one ADC conversion per cycle (seed 2: 10 MHz)",
+                          unit="Hz", lo=0.0, lo_open=True)
+    adcs: int = option(0, "ADCs converting in parallel (0: one per crossbar array)", lo=0)
+    adc_fom: float = option(50e-15, "ADC energy per conversion step (Walden figure of merit; "
+                            "assumed)", unit="J", lo=0.0)
+    dac_energy: float = option(0.0, "energy per DAC conversion (0: binary/unary word-line "
+                               "drivers)", unit="J", lo=0.0)
+
+
+def sum_totals(crossbars) -> dict:
+    """The counters of :data:`COUNTERS` summed over crossbars (their ``totals()``)."""
+    out = dict.fromkeys(COUNTERS, 0)
+    out["energy"] = 0.0
+    for xb in crossbars:
+        t = xb.totals()
+        for k in COUNTERS:
+            out[k] += t.get(k, 0)
+    return out
+
+
+def between(before: dict, after: dict) -> dict:
+    """The counters accrued from ``before`` to ``after`` (two :func:`sum_totals`): e.g. the
+    inference alone, without the programming pulses that came first."""
+    return {k: after[k] - before.get(k, 0) for k in after}
+
+
+def throughput(counts: dict, *, images: int, adc_bits: int, arrays: int,
+               model: ThroughputModel | None = None, weights: int | None = None) -> dict:
+    """GOPS and GOPS/W of a run from its summed counters (a model; module docstring).
+
+    Parameters
+    ----------
+    counts : dict
+        Summed ``Crossbar.totals()`` (:func:`sum_totals`): ``n_read``, ``energy`` (J, the
+        devices' own), ``adc_conversions``, ``dac_conversions``.
+    images : int
+        Inputs the counters cover (for per-image figures).
+    adc_bits : int
+        Resolution of the ADCs (their energy is ``adc_fom * 2**adc_bits``).
+    arrays : int
+        Crossbar arrays of the network (one ADC each when ``model.adcs`` is 0).
+    weights : int, optional
+        Weights of the float network: adds ``network_ops = 2 * weights * images``.
+
+    Returns
+    -------
+    dict
+        SI values (units in :data:`UNITS`): ``ops``, ``ops_per_image``, ``time`` (s),
+        ``ops_per_second`` (GOPS = 1e-9 of it), ``energy`` (J, total),
+        ``energy_devices``, ``energy_adc``, ``energy_dac``, ``energy_per_image`` (J),
+        ``ops_per_joule`` (GOPS/W = 1e-9 of it) and, with ``weights``, ``network_ops``.
+    """
+    from ..errors import ParameterError
+
+    model = model or ThroughputModel()
+    for name, v in (("images", images), ("adc_bits", adc_bits), ("arrays", arrays)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ParameterError(f"{name} = {v!r}: give a positive whole number")
+    missing = [k for k in ("n_read", "energy", "adc_conversions") if k not in counts]
+    if missing:
+        raise ParameterError(f"counts lack {missing}; give summed Crossbar.totals() "
+                             f"(neuropcm.workloads._throughput.sum_totals)")
+    ops = 2.0 * counts["n_read"]
+    adcs = model.adcs or arrays
+    time = counts["adc_conversions"] / (adcs * model.clock)
+    e_adc = counts["adc_conversions"] * model.adc_fom * 2.0 ** adc_bits
+    e_dac = counts.get("dac_conversions", 0) * model.dac_energy
+    energy = float(counts["energy"]) + e_adc + e_dac
+    out = {"ops": ops, "ops_per_image": ops / images, "time": time,
+           "ops_per_second": ops / time if time > 0 else math.nan,
+           "energy": energy, "energy_devices": float(counts["energy"]),
+           "energy_adc": e_adc, "energy_dac": e_dac, "energy_per_image": energy / images,
+           "ops_per_joule": ops / energy if energy > 0 else math.nan}
+    if weights is not None:
+        out["network_ops"] = 2.0 * weights * images
+    return out
+
+
+#: Units of the values :func:`throughput` returns (for HDF5 attributes).
+UNITS = {"ops": "count", "ops_per_image": "count", "time": "s", "ops_per_second": "Hz",
+         "energy": "J", "energy_devices": "J", "energy_adc": "J", "energy_dac": "J",
+         "energy_per_image": "J", "ops_per_joule": "J^-1", "network_ops": "count"}
+
+
+def describe(result: dict) -> str:
+    """One headline line: GOPS and GOPS/W, labelled as a model."""
+    return (f"throughput model: {result['ops_per_second'] / 1e9:.3g} GOPS, "
+            f"{result['ops_per_joule'] / 1e9:.3g} GOPS/W "
+            f"({result['energy_per_image'] * 1e9:.3g} nJ per image; bit-level ops, "
+            f"assumptions in neuropcm.workloads._throughput)")

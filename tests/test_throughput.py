@@ -1,0 +1,51 @@
+"""The throughput/energy model: its formulas typed here, counters of a real crossbar."""
+
+import numpy as np
+import pytest
+
+from neuropcm.crossbar import Crossbar
+from neuropcm.errors import ParameterError
+from neuropcm.workloads._throughput import (ThroughputModel, between, sum_totals,
+                                            throughput)
+
+
+def test_formulas_from_counts():
+    counts = {"n_read": 1000, "energy": 2e-10, "adc_conversions": 40, "dac_conversions": 8}
+    m = ThroughputModel(clock=1e6, adcs=2, adc_fom=1e-15, dac_energy=3e-15)
+    r = throughput(counts, images=4, adc_bits=5, arrays=7, model=m, weights=100)
+    assert r["ops"] == 2000
+    assert r["ops_per_image"] == 500
+    assert r["time"] == pytest.approx(40 / (2 * 1e6))
+    assert r["ops_per_second"] == pytest.approx(2000 / 20e-6)
+    e = 2e-10 + 40 * 1e-15 * 32 + 8 * 3e-15
+    assert r["energy"] == pytest.approx(e)
+    assert r["ops_per_joule"] == pytest.approx(2000 / e)
+    assert r["network_ops"] == 800
+    # adcs = 0: one ADC per array
+    r1 = throughput(counts, images=4, adc_bits=5, arrays=7, model=ThroughputModel(clock=1e6))
+    assert r1["time"] == pytest.approx(40 / (7 * 1e6))
+
+
+def test_inference_counters_of_a_crossbar():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(6, 9))
+    xb = Crossbar(W, "binary", mapping="bit-sliced", seed=0, bits=3, adc_bits=6)
+    before = sum_totals([xb])
+    X = rng.random((9, 5))
+    xb @ X
+    c = between(before, sum_totals([xb]))
+    assert c["n_set"] == 0 and c["n_reset"] == 0  # programming is not in the inference
+    # reads only: the devices' energy is e_read per read
+    assert c["energy"] == pytest.approx(c["n_read"] * xb.params.e_read)
+    assert c["n_read"] >= W.size * 3 * 5  # every bit device read once per input vector
+    r = throughput(c, images=5, adc_bits=6, arrays=1)
+    assert r["ops"] == 2 * c["n_read"]
+
+
+@pytest.mark.parametrize("kw", [dict(images=0), dict(adc_bits=-1), dict(arrays=1.5)])
+def test_bad_arguments(kw):
+    args = dict(images=1, adc_bits=4, arrays=1) | kw
+    with pytest.raises(ParameterError):
+        throughput({"n_read": 1, "energy": 0.0, "adc_conversions": 1}, **args)
+    with pytest.raises(ParameterError, match="lack"):
+        throughput({"n_read": 1}, images=1, adc_bits=4, arrays=1)
