@@ -35,8 +35,8 @@ ADC (``adc_mode``):
   and dummy subtraction in the DSP. Lines carry positive currents only, so the ADC is
   unipolar: codes ``0 .. 2^b - 1`` over ``[0, R)``, which is the crossbar's signed
   ``b + 1``-bit ADC of the same range on non-negative lines (identical codes and step
-  ``R/2^b``). ``R`` is the largest nominal line output over the calibration inputs
-  (training images; their hidden codes for layer 2).
+  ``R/2^b``). ``R`` is the crossbar's automatic range, the worst case of the mean line
+  output over inputs in [0, 1] at programming (nothing saturates with ideal devices).
 
 Saturated conversions are counted (``totals()["adc_saturated"]``), never silent.
 """
@@ -121,19 +121,6 @@ def predict_float(W1q: np.ndarray, W2q: np.ndarray, X: np.ndarray) -> np.ndarray
     return (expand_unary(W2q) @ hidden_float(W1q, X)).argmax(axis=0)
 
 
-def _line_max(codes: np.ndarray, q_c: int, X: np.ndarray, bits: int | None) -> float:
-    """Largest nominal line output over inputs ``X`` (n, B): bit lines of the codes (bit
-    units) for ``bits``, else code lines ``W*/delta`` (in steps), dummy lines included."""
-    xs = X.sum(axis=0).max()
-    if bits is None:
-        return float(max((codes @ X).max(), q_c * xs))
-    out = 0.0
-    for b in range(bits):
-        out = max(out, float((((codes >> b) & 1).astype(float) @ X).max()),
-                  float((q_c >> b) & 1) * xs)
-    return out
-
-
 #: ADC placements (see the module docstring).
 ADC_MODES = ("neuron", "line")
 #: Full scale of the hidden pre-activation in ``"neuron"`` mode: twice the input where
@@ -155,7 +142,8 @@ class MappedMLP:
     adc_bits : int or None
         ADC resolution (None: no ADC).
     calibration : ndarray (784, B)
-        Inputs setting the ADC full scales (see the module docstring).
+        Inputs setting the output layer's ADC full scale in ``"neuron"`` mode (module
+        docstring).
     preset : str
         Device preset.
     seed : int
@@ -189,12 +177,8 @@ class MappedMLP:
                                      f"matrices from quantise()")
             opts = dict(seed=int_seed(seed, "layer", l), drift_compensation="lrs",
                         device_overrides=device_overrides)
-            if line_adc:
-                R = _line_max(q, q_c, Xc, bits)
-                # analog lines are in weight units (W* = delta q), digital in bit units;
-                # dac_range = 1: inputs in [0, 1] reach the array unscaled
-                opts.update(adc_bits=adc_bits + 1, dac_range=1.0,
-                            adc_range=R * (delta if bits is None else 1.0))
+            if line_adc:  # dac_range = 1: inputs in [0, 1] reach the array unscaled
+                opts.update(adc_bits=adc_bits + 1, dac_range=1.0)
             if bits is None:
                 xb = Crossbar(Wq, preset, mapping="offset", **opts)
             else:
