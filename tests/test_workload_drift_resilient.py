@@ -232,6 +232,8 @@ def test_figure_is_drawn_from_the_file(small, tmp_path):
     ({"instances": -1}, r"instances = -1"),
     ({"test": -5}, r"test = -5"),
     ({"sweep_instances": 0}, r"sweep_instances = 0"),
+    ({"device_overrides": {"nu_sdt_min": 0.0}}, r"device_overrides = .*nu_sdt_min"),
+    ({"preset": "nandakumar2018"}, r"preset = 'nandakumar2018'"),
 ])
 def test_bad_options_give_one_line_errors(kw, pattern):
     with pytest.raises(ParameterError, match=pattern) as e:

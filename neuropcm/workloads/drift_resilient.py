@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config, option
-from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from ..random import int_seed
 from . import Workload, refuse_resume
@@ -42,6 +41,8 @@ COMPENSATIONS = ("none", "lrs")
 #: Analog variants: state-dependent drift (the preset) and one drift exponent for all
 #: states (:data:`~neuropcm.workloads._drift_network.IDEAL_DRIFT`).
 ANALOG = ("state", "ideal")
+#: Presets of the programmed-state (inference) model, which the mappings need.
+PROGRAMMED_PRESETS = ("binary", "ideal", "joshi2020")
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,9 @@ class DriftResilientConfig(Config):
     instances: int = option(10, "device instances of the drift run (Monte Carlo)", lo=2)
     sweep_instances: int = option(3, "device instances of each sweep point", lo=1)
     preset: str = option("binary", "device preset of the digital weights",
-                         choices=tuple(sorted(PRESETS)))
+                         choices=PROGRAMMED_PRESETS)
     analog_preset: str = option("joshi2020", "device preset of the analog baseline",
-                                choices=tuple(sorted(PRESETS)))
+                                choices=PROGRAMMED_PRESETS)
     device_overrides: dict | None = option(None, "device parameter overrides (SI) of the "
                                            "digital preset, e.g. {'nu_std_max': 0.0}")
     seed: int = option(0, "seed of every random stream of the run", lo=0)
@@ -90,6 +91,14 @@ class DriftResilientConfig(Config):
             if not v or list(v) != sorted(set(v)):
                 raise ParameterError(f"{name} = {list(v)} must be a non-empty, strictly "
                                      f"increasing list")
+        if self.device_overrides:
+            from ..devices import get_preset
+
+            try:
+                get_preset(self.preset, **self.device_overrides)
+            except ParameterError as e:
+                raise ParameterError(f"device_overrides = {self.device_overrides!r}: {e}") \
+                    from None
         if self.mnist_dir is not None and not Path(self.mnist_dir).expanduser().is_dir():
             raise ParameterError(f"mnist_dir = {self.mnist_dir!r} is not a folder; give the "
                                  f"folder of the IDX files (e.g. Fashion-MNIST) or leave it unset")
@@ -133,7 +142,9 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
     c = config
     wall = time.perf_counter()
     Xtr, ytr, Xcal, Xte, yte = _data(c)
-    t0 = float(PRESETS[c.preset]().t0)
+    from ..devices import get_preset
+
+    t0 = float(get_preset(c.preset, **(c.device_overrides or {})).t0)
     T = np.logspace(0.0, np.log10(c.t_max), c.time_points)
     ages = (T - 1.0) * t0
     X1 = with_ones(Xte)
