@@ -250,3 +250,39 @@ def test_workload_flag_and_rand_mnist_config():
     assert W_.flags["--mnist-dir"][0] == "mnist_dir"
     c = W_.config(dataset="rand-mnist")
     assert c.dataset == "rand-mnist" and c.rand_fraction == 0.1
+
+
+def test_rand_mnist_randomises_a_tenth_of_the_pixels_of_train_and_test():
+    from neuropcm.workloads.drift_resilient import _data
+
+    c = W_.config(dataset="rand-mnist", train=200, test=100, calibration=50)
+    plain = _data(W_.config(train=200, test=100, calibration=50))
+    rand = _data(c)
+    for k in (0, 3):  # train and test columns
+        changed = (plain[k] != rand[k]).mean(axis=0)
+        # round(0.1 * 784) = 78 pixels drawn per image; a drawn pixel keeps its value
+        # only by chance (1/256 for a uniform grey level)
+        assert np.all(changed <= 78 / 784)
+        assert changed.mean() == pytest.approx(78 / 784 * 255 / 256, rel=0.02)
+    assert np.array_equal(plain[1], rand[1]) and np.array_equal(plain[4], rand[4])
+
+
+def test_mnist_dir_reads_any_idx_folder(tmp_path):
+    """Fashion-MNIST or any MNIST-format set: the IDX files of the folder are used."""
+    from neuropcm.datasets import write_idx
+    from neuropcm.workloads.drift_resilient import _data
+
+    g = np.random.default_rng(0)
+    for split, n in (("train", 30), ("t10k", 20)):
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte",
+                  g.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte",
+                  g.integers(0, 10, n, dtype=np.uint8))
+    Xtr, ytr, Xcal, Xte, yte = _data(W_.config(mnist_dir=str(tmp_path), train=30, test=20,
+                                               calibration=10))
+    assert Xtr.shape == (784, 30) and Xte.shape == (784, 20) and Xcal.shape == (784, 10)
+    g = np.random.default_rng(0)
+    np.testing.assert_array_equal(Xtr, g.integers(0, 256, (30, 28, 28), dtype=np.uint8)
+                                  .reshape(30, -1).T / 255.0)
+    with pytest.raises(ParameterError, match="test = 50 but the dataset has only 20"):
+        _data(W_.config(mnist_dir=str(tmp_path), train=30, test=50, calibration=10))
