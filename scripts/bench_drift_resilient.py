@@ -45,7 +45,7 @@ def main(argv=None):
     L = 2 ** a.bits
     W1q, W2q = quantise(W[0], L)[0], quantise(W[1], L)[0]
     t = time.perf_counter()
-    net = MappedMLP(W1q, W2q, kind="digital", levels=L, adc_bits=6, calibration=Xtr[:, :1000],
+    net = MappedMLP(W1q, W2q, weights="digital", levels=L, adc_bits=6, calibration=Xtr[:, :1000],
                     preset="binary", seed=0, adc_mode=a.adc_mode)
     build = time.perf_counter() - t
     X1 = with_ones(Xte)

@@ -93,7 +93,7 @@ def test_ideal_devices_reproduce_the_quantised_float_network(net, mode):
     W1q, W2q = quantise(net["W"][0], 16)[0], quantise(net["W"][1], 16)[0]
     a2, u_ref = float_reference(W1q, W2q, net["Xte"])
     for adc in (None, 30):
-        m = MappedMLP(W1q, W2q, kind="digital", levels=16, adc_bits=adc,
+        m = MappedMLP(W1q, W2q, weights="digital", levels=16, adc_bits=adc,
                       calibration=net["Xcal"], preset="ideal", seed=3, adc_mode=mode)
         for age in (0.0, T_MAX_AGE):  # ideal devices do not drift: K stays 1
             p = m.advance_to(age).predict(net["X1"])
@@ -114,11 +114,11 @@ def test_digital_weights_with_k_resist_drift_and_analog_do_not(net):
     y, X1 = net["y"], net["X1"]
     se = math.sqrt(0.9 * 0.1 / N_TEST)  # binomial standard error of one accuracy
 
-    def run(kind, levels, preset, overrides, seeds=(0, 1, 2)):
+    def run(weights, levels, preset, overrides, seeds=(0, 1, 2)):
         W1q, W2q = quantise(net["W"][0], levels)[0], quantise(net["W"][1], levels)[0]
         a = []
         for s in seeds:
-            m = MappedMLP(W1q, W2q, kind=kind, levels=levels, adc_bits=6,
+            m = MappedMLP(W1q, W2q, weights=weights, levels=levels, adc_bits=6,
                           calibration=net["Xcal"], preset=preset, seed=s,
                           device_overrides=overrides)
             a0 = accuracy(m.predict(X1)["lrs"], y)
@@ -137,7 +137,7 @@ def test_analog_ideal_drift_is_recovered_by_k(net):
     """Fig. 6a: one drift exponent for every state, so K = T^nu undoes the drift of every
     weight; at 10^6 t0 the K-compensated accuracy beats the uncompensated one."""
     W1q, W2q = quantise(net["W"][0], 64)[0], quantise(net["W"][1], 64)[0]
-    m = MappedMLP(W1q, W2q, kind="analog", levels=64, adc_bits=6, calibration=net["Xcal"],
+    m = MappedMLP(W1q, W2q, weights="analog", levels=64, adc_bits=6, calibration=net["Xcal"],
                   preset="joshi2020", seed=5, device_overrides=IDEAL_DRIFT)
     a0 = accuracy(m.predict(net["X1"])["lrs"], net["y"])
     p = m.advance_to(T_MAX_AGE).predict(net["X1"])
@@ -158,7 +158,7 @@ def test_k_factor_of_binary_devices_follows_the_drift_exponent_distribution(net)
     per-device factor spread s L (11 % at T = 10^6) plus ~5 % read noise over 785
     devices, 4 standard errors."""
     W1q, W2q = quantise(net["W"][0], 16)[0], quantise(net["W"][1], 16)[0]
-    m = MappedMLP(W1q, W2q, kind="digital", levels=16, adc_bits=6, calibration=net["Xcal"],
+    m = MappedMLP(W1q, W2q, weights="digital", levels=16, adc_bits=6, calibration=net["Xcal"],
                   preset="binary", seed=11)
     assert m.factors() == (1.0, 1.0)
     mu, s = 0.049, 0.008

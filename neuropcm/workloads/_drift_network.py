@@ -135,7 +135,7 @@ class MappedMLP:
     ----------
     W1q, W2q : ndarray
         Quantised layers ``(H, 785)`` and ``(10, H + 1)`` (from :func:`quantise`).
-    kind : {"digital", "analog"}
+    weights : {"digital", "analog"}
         ``bit-sliced`` binary devices or ``offset`` multilevel devices.
     levels : int
         Codes per weight (``2^bits`` for digital).
@@ -154,16 +154,16 @@ class MappedMLP:
         Device parameter overrides (e.g. :data:`IDEAL_DRIFT`).
     """
 
-    def __init__(self, W1q, W2q, *, kind: str, levels: int, adc_bits: int | None,
+    def __init__(self, W1q, W2q, *, weights: str, levels: int, adc_bits: int | None,
                  calibration: np.ndarray, preset: str, seed: int, adc_mode: str = "neuron",
                  device_overrides: dict | None = None):
         from ..crossbar import ADC, Crossbar
 
-        if kind not in ("digital", "analog"):
-            raise ParameterError(f"kind = {kind!r}; use 'digital' or 'analog'")
+        if weights not in ("digital", "analog"):
+            raise ParameterError(f"weights = {weights!r}; use 'digital' or 'analog'")
         if adc_mode not in ADC_MODES:
             raise ParameterError(f"adc_mode = {adc_mode!r}; use one of {list(ADC_MODES)}")
-        bits = int(levels).bit_length() - 1 if kind == "digital" else None
+        bits = int(levels).bit_length() - 1 if weights == "digital" else None
         if bits is not None and 2 ** bits != levels:
             raise ParameterError(f"levels = {levels} of digital weights must be a power of 2")
         mats = [np.asarray(W1q, float), expand_unary(W2q)]

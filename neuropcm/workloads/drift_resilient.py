@@ -167,8 +167,8 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
     def acc(p):
         return float((p == yte).mean())
 
-    def net(levels, j, adc_bits, kind="digital", preset=c.preset, overrides=c.device_overrides):
-        return dn.MappedMLP(*q(levels), kind=kind, levels=levels, adc_bits=adc_bits,
+    def net(levels, j, adc_bits, weights="digital", preset=c.preset, overrides=c.device_overrides):
+        return dn.MappedMLP(*q(levels), weights=weights, levels=levels, adc_bits=adc_bits,
                             calibration=Xcal, preset=preset, adc_mode=c.adc_mode,
                             seed=int_seed(c.seed, "devices", j), device_overrides=overrides)
 
@@ -217,7 +217,7 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
         for i, L in enumerate(c.levels_sweep):
             bar.set_postfix_str(f"analog {v} {L} levels")
             for j in range(S):
-                n = net(L, j, c.adc_bits, kind="analog", preset=c.analog_preset,
+                n = net(L, j, c.adc_bits, weights="analog", preset=c.analog_preset,
                         overrides=dn.IDEAL_DRIFT if v == "ideal" else None)
                 for k, age in enumerate(ages):
                     p = n.advance_to(age).predict(X1)
