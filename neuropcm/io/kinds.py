@@ -346,3 +346,25 @@ register_kind(FileKind(
     datasets={"points/name": "1", "points/status": "1", "points/error": "1",
               "points/config": "1", "groups/n": "count", "groups/failed": "count",
               "groups/points": "1"}))
+register_kind(FileKind(
+    "drift_resilient", 1, "drift-resilient MLP inference on PCM (seed 2): accuracy against "
+    "time, ADC bits, weight bits and of an analog multilevel baseline",
+    headline={"accuracy_t0": "1", "accuracy_final": "1", "accuracy_t0_std": "1",
+              "accuracy_final_std": "1", "accuracy_final_none": "1", "software_accuracy": "1",
+              "quantised_accuracy": "1", "weight_bits": "count", "adc_bits": "count",
+              "instances": "count", "test_examples": "count", "t0": "s", "pass_s": "s",
+              "wall_s": "s"},
+    datasets={"results/time": "s", "results/time_over_t0": "1", "results/weights/W1": "1",
+              "results/weights/W2": "1", "results/drift/accuracy_none": "1",
+              "results/drift/accuracy_lrs": "1", "results/bits/bits": "count",
+              "results/bits/accuracy_t0": "1", "results/bits/accuracy_final": "1",
+              "results/bits/quantised_accuracy": "1", "results/adc/bits": "count",
+              "results/adc/accuracy_t0": "1", "results/adc/accuracy_final": "1",
+              "results/analog/levels": "count", "results/analog/quantised_accuracy": "1",
+              "results/analog/accuracy_state_none": "1", "results/analog/accuracy_state_lrs": "1",
+              "results/analog/accuracy_ideal_none": "1", "results/analog/accuracy_ideal_lrs": "1",
+              "results/counters/n_read": "count", "results/counters/adc_conversions": "count",
+              "results/counters/adc_saturated": "count",
+              "results/counters/dac_conversions": "count", "results/counters/energy": "J",
+              "results/counters/n_mvm": "count", "results/counters/images": "count",
+              "results/counters/mvm_steps": "count", "results/counters/ops": "count"}))

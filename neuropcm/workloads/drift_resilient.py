@@ -1,0 +1,384 @@
+"""Drift-resilient MLP inference on PCM (``neuropcm run drift-resilient``; seed 2,
+Muñoz-Martín et al. 2021, physics.md section 6).
+
+A 784-H-10 sigmoid MLP (biases kept as one more word line) is trained in float
+(:func:`~neuropcm.workloads._mlp.train_float`, the software reference) and mapped with
+positive-only weights, dummy lines, a 6-bit unary hidden code and the LRS reference
+column's factor K (:mod:`~neuropcm.workloads._drift_network`). Measured on the test set,
+Monte Carlo over device instances (instance ``j`` from ``int_seed(seed, "devices", j)``):
+
+* **drift** (Fig. 8): ``weight_bits``-bit digital weights on binary devices, accuracy from
+  ``t0`` to ``t_max t0`` (log-spaced ``time_points``; time ``T t0`` is a device age of
+  ``(T - 1) t0``, so the drift factor is ``T^-nu``), without compensation (dummy lines
+  only) and with K;
+* **weight bits** (Fig. 7) and **ADC bits** (Fig. 4): accuracy at t0 and at ``t_max t0``
+  (K compensated) for each value, ``sweep_instances`` instances;
+* **analog baseline** (Fig. 6): ``levels`` conductance levels per device (``offset``
+  mapping, ``joshi2020``: state-dependent drift) and the same with one drift exponent
+  for every state ("ideal drift", Fig. 6a), over the same times.
+
+Headlines (``/results`` attributes): ``accuracy_t0`` and ``accuracy_final`` (the
+drift run with K, mean over instances) and ``software_accuracy`` (float network); seed 2
+reports 97.1 %, 96.8 % and 97.4 % (Table I). K corrects the mean LRS drift only: the
+device-to-device spread of the drift exponent (``binary`` preset: 0.008 at the LRS, the
+lower clip of the Joshi relation) spreads the weights by ~11 % at 1e6 t0, which K cannot
+undo; ``device_overrides = {nu_std_min = 0.0}`` removes that spread. ``/results/counters`` holds the summed
+crossbar counters of one pass of the test set at t0 (instance 0) for the throughput model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config, option
+from ..errors import ParameterError
+from ..random import int_seed
+from . import Workload, refuse_resume
+
+#: Compensations of every time curve: "none" = dummy lines only, "lrs" = with K.
+COMPENSATIONS = ("none", "lrs")
+#: Analog variants: state-dependent drift (the preset) and one drift exponent for all
+#: states (:data:`~neuropcm.workloads._drift_network.IDEAL_DRIFT`).
+ANALOG = ("state", "ideal")
+#: Presets of the programmed-state (inference) model, which the mappings need.
+PROGRAMMED_PRESETS = ("binary", "ideal", "joshi2020")
+
+
+@dataclass(frozen=True)
+class DriftResilientConfig(Config):
+    """Settings of the drift-resilient MLP experiment."""
+
+    dataset: str = option("mnist", "dataset: MNIST or rand-MNIST (rand_fraction of the pixels "
+                          "of every image random, train and test)", choices=("mnist", "rand-mnist"))
+    mnist_dir: str | None = option(None, "folder of IDX files (Fashion-MNIST or any MNIST-format "
+                                   "set; default: the offline MNIST cache)")
+    rand_fraction: float = option(0.1, "fraction of random pixels of rand-MNIST", lo=0.0, hi=1.0)
+    train: int = option(60_000, "training examples (the first ones)", lo=1, hi=60_000)
+    test: int = option(10_000, "test examples (the first ones)", lo=1, hi=10_000)
+    calibration: int = option(1000, "training examples setting the ADC full scales", lo=1,
+                              hi=60_000)
+    hidden: int = option(120, "hidden units", lo=1)
+    epochs: int = option(3, "float training epochs", lo=1)
+    lr: float = option(0.5, "float training learning rate", lo=0.0, lo_open=True)
+    batch: int = option(10, "float training minibatch", lo=1)
+    weight_bits: int = option(4, "bits per digital weight of the drift run", lo=1, hi=6)
+    adc_bits: int = option(6, "ADC resolution of the drift, weight-bits and analog runs", lo=1,
+                           hi=16)
+    adc_mode: str = option("neuron", "ADC per neuron after the differential shift-and-add, or "
+                           "per crossbar line", choices=("neuron", "line"))
+    bits_sweep: tuple[int, ...] = option([1, 2, 3, 4, 5, 6], "weight bits of the Fig. 7 sweep",
+                                         lo=1, hi=6)
+    adc_sweep: tuple[int, ...] = option([3, 4, 5, 6, 7, 8, 10], "ADC bits of the Fig. 4 sweep",
+                                        lo=1, hi=16)
+    levels_sweep: tuple[int, ...] = option([2, 4, 8, 16, 32, 64], "levels per analog device "
+                                           "of the Fig. 6 baseline", lo=2, hi=256)
+    t_max: float = option(1e6, "last read time, in units of t0", lo=1.0, lo_open=True)
+    time_points: int = option(7, "read times from t0 to t_max t0 (log-spaced)", lo=2)
+    instances: int = option(10, "device instances of the drift run (Monte Carlo)", lo=2)
+    sweep_instances: int = option(3, "device instances of each sweep point", lo=1)
+    preset: str = option("binary", "device preset of the digital weights",
+                         choices=PROGRAMMED_PRESETS)
+    analog_preset: str = option("joshi2020", "device preset of the analog baseline",
+                                choices=PROGRAMMED_PRESETS)
+    device_overrides: dict | None = option(None, "device parameter overrides (SI) of the "
+                                           "digital preset, e.g. {'nu_std_max': 0.0}")
+    seed: int = option(0, "seed of every random stream of the run", lo=0)
+
+    def validate(self) -> None:
+        for name in ("bits_sweep", "adc_sweep", "levels_sweep"):
+            v = getattr(self, name)
+            if not v or list(v) != sorted(set(v)):
+                raise ParameterError(f"{name} = {list(v)} must be a non-empty, strictly "
+                                     f"increasing list")
+        if self.device_overrides:
+            from ..devices import get_preset
+
+            try:
+                get_preset(self.preset, **self.device_overrides)
+            except ParameterError as e:
+                raise ParameterError(f"device_overrides = {self.device_overrides!r}: {e}") \
+                    from None
+        if self.mnist_dir is not None and not Path(self.mnist_dir).expanduser().is_dir():
+            raise ParameterError(f"mnist_dir = {self.mnist_dir!r} is not a folder; give the "
+                                 f"folder of the IDX files (e.g. Fashion-MNIST) or leave it unset")
+
+
+def _data(c: DriftResilientConfig):
+    """Training, calibration and test columns (784, N) and labels, rand-MNIST applied."""
+    from ..datasets import load_mnist
+    from ..datasets.mnist import rand_mnist
+    from ._mlp import images_to_columns
+
+    xtr, ytr = load_mnist("train", mnist_dir=c.mnist_dir, limit=max(c.train, c.calibration))
+    xte, yte = load_mnist("test", mnist_dir=c.mnist_dir, limit=c.test)
+    for name, n, have in (("train", c.train, len(xtr)), ("calibration", c.calibration, len(xtr)),
+                          ("test", c.test, len(xte))):
+        if n > have:
+            raise ParameterError(f"{name} = {n} but the dataset has only {have} examples; "
+                                 f"give {name} <= {have}")
+    if c.dataset == "rand-mnist":
+        xtr = rand_mnist(xtr, c.rand_fraction, int_seed(c.seed, "rand-mnist", "train"))
+        xte = rand_mnist(xte, c.rand_fraction, int_seed(c.seed, "rand-mnist", "test"))
+    Xtr = images_to_columns(xtr)
+    return (Xtr[:, :c.train], ytr[:c.train].astype(np.int64), Xtr[:, :c.calibration],
+            images_to_columns(xte), yte.astype(np.int64))
+
+
+def run(config: DriftResilientConfig, out, *, resume: bool = False,
+        progress: bool = True) -> Path:
+    """Train, map and measure; write one ``drift_resilient`` HDF5 file.
+
+    The arguments and return value are those of every workload's ``run`` (see
+    :class:`~neuropcm.workloads.Workload`); ``resume`` is refused (no checkpoint).
+    """
+    from tqdm import tqdm
+
+    from . import _drift_network as dn
+    from ._mlp import float_ops, predict, train_float, with_ones
+
+    if resume:
+        refuse_resume("drift-resilient", "a default run takes a few minutes")
+    c = config
+    wall = time.perf_counter()
+    Xtr, ytr, Xcal, Xte, yte = _data(c)
+    from ..devices import get_preset
+
+    t0 = float(get_preset(c.preset, **(c.device_overrides or {})).t0)
+    T = np.logspace(0.0, np.log10(c.t_max), c.time_points)
+    ages = (T - 1.0) * t0
+    X1 = with_ones(Xte)
+    S = c.sweep_instances
+    steps = (c.instances * len(T) + S * 2 * (len(c.bits_sweep) + len(c.adc_sweep))
+             + S * len(ANALOG) * len(c.levels_sweep) * len(T))
+    bar = tqdm(total=steps, desc="drift-resilient", unit="pass", disable=not progress)
+
+    bar.set_postfix_str("float training")
+    W = train_float(Xtr, ytr, (Xtr.shape[0], c.hidden, 10), seed=c.seed, epochs=c.epochs,
+                    lr=c.lr, batch=c.batch, path=("drift-resilient", "mlp"))
+    software = float((predict(float_ops(W)[0], Xte) == yte).mean())
+
+    def q(levels):
+        return dn.quantise(W[0], levels)[0], dn.quantise(W[1], levels)[0]
+
+    def acc(p):
+        return float((p == yte).mean())
+
+    def net(levels, j, adc_bits, weights="digital", preset=c.preset, overrides=c.device_overrides):
+        return dn.MappedMLP(*q(levels), weights=weights, levels=levels, adc_bits=adc_bits,
+                            calibration=Xcal, preset=preset, adc_mode=c.adc_mode,
+                            seed=int_seed(c.seed, "devices", j), device_overrides=overrides)
+
+    def ends(n):  # accuracy at t0 and at t_max t0, K compensated
+        a0 = acc(n.predict(X1)["lrs"])
+        bar.update()
+        a1 = acc(n.advance_to(ages[-1]).predict(X1)["lrs"])
+        bar.update()
+        return a0, a1
+
+    # drift run (Fig. 8)
+    drift = {k: np.empty((len(T), c.instances)) for k in COMPENSATIONS}
+    counters = None
+    pass_s = []
+    for j in range(c.instances):
+        n = net(2 ** c.weight_bits, j, c.adc_bits)
+        for k, age in enumerate(ages):
+            before = n.totals() if (j == 0 and k == 0) else None
+            tp = time.perf_counter()
+            p = n.advance_to(age).predict(X1)
+            pass_s.append(time.perf_counter() - tp)
+            if before is not None:
+                after = n.totals()
+                counters = {key: after[key] - before[key] for key in after}
+            for name in COMPENSATIONS:
+                drift[name][k, j] = acc(p[name])
+            bar.update()
+
+    # weight bits (Fig. 7) and ADC bits (Fig. 4)
+    sweeps = {}
+    for name, values in (("bits", c.bits_sweep), ("adc", c.adc_sweep)):
+        a = np.empty((2, len(values), S))
+        for i, v in enumerate(values):
+            bar.set_postfix_str(f"{name} {v}")
+            for j in range(S):
+                n = net(2 ** v, j, c.adc_bits) if name == "bits" else \
+                    net(2 ** c.weight_bits, j, v)
+                a[:, i, j] = ends(n)
+        sweeps[name] = a
+    quantised = np.array([acc(dn.predict_float(*q(2 ** b), Xte)) for b in c.bits_sweep])
+
+    # analog multilevel baseline (Fig. 6)
+    analog = {(v, k): np.empty((len(c.levels_sweep), len(T), S))
+              for v in ANALOG for k in COMPENSATIONS}
+    for v in ANALOG:
+        for i, L in enumerate(c.levels_sweep):
+            bar.set_postfix_str(f"analog {v} {L} levels")
+            for j in range(S):
+                n = net(L, j, c.adc_bits, weights="analog", preset=c.analog_preset,
+                        overrides=dn.IDEAL_DRIFT if v == "ideal" else None)
+                for k, age in enumerate(ages):
+                    p = n.advance_to(age).predict(X1)
+                    for name in COMPENSATIONS:
+                        analog[v, name][i, k, j] = acc(p[name])
+                    bar.update()
+    analog_q = np.array([acc(dn.predict_float(*q(L), Xte)) for L in c.levels_sweep])
+    bar.close()
+
+    from ..io import atomic_h5, write_config, write_dataset
+
+    out = Path(out)
+    with atomic_h5(out, kind=WORKLOAD.kind) as f:
+        write_config(f, c.to_dict())
+        r = f.create_group("results")
+        write_dataset(r, "time", T * t0, "s", note="T t0: the devices' age is (T - 1) t0")
+        write_dataset(r, "time_over_t0", T, "1")
+        g = r.create_group("weights")
+        write_dataset(g, "W1", W[0], "1")
+        write_dataset(g, "W2", W[1], "1")
+        g = r.create_group("drift")
+        for name in COMPENSATIONS:
+            write_dataset(g, f"accuracy_{name}", drift[name], "1", dims="time, instances")
+        for name, values in (("bits", c.bits_sweep), ("adc", c.adc_sweep)):
+            g = r.create_group(name)
+            write_dataset(g, "bits", np.array(values), "count")
+            write_dataset(g, "accuracy_t0", sweeps[name][0], "1", dims=f"{name}, instances")
+            write_dataset(g, "accuracy_final", sweeps[name][1], "1", dims=f"{name}, instances")
+        write_dataset(r["bits"], "quantised_accuracy", quantised, "1")
+        g = r.create_group("analog")
+        write_dataset(g, "levels", np.array(c.levels_sweep), "count")
+        write_dataset(g, "quantised_accuracy", analog_q, "1")
+        for (v, name), a in analog.items():
+            write_dataset(g, f"accuracy_{v}_{name}", a, "1", dims="levels, time, instances")
+        g = r.create_group("counters")
+        ops = 2 * sum(w.size for w in W) * Xte.shape[1]
+        for key, val, unit in (("n_read", counters["n_read"], "count"),
+                               ("adc_conversions", counters["adc_conversions"], "count"),
+                               ("adc_saturated", counters["adc_saturated"], "count"),
+                               ("dac_conversions", counters["dac_conversions"], "count"),
+                               ("energy", counters["energy"], "J"),
+                               ("n_mvm", counters["n_mvm"], "count"),
+                               ("images", Xte.shape[1], "count"), ("mvm_steps", 2, "count"),
+                               ("ops", ops, "count")):
+            write_dataset(g, key, val, unit)
+        d = drift["lrs"]
+        r.attrs["accuracy_t0"] = float(d[0].mean())
+        r.attrs["accuracy_final"] = float(d[-1].mean())
+        r.attrs["accuracy_t0_std"] = float(d[0].std(ddof=1))
+        r.attrs["accuracy_final_std"] = float(d[-1].std(ddof=1))
+        r.attrs["accuracy_final_none"] = float(drift["none"][-1].mean())
+        r.attrs["software_accuracy"] = software
+        r.attrs["quantised_accuracy"] = float(
+            acc(dn.predict_float(*q(2 ** c.weight_bits), Xte)))
+        r.attrs["weight_bits"] = c.weight_bits
+        r.attrs["adc_bits"] = c.adc_bits
+        r.attrs["instances"] = c.instances
+        r.attrs["test_examples"] = int(Xte.shape[1])
+        r.attrs["t0"] = t0
+        r.attrs["pass_s"] = float(np.median(pass_s))
+        r.attrs["wall_s"] = time.perf_counter() - wall
+    return out
+
+
+# ----------------------------------------------------------------------------- reading
+def _load(path) -> dict:
+    from ..io import open_h5, read_config
+
+    with open_h5(path, kind=WORKLOAD.kind) as f:
+        r = f["results"]
+        d = {"config": read_config(f), "attrs": dict(r.attrs),
+             "time": r["time_over_t0"][()]}
+        for grp in ("drift", "bits", "adc", "analog", "counters"):
+            d[grp] = {k: r[grp][k][()] for k in r[grp]}
+    return d
+
+
+def summary(path) -> str:
+    """Headline lines for the CLI, read from the file."""
+    d = _load(path)
+    a, cfg = d["attrs"], d["config"]
+    sat, conv = d["counters"]["adc_saturated"], d["counters"]["adc_conversions"]
+    name = cfg["dataset"] if cfg.get("mnist_dir") is None else f"IDX files in {cfg['mnist_dir']}"
+    return "\n".join([
+        f"784-{cfg['hidden']}-10 sigmoid MLP on {name}, {a['weight_bits']}-bit weights on "
+        f"{cfg['preset']} devices, {a['adc_bits']}-bit ADC ({cfg['adc_mode']}), "
+        f"{a['instances']} instances x {a['test_examples']} test images",
+        f"software_accuracy {100 * a['software_accuracy']:.2f} % (paper 97.4 %), quantised "
+        f"float {100 * a['quantised_accuracy']:.2f} %",
+        f"accuracy_t0 {100 * a['accuracy_t0']:.2f} +- {100 * a['accuracy_t0_std']:.2f} % "
+        f"(paper 97.1 %)",
+        f"accuracy_final (t = {cfg['t_max']:g} t0, K compensated) "
+        f"{100 * a['accuracy_final']:.2f} +- {100 * a['accuracy_final_std']:.2f} % "
+        f"(paper 96.8 %); dummy lines only {100 * a['accuracy_final_none']:.2f} %",
+        f"one pass of the test set through the mapped network: {a['pass_s']:.2f} s "
+        f"(run {a['wall_s']:.0f} s); ADC conversions at full scale: "
+        f"{100 * sat / max(conv, 1):.1f} %" + (" (mostly hidden |a| > 2 ln 11, where the unary "
+                                                "code is saturated anyway)"
+                                                if cfg["adc_mode"] == "neuron" else "")])
+
+
+def figure(path, png) -> Path:
+    """Figs. 8, 4, 7 and 6 of seed 2 from the file alone: accuracy against time with and
+    without K, against ADC bits, against weight bits, and of the analog baseline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = _load(path)
+    a, T = d["attrs"], d["time"]
+    fig, ax = plt.subplots(2, 3, figsize=(16, 9))
+    ax = ax.ravel()
+    for name, label in (("none", "dummy lines only"), ("lrs", "dummy lines + K (LRS column)")):
+        acc = 100 * d["drift"][f"accuracy_{name}"]
+        ax[0].errorbar(T, acc.mean(1), yerr=acc.std(1, ddof=1), fmt="o-", capsize=3,
+                       label=label)
+    for v, ls in (("software_accuracy", "--"), ("quantised_accuracy", ":")):
+        ax[0].axhline(100 * a[v], color="k", ls=ls, lw=1, label=v.replace("_", " "))
+    ax[0].set(xscale="log", xlabel="time / t0", ylabel="test accuracy (%)",
+              title=f"Fig. 8: {a['weight_bits']}-bit weights (mean ± std, "
+                    f"{a['instances']} instances)")
+    for i, (grp, title, xl) in enumerate((("adc", "Fig. 4: ADC resolution", "ADC bits"),
+                                          ("bits", "Fig. 7: weight resolution",
+                                           "bits per weight"))):
+        g = d[grp]
+        for key, lab in (("accuracy_t0", "t0"), ("accuracy_final", "t_max, with K")):
+            acc = 100 * g[key]
+            ax[1 + i].errorbar(g["bits"], acc.mean(1), yerr=acc.std(1), fmt="o-", capsize=3,
+                               label=lab)
+        if grp == "bits":
+            ax[2].plot(g["bits"], 100 * g["quantised_accuracy"], "k:", label="quantised float")
+        ax[1 + i].set(xlabel=xl, ylabel="test accuracy (%)", title=title)
+    g = d["analog"]
+    cols = plt.cm.viridis(np.linspace(0, 0.9, len(g["levels"])))
+    for k, (v, title) in enumerate((("ideal", "Fig. 6a: analog, same drift for all states"),
+                                    ("state", "Fig. 6b: analog, state-dependent drift"))):
+        for L, acc, col in zip(g["levels"], 100 * g[f"accuracy_{v}_lrs"], cols):
+            ax[3 + k].plot(T, acc.mean(1), "o-", color=col, ms=3, label=f"{L} levels")
+        ax[3 + k].set(xscale="log", xlabel="time / t0", ylabel="test accuracy (%)",
+                      title=title + " (with K)")
+    dr = 100 * d["drift"]["accuracy_lrs"].mean(1)
+    ax[5].plot(T, dr, "ko-", label=f"digital {a['weight_bits']}-bit, with K")
+    for L, acc, col in zip(g["levels"], 100 * g["accuracy_state_lrs"], cols):
+        ax[5].plot(T, acc.mean(1), "--", color=col, label=f"analog {L} levels, with K")
+    ax[5].set(xscale="log", xlabel="time / t0", ylabel="test accuracy (%)",
+              title="digital against analog weights")
+    for x in ax:
+        x.legend(fontsize=7)
+        x.grid(alpha=0.3)
+    fig.tight_layout()
+    png = Path(png)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    return png
+
+
+WORKLOAD = Workload(
+    name="drift-resilient", kind="drift_resilient", config=DriftResilientConfig, run=run,
+    summary=summary, figure=figure, default_out="drift_resilient.h5",
+    flags={"--mnist-dir": ("mnist_dir", "folder of IDX files (e.g. Fashion-MNIST)")},
+    description="drift-resilient MLP inference on PCM (seed 2): digital weights, dummy "
+                "lines and the LRS factor K against time; ADC, weight-bit and analog sweeps")

@@ -1,0 +1,288 @@
+"""drift-resilient workload: seed 2's MLP on PCM crossbars (Muñoz-Martín et al. 2021).
+
+A small network (784-40-10, 10,000 training images, 2 epochs) is trained once per module;
+the mapped networks read 1,500 test images. Accuracy differences are compared with a
+tolerance of a few binomial standard errors of the test-set accuracy.
+"""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+import neuropcm.io as nio
+from neuropcm.crossbar import quantise_offset
+from neuropcm.datasets import load_mnist
+from neuropcm.errors import ParameterError
+from neuropcm.workloads import get_workload
+from neuropcm.workloads._drift_network import (IDEAL_DRIFT, MappedMLP, expand_unary, quantise,
+                                               unary_code)
+from neuropcm.workloads._mlp import images_to_columns, train_float, with_ones
+from neuropcm.workloads.drift_resilient import DriftResilientConfig
+
+W_ = get_workload("drift-resilient")
+N_TEST = 1500
+T_MAX_AGE = (1e6 - 1) * 20.0  # 10^6 t0 of the presets (t0 = 20 s)
+
+
+@pytest.fixture(scope="module")
+def net():
+    xtr, ytr = load_mnist("train", limit=10_000)
+    xte, yte = load_mnist("test", limit=N_TEST)
+    Xtr, Xte = images_to_columns(xtr), images_to_columns(xte)
+    W = train_float(Xtr, ytr.astype(np.int64), (784, 40, 10), seed=1, epochs=2, lr=0.5,
+                    batch=10)
+    return dict(W=W, Xcal=Xtr[:, :500], Xte=Xte, X1=with_ones(Xte), y=yte.astype(np.int64))
+
+
+def float_reference(W1q, W2q, X):
+    """The quantised network in float, written out here: h = 1/(1 + e^-a),
+    u = rint(6 h), a2 = W2q [u/6; 1]."""
+    a1 = W1q @ np.vstack([X, np.ones((1, X.shape[1]))])
+    u = np.rint(6.0 / (1.0 + np.exp(-a1)))
+    a2 = W2q @ np.vstack([u / 6.0, np.ones((1, X.shape[1]))])
+    return a2, u
+
+
+def same_predictions(p, a2):
+    """``p`` is the reference's class, or one of its tied top classes: with integer codes
+    and unary inputs, ``a2`` is a multiple of delta/6 and two classes can tie exactly (the
+    float reference then picks the first; a read rounded differently another)."""
+    top = a2 >= a2.max(axis=0) - 1e-9 * np.abs(a2).max()
+    return bool(np.all(top[p, np.arange(a2.shape[1])]))
+
+
+def accuracy(p, y):
+    return float((p == y).mean())
+
+
+# ------------------------------------------------------------------ the mapping
+@pytest.mark.parametrize("levels", [2, 4, 16, 64])
+def test_quantiser_keeps_zero_and_the_crossbar_keeps_its_codes(levels):
+    W = np.random.default_rng(levels).normal(0.0, 1.0, (30, 40))
+    W[0, :5] = 0.0
+    Wq, q, q_c, delta = quantise(W, levels)
+    d = (W.max() - W.min()) / (levels - 1)
+    assert delta == pytest.approx(d, rel=1e-12)
+    assert q.min() == 0 and q.max() == levels - 1
+    assert np.all(Wq[0, :5] == 0.0)                       # a zero weight stays zero
+    assert np.max(np.abs(Wq - W)) <= d / 2 * (1 + 1e-9)   # round to nearest on the grid
+    # the crossbar's own positive-only quantiser returns the same step and codes for Wq
+    q2, qc2, d2 = quantise_offset(Wq, int(math.log2(levels)))
+    assert d2 == pytest.approx(d, rel=1e-9) and qc2 == q_c and np.array_equal(q2, q)
+
+
+def test_unary_code_is_a_thermometer_code():
+    h = np.array([[0.0, 0.04, 0.09, 0.5, 0.92, 1.0]])
+    U = unary_code(h)
+    assert U.shape == (12, 6)
+    on = U[:6].sum(axis=0)
+    assert list(on) == [0, 0, 1, 3, 6, 6]                 # rint(6 h)
+    assert np.all(np.diff(U[:6], axis=0) <= 0)            # lines 0..k-1 on, then off
+    assert np.all(U[6:] == 1)                             # the bias unit
+    W2 = np.arange(6.0).reshape(3, 2)
+    E = expand_unary(W2)
+    # 6 lines of W2/6 each: a unit with h = 0.5 (3 lines on) contributes W2 * 3/6
+    np.testing.assert_allclose(E @ unary_code(np.array([[0.5]])),
+                               W2 @ np.array([[0.5], [1.0]]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["neuron", "line"])
+def test_ideal_devices_reproduce_the_quantised_float_network(net, mode):
+    W1q, W2q = quantise(net["W"][0], 16)[0], quantise(net["W"][1], 16)[0]
+    a2, u_ref = float_reference(W1q, W2q, net["Xte"])
+    for adc in (None, 30):
+        m = MappedMLP(W1q, W2q, weights="digital", levels=16, adc_bits=adc,
+                      calibration=net["Xcal"], preset="ideal", seed=3, adc_mode=mode)
+        for age in (0.0, T_MAX_AGE):  # ideal devices do not drift: K stays 1
+            p = m.advance_to(age).predict(net["X1"])
+            assert same_predictions(p["lrs"], a2) and same_predictions(p["none"], a2)
+        if adc is None:  # exact: the hidden codes too
+            Y1 = m.crossbars[0].read(net["X1"], compensate=False)
+            assert np.array_equal(np.rint(6.0 / (1.0 + np.exp(-Y1))), u_ref)
+
+
+# ------------------------------------------------------------------ the paper's properties
+def test_digital_weights_with_k_resist_drift_and_analog_do_not(net):
+    """Seed 2 Figs. 6b and 8: 4-bit digital weights with dummy lines and K keep their
+    accuracy at 10^6 t0 within 1 % of t0; 64-level analog weights (state-dependent drift)
+    lose more; without K the digital ones lose more than with it. The digital devices
+    drift with the binary preset's state-dependent exponents (LRS 0.05, HRS 0.1) and
+    without device-to-device spread of nu (the spread is what K cannot correct; see the
+    workload's report)."""
+    y, X1 = net["y"], net["X1"]
+    se = math.sqrt(0.9 * 0.1 / N_TEST)  # binomial standard error of one accuracy
+
+    def run(weights, levels, preset, overrides, seeds=(0, 1, 2)):
+        W1q, W2q = quantise(net["W"][0], levels)[0], quantise(net["W"][1], levels)[0]
+        a = []
+        for s in seeds:
+            m = MappedMLP(W1q, W2q, weights=weights, levels=levels, adc_bits=6,
+                          calibration=net["Xcal"], preset=preset, seed=s,
+                          device_overrides=overrides)
+            a0 = accuracy(m.predict(X1)["lrs"], y)
+            p = m.advance_to(T_MAX_AGE).predict(X1)
+            a.append((a0, accuracy(p["lrs"], y), accuracy(p["none"], y)))
+        return np.mean(a, axis=0)
+
+    d0, d_lrs, d_none = run("digital", 16, "binary", {"nu_std_min": 0.0, "nu_std_max": 0.0})
+    a0, a_lrs, _ = run("analog", 64, "joshi2020", None)
+    assert d0 - d_lrs < 0.01, (d0, d_lrs)
+    assert (a0 - a_lrs) - (d0 - d_lrs) > 2 * se, (a0, a_lrs, d0, d_lrs)
+    assert d_lrs - d_none > 3 * se, (d_lrs, d_none)
+
+
+def test_analog_ideal_drift_is_recovered_by_k(net):
+    """Fig. 6a: one drift exponent for every state, so K = T^nu undoes the drift of every
+    weight; at 10^6 t0 the K-compensated accuracy beats the uncompensated one."""
+    W1q, W2q = quantise(net["W"][0], 64)[0], quantise(net["W"][1], 64)[0]
+    m = MappedMLP(W1q, W2q, weights="analog", levels=64, adc_bits=6, calibration=net["Xcal"],
+                  preset="joshi2020", seed=5, device_overrides=IDEAL_DRIFT)
+    a0 = accuracy(m.predict(net["X1"])["lrs"], net["y"])
+    p = m.advance_to(T_MAX_AGE).predict(net["X1"])
+    se = math.sqrt(0.9 * 0.1 / N_TEST)
+    k1, k2 = m.factors()
+    T = 1e6
+    # every device nu = 0.05: K = <G0>/<G0 T^-0.05> = T^0.05 up to the read noise of the
+    # column (a few % per device, averaged over its 785 or 246 devices)
+    assert k1 == pytest.approx(T ** 0.05, rel=0.01) and k2 == pytest.approx(T ** 0.05, rel=0.02)
+    assert accuracy(p["lrs"], net["y"]) - accuracy(p["none"], net["y"]) > 3 * se
+    assert a0 - accuracy(p["lrs"], net["y"]) < 0.02
+
+
+def test_k_factor_of_binary_devices_follows_the_drift_exponent_distribution(net):
+    """K(T) = <G_LRS(t0)>/<G_LRS(t)> with nu ~ |N(mu, s)|, mu = 0.049 and s = 0.008 at
+    the LRS (Joshi relations at gn = 1, clipped): E[T^-nu] = exp(-mu L + s^2 L^2/2),
+    L = ln T (the |.| is negligible: mu/s = 6), so K = 1/E[T^-nu]. Tolerance: the
+    per-device factor spread s L (11 % at T = 10^6) plus ~5 % read noise over 785
+    devices, 4 standard errors."""
+    W1q, W2q = quantise(net["W"][0], 16)[0], quantise(net["W"][1], 16)[0]
+    m = MappedMLP(W1q, W2q, weights="digital", levels=16, adc_bits=6, calibration=net["Xcal"],
+                  preset="binary", seed=11)
+    assert m.factors() == (1.0, 1.0)
+    mu, s = 0.049, 0.008
+    for T in (1e3, 1e6):
+        m.advance_to((T - 1) * 20.0)
+        L = math.log(T)
+        expect = 1.0 / math.exp(-mu * L + (s * L) ** 2 / 2)
+        rel_se = math.hypot(s * L, 0.06) / math.sqrt(785)
+        assert m.factors()[0] == pytest.approx(expect, rel=4 * rel_se)
+
+
+# ------------------------------------------------------------------ the workload file
+SMALL = dict(train=2000, test=300, calibration=200, hidden=12, epochs=1, instances=2,
+             sweep_instances=1, time_points=2, bits_sweep=[4], adc_sweep=[6],
+             levels_sweep=[16], seed=2)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dr") / "dr.h5"
+    W_.run(W_.config(**SMALL), path, progress=False)
+    return path
+
+
+def test_file_kind_datasets_units_and_counters(small):
+    r = nio.open(small)
+    assert r.kind.name == "drift_resilient"
+    for k in ("accuracy_t0", "accuracy_final", "software_accuracy"):
+        assert 0.0 <= r.results[k] <= 1.0
+    assert r.units["accuracy_t0"] == "1" and r.units["t0"] == "s"
+    assert r.datasets["results/time"].units == "s"
+    assert r.datasets["results/counters/energy"].units == "J"
+    assert r.datasets["results/counters/n_read"].units == "count"
+    acc = r.dataset("results/drift/accuracy_lrs")
+    assert acc.shape == (2, 2)
+    assert r.results["accuracy_t0"] == pytest.approx(acc[0].mean())
+    assert r.results["accuracy_final"] == pytest.approx(acc[-1].mean())
+    T = r.dataset("results/time_over_t0")
+    assert T[0] == 1.0 and T[-1] == pytest.approx(1e6)
+    assert r.dataset("results/analog/accuracy_state_lrs").shape == (1, 2, 1)
+    # counters of one pass of the test set at t0: every device of the main and dummy
+    # arrays is read once per input vector (4 bit planes); one ADC per neuron
+    H, B, bits = 12, 300, 4
+    c = {k: int(r.dataset(f"results/counters/{k}")) for k in
+         ("n_read", "adc_conversions", "n_mvm", "images", "mvm_steps", "ops")}
+    assert c["n_read"] == B * bits * (785 * (H + 1) + 6 * (H + 1) * 11)
+    assert c["adc_conversions"] == B * (H + 10)
+    assert c["n_mvm"] == 2 * B and c["images"] == B and c["mvm_steps"] == 2
+    assert c["ops"] == 2 * (785 * H + (H + 1) * 10) * B
+    assert float(r.dataset("results/counters/energy")) > 0
+    text = W_.summary(small)
+    assert "accuracy_t0" in text and "software_accuracy" in text
+
+
+def test_figure_is_drawn_from_the_file(small, tmp_path):
+    png = W_.figure(small, tmp_path / "f.png")
+    assert png.exists() and png.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("kw,pattern", [
+    ({"weight_bits": 7}, r"weight_bits = 7"),
+    ({"weight_bits": 0}, r"weight_bits = 0"),
+    ({"bits_sweep": [0, 4]}, r"bits_sweep\[0\] = 0"),
+    ({"bits_sweep": [4, 2]}, r"bits_sweep = \[4, 2\]"),
+    ({"adc_bits": 0}, r"adc_bits = 0"),
+    ({"adc_sweep": [3, 40]}, r"adc_sweep\[1\] = 40"),
+    ({"t_max": 1.0}, r"t_max = 1"),
+    ({"time_points": 1}, r"time_points = 1"),
+    ({"dataset": "emnist"}, r"dataset = 'emnist'"),
+    ({"mnist_dir": "/no/such/folder"}, r"mnist_dir = '/no/such/folder' is not a folder"),
+    ({"instances": -1}, r"instances = -1"),
+    ({"test": -5}, r"test = -5"),
+    ({"sweep_instances": 0}, r"sweep_instances = 0"),
+    ({"device_overrides": {"nu_sdt_min": 0.0}}, r"device_overrides = .*nu_sdt_min"),
+    ({"preset": "nandakumar2018"}, r"preset = 'nandakumar2018'"),
+])
+def test_bad_options_give_one_line_errors(kw, pattern):
+    with pytest.raises(ParameterError, match=pattern) as e:
+        DriftResilientConfig(**kw)
+    assert "\n" not in str(e.value)
+
+
+def test_resume_is_refused(tmp_path):
+    with pytest.raises(ParameterError, match="no checkpoint"):
+        W_.run(W_.config(**SMALL), tmp_path / "x.h5", resume=True)
+
+
+def test_workload_flag_and_rand_mnist_config():
+    assert W_.flags["--mnist-dir"][0] == "mnist_dir"
+    c = W_.config(dataset="rand-mnist")
+    assert c.dataset == "rand-mnist" and c.rand_fraction == 0.1
+
+
+def test_rand_mnist_randomises_a_tenth_of_the_pixels_of_train_and_test():
+    from neuropcm.workloads.drift_resilient import _data
+
+    c = W_.config(dataset="rand-mnist", train=200, test=100, calibration=50)
+    plain = _data(W_.config(train=200, test=100, calibration=50))
+    rand = _data(c)
+    for k in (0, 3):  # train and test columns
+        changed = (plain[k] != rand[k]).mean(axis=0)
+        # round(0.1 * 784) = 78 pixels drawn per image; a drawn pixel keeps its value
+        # only by chance (1/256 for a uniform grey level)
+        assert np.all(changed <= 78 / 784)
+        assert changed.mean() == pytest.approx(78 / 784 * 255 / 256, rel=0.02)
+    assert np.array_equal(plain[1], rand[1]) and np.array_equal(plain[4], rand[4])
+
+
+def test_mnist_dir_reads_any_idx_folder(tmp_path):
+    """Fashion-MNIST or any MNIST-format set: the IDX files of the folder are used."""
+    from neuropcm.datasets import write_idx
+    from neuropcm.workloads.drift_resilient import _data
+
+    g = np.random.default_rng(0)
+    for split, n in (("train", 30), ("t10k", 20)):
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte",
+                  g.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte",
+                  g.integers(0, 10, n, dtype=np.uint8))
+    Xtr, ytr, Xcal, Xte, yte = _data(W_.config(mnist_dir=str(tmp_path), train=30, test=20,
+                                               calibration=10))
+    assert Xtr.shape == (784, 30) and Xte.shape == (784, 20) and Xcal.shape == (784, 10)
+    g = np.random.default_rng(0)
+    np.testing.assert_array_equal(Xtr, g.integers(0, 256, (30, 28, 28), dtype=np.uint8)
+                                  .reshape(30, -1).T / 255.0)
+    with pytest.raises(ParameterError, match="test = 50 but the dataset has only 20"):
+        _data(W_.config(mnist_dir=str(tmp_path), train=30, test=50, calibration=10))
