@@ -88,12 +88,13 @@ def test_ideal_equals_matmul(mapping, K):
 def test_bit_sliced_equals_quantised_matmul(bits):
     rng = np.random.default_rng(bits)
     W = rng.standard_normal((9, 13))
-    # n-bit positive-only quantisation of seed 2, written out here independently
+    # n-bit positive-only quantisation of seed 2 on a grid holding 0, written out here
     c = -W.min()
-    delta = (W + c).max() / (2 ** bits - 1)
-    q = np.rint((W + c) / delta)
+    delta = (W.max() + c) / (2 ** bits - 1)
+    q = np.rint(c / delta) + np.rint(W / delta)
     Wq = delta * (q - np.rint(c / delta))
     assert q.min() >= 0 and q.max() <= 2 ** bits - 1
+    assert np.abs(Wq - W).max() <= delta / 2 * (1 + 1e-12)  # nearest grid point
     xb = Crossbar(W, "ideal", "bit-sliced", seed=1, bits=bits)
     np.testing.assert_allclose(xb.target_weights, Wq, rtol=0, atol=1e-12)
     X = rng.integers(-4, 5, size=(13, 6)).astype(float)
@@ -295,13 +296,12 @@ def test_lrs_reference_factor_tracks_lrs_drift():
     se = K_exp * (sd0.mean() / g.mean() + sdt.mean() * K_exp / g.mean()) / math.sqrt(g.size)
     Kt = xb.lrs_factor()
     assert abs(Kt - K_exp) < Z * se
-    assert K_exp > 1.5
+    assert K_exp > 1.2  # LRS nu ~ 0.03: (5000)^0.03 = 1.29
     # the K-compensated bit-sliced mean output stays close to t0; uncompensated it drops
     Mt, Vt, vrt = bit_sliced_moments(xb, W, 4, t)
     y_comp, y_raw = Kt * (Mt @ x), Mt @ x
-    # what K leaves is the device-to-device spread of nu (std 0.008 at LRS: ~7 % per device
-    # at 1e5 s), acting on W* and on the dummy line, i.e. about half of the ~34 % drop of W
-    # (0.33-0.76 of the uncompensated error over 20 device draws, both seed schemes)
+    # what K leaves is the device-to-device spread of nu (std 0.0024 at LRS: ~2 % per
+    # device at 1e5 s), acting on W* and on the dummy line: a fraction of the ~22 % drop
     assert np.linalg.norm(y_comp - M0 @ x) < 0.85 * np.linalg.norm(y_raw - M0 @ x)
     y = np.mean([xb @ x for _ in range(200)], axis=0)
     sd = np.sqrt(Vt @ x ** 2 + vrt @ x ** 2)

@@ -108,9 +108,9 @@ def test_digital_weights_with_k_resist_drift_and_analog_do_not(net):
     """Seed 2 Figs. 6b and 8: 4-bit digital weights with dummy lines and K keep their
     accuracy at 10^6 t0 within 1 % of t0; 64-level analog weights (state-dependent drift)
     lose more; without K the digital ones lose more than with it. The digital devices
-    drift with the binary preset's state-dependent exponents (LRS 0.05, HRS 0.1) and
-    without device-to-device spread of nu (the spread is what K cannot correct; see the
-    workload's report)."""
+    drift with the binary preset as it is (LRS nu 0.03, HRS 0.09, spread 8 %); the
+    K-against-dummy-lines-only comparison uses a stronger common drift (LRS nu 0.06, no
+    spread), where the narrowing that only K undoes is large on a small test set."""
     y, X1 = net["y"], net["X1"]
     se = math.sqrt(0.9 * 0.1 / N_TEST)  # binomial standard error of one accuracy
 
@@ -126,11 +126,13 @@ def test_digital_weights_with_k_resist_drift_and_analog_do_not(net):
             a.append((a0, accuracy(p["lrs"], y), accuracy(p["none"], y)))
         return np.mean(a, axis=0)
 
-    d0, d_lrs, d_none = run("digital", 16, "binary", {"nu_std_min": 0.0, "nu_std_max": 0.0})
+    d0, d_lrs, _ = run("digital", 16, "binary", None)
     a0, a_lrs, _ = run("analog", 64, "joshi2020", None)
     assert d0 - d_lrs < 0.01, (d0, d_lrs)
     assert (a0 - a_lrs) - (d0 - d_lrs) > 2 * se, (a0, a_lrs, d0, d_lrs)
-    assert d_lrs - d_none > 3 * se, (d_lrs, d_none)
+    strong = {"nu_b": 0.06, "nu_a": 0.0, "nu_d": 0.0, "nu_c": 0.0}
+    _, s_lrs, s_none = run("digital", 16, "binary", strong, seeds=(0,))
+    assert s_lrs - s_none > 3 * se, (s_lrs, s_none)
 
 
 def test_analog_ideal_drift_is_recovered_by_k(net):
@@ -152,22 +154,25 @@ def test_analog_ideal_drift_is_recovered_by_k(net):
 
 
 def test_k_factor_of_binary_devices_follows_the_drift_exponent_distribution(net):
-    """K(T) = <G_LRS(t0)>/<G_LRS(t)> with nu ~ |N(mu, s)|, mu = 0.049 and s = 0.008 at
-    the LRS (Joshi relations at gn = 1, clipped): E[T^-nu] = exp(-mu L + s^2 L^2/2),
-    L = ln T (the |.| is negligible: mu/s = 6), so K = 1/E[T^-nu]. Tolerance: the
-    per-device factor spread s L (11 % at T = 10^6) plus ~5 % read noise over 785
-    devices, 4 standard errors."""
+    """K(T) = <G_LRS(t0)>/<G_LRS(t)> with nu ~ |N(mu, s)| at the LRS: the binary preset's
+    mean nu = 0.03 - 0.06 ln(gn)/ln(100) (0.03 at gn = 1, 0.09 at the HRS gn = 0.01) with
+    E[ln gn] = -0.05 phi(0) = -0.0199 for an LRS of min(N(1, 0.05^2), 1) (programming
+    saturates at g_max), so mu = 0.03026; s = 0.08 mu. E[T^-nu] = exp(-mu L + s^2 L^2/2),
+    L = ln T (the |.| is negligible: mu/s = 12), so K = 1/E[T^-nu]. Tolerance: the
+    per-device factor spread s L (3 % at T = 10^6) plus ~5 % read noise over 785
+    devices, 4 standard errors, plus the spread of mu with gn (0.1 % of mu L)."""
     W1q, W2q = quantise(net["W"][0], 16)[0], quantise(net["W"][1], 16)[0]
     m = MappedMLP(W1q, W2q, weights="digital", levels=16, adc_bits=6, calibration=net["Xcal"],
                   preset="binary", seed=11)
     assert m.factors() == (1.0, 1.0)
-    mu, s = 0.049, 0.008
+    mu = 0.03 - 0.06 / math.log(100.0) * (-0.05 / math.sqrt(2 * math.pi))
+    s = 0.08 * 0.03
     for T in (1e3, 1e6):
         m.advance_to((T - 1) * 20.0)
         L = math.log(T)
         expect = 1.0 / math.exp(-mu * L + (s * L) ** 2 / 2)
         rel_se = math.hypot(s * L, 0.06) / math.sqrt(785)
-        assert m.factors()[0] == pytest.approx(expect, rel=4 * rel_se)
+        assert m.factors()[0] == pytest.approx(expect, rel=4 * rel_se + 1e-3 * mu * L)
 
 
 # ------------------------------------------------------------------ the workload file
@@ -209,8 +214,16 @@ def test_file_kind_datasets_units_and_counters(small):
     assert c["n_mvm"] == 2 * B and c["images"] == B and c["mvm_steps"] == 2
     assert c["ops"] == 2 * (785 * H + (H + 1) * 10) * B
     assert float(r.dataset("results/counters/energy")) > 0
+    # the throughput model from these counters: 2 bit-level ops per device read, one
+    # conversion per cycle of the 10 MHz clock on each of the 2 arrays' ADCs, energy of the
+    # reads plus 50 fJ * 2^6 per conversion
+    e = float(r.dataset("results/counters/energy")) + c["adc_conversions"] * 50e-15 * 64
+    assert r.results["ops_per_second"] == pytest.approx(
+        2 * c["n_read"] / (c["adc_conversions"] / (2 * 10e6)), rel=1e-12)
+    assert r.results["ops_per_joule"] == pytest.approx(2 * c["n_read"] / e, rel=1e-12)
+    assert r.units["ops_per_joule"] == "J^-1"
     text = W_.summary(small)
-    assert "accuracy_t0" in text and "software_accuracy" in text
+    assert "accuracy_t0" in text and "software_accuracy" in text and "GOPS/W" in text
 
 
 def test_figure_is_drawn_from_the_file(small, tmp_path):

@@ -17,8 +17,9 @@ Mappings (``W*`` = positive-only shifted matrix of seed 2, Muñoz-Martín et al.
 * ``offset``: ``W* = W + c`` with ``c = max(-min W, 0)``, one positive device per weight,
   ``G = W*/s``; a reference (dummy) line of devices at ``c/s`` per input row whose read
   is subtracted digitally after its own ADC: ``y = s (G x) - s (g_ref . x)``.
-* ``bit-sliced``: ``W*`` quantised to ``bits`` bits, ``q = rint(W*/delta)``,
-  ``delta = max(W*)/(2^bits - 1)``, offset code ``q_c = rint(c/delta)``; bit ``b`` of
+* ``bit-sliced``: ``W*`` quantised to ``bits`` bits on a grid holding 0
+  (:func:`quantise_levels`: ``delta = (max W - min W)/(2^bits - 1)``, offset code
+  ``q_c = rint(c/delta)``, ``q = q_c + rint(W/delta)``); bit ``b`` of
   ``q`` on a binary device (LRS = ``g_target`` for 1, the RESET state HRS for 0), one
   line per bit, and a reference line per bit holding ``q_c``. Each line is read in bit
   units ``I/(G_L - G_H)`` (nominal LRS and HRS), converted by its ADC, and combined by
@@ -202,22 +203,42 @@ class OffsetMapping(Mapping):
                 "scale": self.scale}
 
 
-def quantise_offset(W: np.ndarray, bits: int):
-    """The n-bit positive-only quantisation of seed 2 used by the bit-sliced mapping.
+def quantise_levels(W: np.ndarray, levels: int) -> tuple[np.ndarray, int, float]:
+    """Positive-only quantisation of seed 2 to ``levels`` codes, on a grid that holds 0.
 
-    Returns ``(q, q_c, delta)``: integer codes ``q = rint((W + c)/delta)`` in
-    ``[0, 2^bits - 1]``, the offset code ``q_c = rint(c/delta)`` with ``c = max(-min W, 0)``,
-    and the step ``delta = max(W + c)/(2^bits - 1)``. The represented matrix is
-    ``delta (q - q_c)``.
+    With ``lo = min(min W, 0)`` and ``hi = max(max W, 0)``: the step
+    ``delta = (hi - lo)/(levels - 1)``, the offset code ``q_c = rint(-lo/delta)`` (the
+    dummy line's ``|W_min|``) and the codes ``q = q_c + rint(W/delta)`` in
+    ``[0, levels - 1]``; the represented matrix is ``delta (q - q_c)``, so a zero weight
+    stays zero and every weight is rounded to its nearest grid point (rounding ``(W +
+    |W_min|)/delta`` and ``|W_min|/delta`` separately would move the whole grid by the
+    fraction of ``|W_min|/delta``, biasing every weight). Only an exact tie at both ends
+    (``-lo/delta`` a half-integer) can ask for code ``levels``, which is then ``levels - 1``
+    (one step of rounding).
+
+    Returns
+    -------
+    q : ndarray of int64
+        Codes of ``W + |W_min|`` in steps.
+    q_c : int
+        The offset code.
+    delta : float
+        The step (1.0 for an all-zero ``W``).
     """
     W = np.asarray(W, dtype=float)
-    c = max(-float(W.min()), 0.0)
-    top = float((W + c).max())
-    levels = 2 ** bits - 1
-    delta = top / levels if top > 0 else 1.0
-    q = np.clip(np.rint((W + c) / delta), 0, levels).astype(np.int64)
-    q_c = int(np.rint(c / delta))
+    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
+        raise ParameterError(f"levels = {levels!r} must be an integer >= 2")
+    lo, hi = min(float(W.min()), 0.0), max(float(W.max()), 0.0)
+    delta = (hi - lo) / (levels - 1) if hi > lo else 1.0
+    q_c = int(np.rint(-lo / delta))
+    q = np.clip(q_c + np.rint(W / delta), 0, levels - 1).astype(np.int64)
     return q, q_c, delta
+
+
+def quantise_offset(W: np.ndarray, bits: int) -> tuple[np.ndarray, int, float]:
+    """The ``bits``-bit positive-only quantisation of the bit-sliced mapping:
+    :func:`quantise_levels` with ``2**bits`` levels."""
+    return quantise_levels(W, 2 ** int(bits))
 
 
 class BitSlicedMapping(Mapping):

@@ -346,6 +346,11 @@ register_kind(FileKind(
     datasets={"points/name": "1", "points/status": "1", "points/error": "1",
               "points/config": "1", "groups/n": "count", "groups/failed": "count",
               "groups/points": "1"}))
+#: Datasets of the throughput model (neuropcm.workloads._throughput.UNITS).
+THROUGHPUT = {"ops": "count", "ops_per_image": "count", "time": "s", "ops_per_second": "Hz",
+              "energy": "J", "energy_devices": "J", "energy_adc": "J", "energy_dac": "J",
+              "energy_per_image": "J", "ops_per_joule": "J^-1", "network_ops": "count"}
+
 register_kind(FileKind(
     "drift_resilient", 1, "drift-resilient MLP inference on PCM (seed 2): accuracy against "
     "time, ADC bits, weight bits and of an analog multilevel baseline",
@@ -353,7 +358,7 @@ register_kind(FileKind(
               "accuracy_final_std": "1", "accuracy_final_none": "1", "software_accuracy": "1",
               "quantised_accuracy": "1", "weight_bits": "count", "adc_bits": "count",
               "instances": "count", "test_examples": "count", "t0": "s", "pass_s": "s",
-              "wall_s": "s"},
+              "wall_s": "s", "ops_per_second": "Hz", "ops_per_joule": "J^-1"},
     datasets={"results/time": "s", "results/time_over_t0": "1", "results/weights/W1": "1",
               "results/weights/W2": "1", "results/drift/accuracy_none": "1",
               "results/drift/accuracy_lrs": "1", "results/bits/bits": "count",
@@ -367,4 +372,5 @@ register_kind(FileKind(
               "results/counters/adc_saturated": "count",
               "results/counters/dac_conversions": "count", "results/counters/energy": "J",
               "results/counters/n_mvm": "count", "results/counters/images": "count",
-              "results/counters/mvm_steps": "count", "results/counters/ops": "count"}))
+              "results/counters/mvm_steps": "count", "results/counters/ops": "count",
+              **{f"results/throughput/{k}": u for k, u in THROUGHPUT.items()}}))

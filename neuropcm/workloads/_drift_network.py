@@ -47,6 +47,7 @@ import warnings
 
 import numpy as np
 
+from ..crossbar.mapping import quantise_levels
 from ..errors import ParameterError
 from ..random import int_seed
 from ._mlp import ACTIVATIONS, with_ones
@@ -62,17 +63,8 @@ _sigmoid = ACTIVATIONS["sigmoid"][0]
 
 
 def quantise(W: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray, int, float]:
-    """Positive-only quantisation of ``W`` to ``levels`` codes on a grid holding 0.
-
-    ``delta = (max W - min W)/(levels - 1)``, ``q_c = rint(-min W/delta)``,
-    ``q = clip(q_c + rint(W/delta), 0, levels - 1)``; the stored matrix is
-    ``Wq = delta (q - q_c)`` and ``W* = Wq + |min Wq| = delta q``.
-
-    Unlike rounding ``(W + |W_min|)/delta`` and ``|W_min|/delta`` separately
-    (:func:`neuropcm.crossbar.quantise_offset`), which moves every weight's grid by the
-    fraction of ``|W_min|/delta`` (a bias of up to ``delta/2`` on all weights, summed over
-    784 inputs), a weight 0 stays 0. Codes 0 and ``levels - 1`` are both used (ties
-    aside), so the crossbar's quantiser returns this ``delta`` and these codes for ``Wq``.
+    """Positive-only quantisation of ``W`` to ``levels`` codes on a grid holding 0 (the
+    crossbar's rule, :func:`neuropcm.crossbar.mapping.quantise_levels`).
 
     Returns
     -------
@@ -85,13 +77,7 @@ def quantise(W: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray, int, f
     delta : float
         The step.
     """
-    W = np.asarray(W, dtype=float)
-    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
-        raise ParameterError(f"levels = {levels!r} must be an integer >= 2")
-    lo, hi = float(W.min()), float(W.max())
-    delta = (hi - lo) / (levels - 1) if hi > lo else 1.0
-    q_c = int(np.rint(-lo / delta)) if lo < 0 else 0
-    q = np.clip(q_c + np.rint(W / delta), 0, levels - 1).astype(np.int64)
+    q, q_c, delta = quantise_levels(W, levels)
     return delta * (q - q_c), q, q_c, delta
 
 

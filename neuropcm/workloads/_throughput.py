@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 
 from ..config import Config, option
+from ..io.kinds import THROUGHPUT as THROUGHPUT_UNITS
 
 #: Counters the model reads (keys of ``Crossbar.totals()``).
 COUNTERS = ("n_read", "n_set", "n_reset", "energy", "adc_conversions", "dac_conversions")
@@ -119,10 +120,8 @@ def throughput(counts: dict, *, images: int, adc_bits: int, arrays: int,
     return out
 
 
-#: Units of the values :func:`throughput` returns (for HDF5 attributes).
-UNITS = {"ops": "count", "ops_per_image": "count", "time": "s", "ops_per_second": "Hz",
-         "energy": "J", "energy_devices": "J", "energy_adc": "J", "energy_dac": "J",
-         "energy_per_image": "J", "ops_per_joule": "J^-1", "network_ops": "count"}
+#: Units of the values :func:`throughput` returns (the file kinds' vocabulary).
+UNITS = THROUGHPUT_UNITS
 
 
 def describe(result: dict) -> str:

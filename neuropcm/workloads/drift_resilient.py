@@ -20,10 +20,12 @@ Monte Carlo over device instances (instance ``j`` from ``int_seed(seed, "devices
 Headlines (``/results`` attributes): ``accuracy_t0`` and ``accuracy_final`` (the
 drift run with K, mean over instances) and ``software_accuracy`` (float network); seed 2
 reports 97.1 %, 96.8 % and 97.4 % (Table I). K corrects the mean LRS drift only: the
-device-to-device spread of the drift exponent (``binary`` preset: 0.008 at the LRS, the
-lower clip of the Joshi relation) spreads the weights by ~11 % at 1e6 t0, which K cannot
-undo; ``device_overrides = {nu_std_min = 0.0}`` removes that spread. ``/results/counters`` holds the summed
-crossbar counters of one pass of the test set at t0 (instance 0) for the throughput model.
+device-to-device spread of the drift exponent (``binary`` preset: 8 % of the mean, an
+assumption) spreads the weights by ``sigma_nu ln T`` (3 % at 1e6 t0), which K cannot undo;
+``device_overrides = {nu_d = 0.0, nu_c = 0.0}`` removes that spread, larger values show
+what it costs. ``/results/counters`` holds the summed crossbar counters of one pass of the
+test set at t0 (instance 0), from which the throughput model
+(:mod:`~neuropcm.workloads._throughput`) gives GOPS and GOPS/W.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from ..config import Config, option
 from ..errors import ParameterError
 from ..random import int_seed
 from . import Workload, refuse_resume
+from ._throughput import UNITS as THROUGHPUT_UNITS
+from ._throughput import ThroughputModel, describe, throughput
 
 #: Compensations of every time curve: "none" = dummy lines only, "lrs" = with K.
 COMPENSATIONS = ("none", "lrs")
@@ -86,6 +90,8 @@ class DriftResilientConfig(Config):
                                 choices=PROGRAMMED_PRESETS)
     device_overrides: dict | None = option(None, "device parameter overrides (SI) of the "
                                            "digital preset, e.g. {'nu_std_max': 0.0}")
+    throughput: ThroughputModel = option(ThroughputModel, "assumptions of the throughput "
+                                         "and energy model (clock, ADCs, ADC energy)")
     seed: int = option(0, "seed of every random stream of the run", lo=0)
 
     def validate(self) -> None:
@@ -263,6 +269,14 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
                                ("images", Xte.shape[1], "count"), ("mvm_steps", 2, "count"),
                                ("ops", ops, "count")):
             write_dataset(g, key, val, unit)
+        # the model, for the arrays of the mapped network (one ADC each unless configured)
+        tp = throughput(counters, images=int(Xte.shape[1]), adc_bits=c.adc_bits, arrays=2,
+                        model=c.throughput, weights=sum(w.size for w in W))
+        g = r.create_group("throughput")
+        for key, val in tp.items():
+            write_dataset(g, key, val, THROUGHPUT_UNITS[key])
+        r.attrs["ops_per_second"] = tp["ops_per_second"]
+        r.attrs["ops_per_joule"] = tp["ops_per_joule"]
         d = drift["lrs"]
         r.attrs["accuracy_t0"] = float(d[0].mean())
         r.attrs["accuracy_final"] = float(d[-1].mean())
@@ -290,7 +304,7 @@ def _load(path) -> dict:
         r = f["results"]
         d = {"config": read_config(f), "attrs": dict(r.attrs),
              "time": r["time_over_t0"][()]}
-        for grp in ("drift", "bits", "adc", "analog", "counters"):
+        for grp in ("drift", "bits", "adc", "analog", "counters", "throughput"):
             d[grp] = {k: r[grp][k][()] for k in r[grp]}
     return d
 
@@ -313,7 +327,9 @@ def summary(path) -> str:
         f"{100 * a['accuracy_final']:.2f} +- {100 * a['accuracy_final_std']:.2f} % "
         f"(paper 96.8 %); dummy lines only {100 * a['accuracy_final_none']:.2f} %",
         f"one pass of the test set through the mapped network: {a['pass_s']:.2f} s "
-        f"(run {a['wall_s']:.0f} s); ADC conversions at full scale: "
+        f"(run {a['wall_s']:.0f} s); " + describe(d["throughput"]) + " (paper: 40 GOPS, "
+        f"20,000 GOPS/W)",
+        "ADC conversions at full scale: "
         f"{100 * sat / max(conv, 1):.1f} %" + (" (mostly hidden |a| > 2 ln 11, where the unary "
                                                 "code is saturated anyway)"
                                                 if cfg["adc_mode"] == "neuron" else "")])
