@@ -264,9 +264,10 @@ class UpdateMixin:
             if not sel.any():
                 continue
             w = nz[sel]
-            rr = self._rr[name].reshape(-1)
-            per, new_rr = distribute(np.abs(c[sel])[None], rr[w][None], K_)
-            per, rr[w] = per[:, 0], new_rr[0]  # (K, len(w)) pulses per device
+            rr = self._rr[name]
+            per, new_rr = distribute(np.abs(c[sel])[None], rr.take(w)[None], K_)
+            np.put(rr, w, new_rr[0])  # flat indices, in place whatever the layout
+            per = per[:, 0]  # (K, len(w)) pulses per device
             dev = (np.arange(K_)[:, None] * (m * n) + w[None, :])  # flat device indices
             arr = self.arrays[name]
             for r in range(int(per.max())):
