@@ -58,7 +58,7 @@ def main():
 
         prof = cProfile.Profile()
         prof.enable()
-    train_epoch(nets["pcm"], X, y, order, refresh_every=c.refresh_every, **kw)
+    train_epoch(nets["pcm"], X, y, order, refresh_every=c.n_refresh_every, **kw)
     t_pcm = clock() - t
     if a.profile:
         prof.disable()

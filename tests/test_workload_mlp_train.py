@@ -100,7 +100,7 @@ def test_mixed_precision_conserves_update_mass():
     chi`` equals the sum of the requested updates ``-lr d x^T`` to float rounding, the
     transfer is whole pulses (``transferred / eps`` integers) and ``|chi| < eps``."""
     cfg = MlpTrainConfig(mode="mixed-precision", hidden=12, train=150, test=10, epochs=1,
-                         refresh_every=50, seed=2)
+                         lr=0.1, refresh_every=50, seed=2)
     X, y, *_ = load_data(cfg)
     net = build(cfg, (784, cfg.hidden, 10))["pcm"]
     asked = [np.zeros(l.xb.shape) for l in net]
@@ -131,11 +131,13 @@ def test_mixed_precision_conserves_update_mass():
 
 def test_in_situ_learns_well_above_chance(tmp_path):
     """In-situ (stochastic pulse coincidence, nandakumar2018 devices, refresh): on 300 test
-    examples, chance is 10 % (std 1.7 %); the network must reach 40 %."""
-    cfg = W_.config(mode="in-situ", hidden=24, train=1000, test=300, epochs=2, seed=1)
+    examples chance is 10 % (binomial std 1.7 %); the network must reach 30 % (11 std)."""
+    cfg = W_.config(mode="in-situ", hidden=20, train=400, test=300, epochs=2, lr=0.05,
+                    refresh_every=50, seed=1)
     r = nio.open(W_.run(cfg, tmp_path / "i.h5", progress=False))
-    assert r.results["test_accuracy"] >= 0.40, r.results
+    assert r.results["test_accuracy"] >= 0.30, r.results
     assert r.results["n_set"] > 0 and r.results["n_reset"] > 0
+    assert r.dataset("results/n_refresh")[-1] > 0
 
 
 # ----------------------------------------------------------------- file, resume, errors

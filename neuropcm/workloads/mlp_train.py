@@ -49,8 +49,9 @@ from ..errors import ParameterError
 from . import Workload
 from ._mlp import ACTIVATIONS
 
-#: Defaults of the fields left None, per mode: (epochs, training examples).
-MODE_DEFAULTS = {"in-situ": (20, 5000), "mixed-precision": (10, 60000)}
+#: Defaults of the fields left None, per mode: (epochs, training examples, examples between
+#: refreshes). In-situ updates SET ~1000 devices per example, so pairs saturate fast.
+MODE_DEFAULTS = {"in-situ": (20, 5000, 50), "mixed-precision": (10, 60000, 500)}
 #: Per-epoch device counters written to the file (crossbar ``totals()`` keys) and units.
 COUNTERS = {"n_set": "count", "n_reset": "count", "n_read": "count", "energy": "J",
             "n_refresh": "count", "n_mvm": "count", "adc_conversions": "count"}
@@ -74,14 +75,17 @@ class MlpTrainConfig(Config):
                                lo=1)
     test: int = option(10_000, "test examples, the first of the test split", lo=1)
     batch: int = option(1, "examples per update (1: per-example SGD, as the papers)", lo=1)
-    lr: float = option(0.1, "learning rate (per example; the loss is the batch mean)",
+    lr: float = option(0.05, "learning rate (per example; the loss is the batch mean)",
                        lo=0.0, lo_open=True)
+    lr_decay: float = option(1.0, "factor on the learning rate after every epoch (epoch e "
+                             "uses lr * lr_decay^e; 1: constant)", lo=0.0, hi=1.0, lo_open=True)
     rule: str = option("stochastic", "in-situ update rule: stochastic pulse coincidence or "
                        "rint(lr d x / epsilon) pulses", choices=("stochastic", "deterministic"))
     pulse_length: int = option(31, "slots of the stochastic pulse streams (BL)", lo=1)
     refresh: str = option("threshold", "refresh rule of the pairs (none: never)",
                           choices=("threshold", "none"))
-    refresh_every: int = option(500, "examples between refreshes (assumed)", lo=1)
+    refresh_every: int | None = option(None, "examples between refreshes (assumed; default "
+                                       "50 in-situ, 500 mixed-precision)", lo=1)
     w_max: tuple[float, ...] = option([0.5, 1.5], "weight mapped to g_target, per layer",
                                       lo=0.0, lo_open=True)
     g_target: float | None = option(None, "conductance of w_max (default: the crossbar's, "
@@ -114,6 +118,11 @@ class MlpTrainConfig(Config):
     @property
     def n_train(self) -> int:
         return self.train if self.train is not None else MODE_DEFAULTS[self.mode][1]
+
+    @property
+    def n_refresh_every(self) -> int:
+        return (self.refresh_every if self.refresh_every is not None
+                else MODE_DEFAULTS[self.mode][2])
 
     @property
     def update_mode(self) -> str:
@@ -196,9 +205,9 @@ def run(config: MlpTrainConfig, out, *, resume: bool = False, progress: bool = T
         row = {"epoch": e + 1}
         for name, net in nets.items():
             t = time.perf_counter()
-            n_ref = train_epoch(net, X, y, order, lr=c.lr, batch=c.batch,
+            n_ref = train_epoch(net, X, y, order, lr=c.lr * c.lr_decay ** e, batch=c.batch,
                                 activation=c.activation, progress=bar if name == "pcm" else None,
-                                refresh_every=None if name != "pcm" else c.refresh_every)
+                                refresh_every=None if name != "pcm" else c.n_refresh_every)
             wall = time.perf_counter() - t
             pre = "" if name == "pcm" else f"{name}_"
             row[f"{pre}train_accuracy"] = evaluate(net, X, y, c.activation)[0]
@@ -228,7 +237,8 @@ def _write(out: Path, c: MlpTrainConfig, nets, hist, Xt, wall: float) -> None:
              "epoch_wall_s": "s", "refreshed_pairs": "count", **COUNTERS}
     with atomic_h5(out, kind=WORKLOAD.kind) as f:
         write_config(f, {**c.to_dict(), "resolved_epochs": c.n_epochs,
-                         "resolved_train": c.n_train})
+                         "resolved_train": c.n_train,
+                         "resolved_refresh_every": c.n_refresh_every})
         g = f.create_group("results")
         for k, v in hist.items():
             if k == "_pred":
@@ -285,6 +295,7 @@ def figure(path, png) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from ..io import open_h5, read_config, read_dataset
 
@@ -305,12 +316,16 @@ def figure(path, png) -> Path:
     ax.set_title(f"{cfg['mode']} training, {cfg['resolved_train']} examples")
     ax.legend()
     ax.grid(alpha=0.3)
-    ax2.bar(ep, np.diff(np.concatenate([[0], d["n_set"]])), label="SET")
-    ax2.bar(ep, np.diff(np.concatenate([[0], d["n_reset"]])), label="RESET", alpha=0.7)
+    for name, off in (("n_set", -0.2), ("n_reset", 0.2)):
+        per = np.diff(np.concatenate([[0], d[name]]))  # counters are cumulative
+        ax2.bar(ep + off, per, width=0.4, label=name[2:].upper() + " pulses")
     ax2.set_xlabel("epoch")
-    ax2.set_ylabel("pulses per epoch")
+    ax2.set_ylabel("pulses per epoch (both layers)")
+    ax2.set_title("SET: updates, programming, refresh; RESET: refresh", fontsize=9)
     ax2.set_yscale("log")
     ax2.legend()
+    for a in (ax, ax2):
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     png = Path(png)
     fig.savefig(png, dpi=120)
