@@ -23,7 +23,7 @@ from neuropcm.workloads.mlp_train import MlpTrainConfig, build, load_data
 W_ = get_workload("mlp-train")
 # ideal devices: 0.25 uS linear steps up to 25 uS; g_target 5 uS leaves 80 steps of headroom
 IDEAL = dict(preset="ideal", g_target=5e-6, refresh="none", hidden=16, train=200, test=300,
-             epochs=2, lr=0.1, seed=4)
+             epochs=2, lr=0.1, lr_decay=1.0, w_max=[0.5, 1.5], seed=4)
 
 
 # ----------------------------------------------------------------- the independent reference
