@@ -18,6 +18,7 @@ from neuropcm.errors import NeuroPCMError
 from neuropcm.random import rng
 from neuropcm.workloads import get_workload
 from neuropcm.workloads import _mlp_training as T
+from neuropcm.workloads._mlp import train_float
 from neuropcm.workloads.mlp_train import MlpTrainConfig, build, load_data
 
 W_ = get_workload("mlp-train")
@@ -93,6 +94,12 @@ def test_ideal_devices_equal_float_with_the_same_rule(tmp_path, mode, rule):
         # no device came near g_max (25 uS): |w| <= w_max/g_target * 25 uS with room
         assert np.abs(W).max() < 0.8 * cfg.w_max[l] * 25e-6 / cfg.g_target
     np.testing.assert_array_equal(r.dataset("results/test_predictions"), pred)
+    if mode == "mixed-precision":  # the plain float reference is the lead's train_float
+        X, y, _, _ = load_data(cfg)
+        W_f = train_float(X, y, (784, cfg.hidden, 10), seed=cfg.seed, epochs=cfg.n_epochs,
+                          lr=cfg.lr, path=("mlp-train",))
+        for l in range(2):
+            np.testing.assert_array_equal(r.dataset(f"results/float_weights/layer{l}"), W_f[l])
 
 
 def test_mixed_precision_conserves_update_mass():

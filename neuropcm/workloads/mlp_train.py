@@ -23,8 +23,8 @@ Every ``refresh_every`` examples the crossbars' pairs near saturation are refres
 open-loop). The crossbar clock does not advance during training (no drift).
 
 References trained on the same examples in the same order from the same initial weights:
-``float`` (plain float SGD; :func:`~neuropcm.workloads._mlp.train_float` with path
-``("mlp-train",)``) and, in-situ, ``quantised`` (float weights changed by the same pulse
+``float`` (plain float SGD with the same learning-rate schedule; with ``lr_decay = 1``
+exactly :func:`~neuropcm.workloads._mlp.train_float` with path ``("mlp-train",)``) and, in-situ, ``quantised`` (float weights changed by the same pulse
 rule and random stream as the crossbar: what ideal devices give). Random streams
 (:mod:`neuropcm.random`): initial weights ``("mlp-train", "init", l)``, example order
 ``("mlp-train", "order", epoch)``, crossbar ``l`` seeded ``int_seed(seed, "mlp-train",
