@@ -45,7 +45,7 @@ def main():
     X, y, _, _ = load_data(c)
     nets = build(c, (X.shape[0], c.hidden, 10))
     order = epoch_order(c.seed, 0, X.shape[1])
-    kw = dict(lr=c.lr, batch=c.batch, activation=c.activation)
+    kw = dict(lr=c.resolved("lr"), batch=c.batch, activation=c.activation)
     # warm-up (numba compilation, caches) on a few examples of throw-away networks
     warm = build(c, (X.shape[0], c.hidden, 10))
     train_epoch(warm["pcm"], X, y, order[:50], refresh_every=25, **kw)
