@@ -22,7 +22,6 @@ from ..config import check_resume
 from ..errors import ParameterError, SchemaError
 from ..io import atomic_h5, open_h5, read_dataset, write_dataset
 
-KIND = "mlp_train_checkpoint"
 
 
 class MlpCheckpoint:
@@ -51,7 +50,7 @@ class MlpCheckpoint:
             p = self._xb_path(epochs_done, l)
             layer.xb.save(p)
             keep.add(str(p))
-        with atomic_h5(self.path, kind=KIND) as f:
+        with atomic_h5(self.path, kind="mlp_train_checkpoint") as f:
             f.attrs["settings"] = json.dumps(self.settings, sort_keys=True)
             f.attrs["epochs_done"] = int(epochs_done)
             f.attrs["nets"] = json.dumps(sorted(nets))
@@ -88,7 +87,7 @@ class MlpCheckpoint:
             raise ParameterError(f"nothing to resume: there is no checkpoint {self.path} (the "
                                  f"run finished, or never completed an epoch); run without "
                                  f"--resume")
-        with open_h5(self.path, kind=KIND) as f:
+        with open_h5(self.path, kind="mlp_train_checkpoint") as f:
             try:
                 saved = json.loads(f.attrs["settings"])
                 done = int(f.attrs["epochs_done"])
