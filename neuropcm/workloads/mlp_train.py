@@ -31,8 +31,9 @@ rule and random stream as the crossbar: what ideal devices give). Random streams
 "crossbar", l)``, rand-MNIST noise ``int_seed(seed, "mlp-train", "rand-mnist", split)``.
 
 Measured (seed 0, MNIST, nandakumar2018 devices, defaults unless stated): mixed-precision,
-10 epochs of 60,000: 97.93 % test (float SGD 98.18 %; 97.51 % after 6 epochs), ~67 s
-per 60k PCM epoch on an idle 2-core machine. In-situ, 5,000 examples: lr = 0.05, 20 epochs:
+10 epochs of 60,000: 97.93 % test (float SGD 98.18 %; 97.51 % after 6 epochs); a 60k PCM
+epoch took 67 s (epochs 8-10, few pulses) to 90 s (first epoch, scripts/bench_mlp_train.py,
+3.1x the float epoch) on the 2-core machine, one BLAS thread. In-situ, 5,000 examples: lr = 0.05, 20 epochs:
 best 67.6 % (epoch 3), final 43.9 %, unstable; lr = 0.02 (the default), 8 epochs: best
 70.0 %, final 62.3 % -- below the paper's 82.9 %, while float weights with the same
 pulse rule (ideal devices) reach 90.8-92.6 %: the nandakumar2018 devices' state-dependent,
