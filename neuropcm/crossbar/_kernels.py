@@ -321,3 +321,85 @@ class NormalStream:
         out = np.zeros(n, np.float32)
         self.add(out, np.ones(n, np.float32))
         return out
+
+
+# ---------------------------------------------------------------------------- updates
+@numba.njit(nogil=True, cache=True)
+def mixed_transfer(chi, transferred, dW, eps, counts, nz):
+    """The mixed-precision transfer (Nandakumar 2018), in place, in one pass.
+
+    ``chi += dW``; ``c = trunc(chi / eps)``; ``chi -= c eps``; ``transferred += c eps``;
+    ``counts = c`` (all 2-d, C order; counts pre-zeroed). The flat indices of the
+    non-zero counts go to ``nz`` in increasing order; returns how many. The same float
+    operations, in the same order, as the numpy expressions (no fast-math: no contraction).
+    """
+    m, n = chi.shape
+    k = 0
+    for i in range(m):
+        for j in range(n):
+            c = chi[i, j] + dW[i, j]
+            q = np.trunc(c / eps)
+            if q != 0.0:
+                c -= q * eps
+                transferred[i, j] += q * eps
+                counts[i, j] = np.int64(q)
+                nz[k] = i * n + j
+                k += 1
+            chi[i, j] = c
+    return k
+
+
+@numba.njit(nogil=True, inline="always")
+def _popcount(v):
+    v = v - ((v >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (v * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@numba.njit(nogil=True, cache=True)
+def coincidences(fire_d, fire_x, sign_d, sign_x, out):
+    """Signed pulse coincidences of two sets of pulse streams, in place.
+
+    ``out_ij = sign_d_i sign_x_j #{t : fire_d[t, i] and fire_x[t, j]}`` for boolean
+    streams ``fire_d`` (BL, m) and ``fire_x`` (BL, n); ``out`` (m, n) int64. The streams
+    are packed into 64-slot words, so a pair costs one AND and one population count per
+    word; rows and columns that never fire are skipped (their counts stay 0).
+    """
+    bl, m = fire_d.shape
+    n = fire_x.shape[1]
+    nw = (bl + 63) // 64
+    pd = np.zeros((m, nw), np.uint64)
+    px = np.zeros((n, nw), np.uint64)
+    for t in range(bl):
+        w = t // 64
+        bit = np.uint64(1) << np.uint64(t % 64)
+        for i in range(m):
+            if fire_d[t, i]:
+                pd[i, w] |= bit
+        for j in range(n):
+            if fire_x[t, j]:
+                px[j, w] |= bit
+    cols = np.empty(n, np.int64)
+    nc = 0
+    for j in range(n):
+        any_ = False
+        for w in range(nw):
+            if px[j, w] != 0:
+                any_ = True
+        if any_:
+            cols[nc] = j
+            nc += 1
+    for i in range(m):
+        live = False
+        for w in range(nw):
+            if pd[i, w] != 0:
+                live = True
+        if not live:
+            continue
+        for k in range(nc):
+            j = cols[k]
+            c = np.uint64(0)
+            for w in range(nw):
+                c += _popcount(pd[i, w] & px[j, w])
+            out[i, j] = np.int64(c) * sign_d[i] * sign_x[j]

@@ -18,6 +18,7 @@ import numpy as np
 from ..devices.refresh import MaskRefresh, RefreshRule, ThresholdRefresh  # noqa: F401
 from ..devices.theory import mean_set_curve, mean_step, open_loop_pulses  # noqa: F401
 from ..errors import ModelError, ParameterError, ShapeError
+from . import _kernels as K
 
 REFRESH_RULES = {"threshold": ThresholdRefresh}
 UPDATE_MODES = ("deterministic", "stochastic", "mixed")
@@ -134,11 +135,12 @@ def coincidence_counts(rng: np.random.Generator, x: np.ndarray, d: np.ndarray, s
     cd = math.sqrt(a / bl * xm / dm)
     px = np.minimum(cx * np.abs(x), 1.0)
     pd = np.minimum(cd * np.abs(d), 1.0)
-    xb = (rng.random((bl, n)) < px).astype(np.float32)
-    db = (rng.random((bl, m)) < pd).astype(np.float32)
-    cnt = np.rint(db.T @ xb).astype(np.int64)
-    sign = (np.sign(d)[:, None] * np.sign(x)[None, :] * math.copysign(1.0, scale)).astype(np.int64)
-    return cnt * sign
+    fire_x = rng.random((bl, n)) < px
+    fire_d = rng.random((bl, m)) < pd
+    out = np.zeros((m, n), np.int64)
+    sd = (np.sign(d) * math.copysign(1.0, scale)).astype(np.int64)
+    K.coincidences(fire_d, fire_x, sd, np.sign(x).astype(np.int64), out)
+    return out
 
 
 class UpdateMixin:
@@ -210,39 +212,115 @@ class UpdateMixin:
                 f"(lr = {lr!r}, max|d| = {np.abs(D).max():.4g}, max|x| = {np.abs(X).max():.4g}, "
                 f"epsilon = {eps:.4g} per pulse), more than {MAX_PULSES}; check the units "
                 f"and scale of lr, x and d")
+        nz = None
         if mode == "stochastic":
             counts = np.zeros((m, n), np.int64)
             for b in range(X.shape[1]):
                 counts += coincidence_counts(self._update_rng, X[:, b], D[:, b], lr / eps,
                                              self.config.update.pulse_length)
+            self.transferred += counts * eps
         else:
             dW = lr * (D @ X.T)
             if mode == "deterministic":
                 counts = np.rint(dW / eps).astype(np.int64)
-            else:
-                self.chi += dW
-                counts = np.trunc(self.chi / eps).astype(np.int64)
-                self.chi -= counts * eps
-        self.transferred += counts * eps
-        self._apply_counts(counts)
+                self.transferred += counts * eps
+            else:  # chi += dW, whole pulses out, in one pass (the kernel's docstring)
+                counts = np.zeros((m, n), np.int64)
+                buf = self._buffer_int("nz", m * n)
+                nz = buf[:K.mixed_transfer(self.chi, self.transferred, dW, float(eps), counts,
+                                           buf)].copy()
+        self._apply_counts(counts, nz)
         if self.refresh_rule is not None:
             self.refresh()
         return counts
 
-    def _apply_counts(self, counts):
-        K_ = self.mapping.K
-        for name, c in (("G_plus", np.clip(counts, 0, None)),
-                        ("G_minus", np.clip(-counts, 0, None))):
-            if not c.any():
-                continue
-            per, self._rr[name] = distribute(c, self._rr[name], K_)
-            self.arrays[name].set_pulses(per)
-        self._written()
+    def _buffer_int(self, name, size):
+        b = self._bufs.get(name)
+        if b is None or b.shape != (size,):
+            b = self._bufs[name] = np.empty(size, np.int64)
+        return b
 
-    def refresh(self) -> int:
+    def _apply_counts(self, counts, nz=None):
+        """Apply signed pulse counts (m, n): positive on G+, negative on G-, round-robin
+        over the K devices of each weight, only where a count is non-zero (``nz``: their
+        flat indices, increasing; found here when None).
+
+        Pulse round ``r`` of a side goes to its devices with more than ``r`` pulses in
+        increasing flat order, as :meth:`~neuropcm.devices.PCMArray.set_pulses` does, so
+        the devices draw the same numbers as a dense ``set_pulses`` of all counts. The
+        cached read model is patched at the written weights when it was current
+        (:meth:`_patch_eff`) instead of being rebuilt at the next read.
+        """
+        m, n = self.shape
+        K_ = self.mapping.K
+        if nz is None:
+            nz = np.flatnonzero(counts)
+        if nz.size == 0:
+            return
+        c = counts.reshape(-1)[nz]
+        current = self._cache_key == (self.time, self._version)
+        one = np.ones(1)
+        for name, sel in (("G_plus", c > 0), ("G_minus", c < 0)):
+            if not sel.any():
+                continue
+            w = nz[sel]
+            rr = self._rr[name]
+            per, new_rr = distribute(np.abs(c[sel])[None], rr.take(w)[None], K_)
+            np.put(rr, w, new_rr[0])  # flat indices, in place whatever the layout
+            per = per[:, 0]  # (K, len(w)) pulses per device
+            dev = (np.arange(K_)[:, None] * (m * n) + w[None, :])  # flat device indices
+            arr = self.arrays[name]
+            for r in range(int(per.max())):
+                arr._set_idx(dev[per > r], one)  # the device model's SET, sorted order
+        self._written()
+        if current:
+            self._patch_eff(nz)
+
+    def _patch_eff(self, nz):
+        """Bring the cached read model up to date at the weights ``nz`` (flat) only.
+
+        Only for the differential mapping without periphery or compensation (else the next
+        read rebuilds it): the moments of the written devices at the current time, combined
+        as :meth:`~neuropcm.crossbar.mapping.DifferentialMapping.groups` does (the same
+        operations, so the values equal a rebuild's); the input bound ``safe`` is
+        recomputed. Falls back to a rebuild when the noise flag could change.
+        """
+        e = self._eff_cache
+        if not (self._plain and self.mapping.name == "differential" and e is not None):
+            return
+        m, n = self.shape
+        K_ = self.mapping.K
+        dev = (np.arange(K_)[:, None] * (m * n) + nz[None, :]).reshape(-1)
+        out = []
+        for name in ("G_plus", "G_minus"):
+            mean, std = self.arrays[name]._moments_idx(dev, self.time)
+            if self.config.read_clip:
+                from ..devices.theory import rectified_moments
+
+                mean, std = rectified_moments(mean, std)
+            mean, std = mean.reshape(K_, -1), std.reshape(K_, -1)
+            out.append((mean.mean(axis=0) / 1.0, (std * std).sum(axis=0) / (K_ * K_ * 1.0)))
+        s = self.mapping.scale
+        M = s * (out[0][0] - out[1][0])
+        Vn = (s * s) * (out[0][1] + out[1][1])
+        if self.config.read_noise and e.noisy != bool(np.any(Vn > 0)):
+            return  # the noise flag might change: let the next read rebuild
+        e.M.reshape(-1)[nz] = M
+        if e.noisy:
+            e.V.reshape(-1)[nz] = Vn
+        from .reads import _safe_inputs
+
+        e.safe = _safe_inputs(e.M, e.V if e.noisy else np.zeros(1), e.vr, e.noisy, self.dtype)
+        self._cache_key = (self.time, self._version)
+
+    def refresh(self, rule=None) -> int:
         """Apply the refresh rule to every differential pair now; returns how many pairs
-        were refreshed (RESET both, difference rewritten open-loop on the larger side)."""
-        rule = self.refresh_rule
+        were refreshed (RESET both, difference rewritten open-loop on the larger side).
+
+        ``rule`` (a rule name or object, as the ``refresh`` option) is applied instead of
+        :attr:`refresh_rule`: occasional refresh of a crossbar built with ``refresh=None``.
+        """
+        rule = self.refresh_rule if rule is None else get_refresh(rule, "rule")
         if rule is None or not self.mapping.trainable:
             return 0
         # the one refresh rule of both engines (neuropcm.devices.refresh)
