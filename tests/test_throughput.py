@@ -49,3 +49,13 @@ def test_bad_arguments(kw):
         throughput({"n_read": 1, "energy": 0.0, "adc_conversions": 1}, **args)
     with pytest.raises(ParameterError, match="lack"):
         throughput({"n_read": 1}, images=1, adc_bits=4, arrays=1)
+
+
+def test_without_adcs_each_mvm_takes_one_cycle():
+    counts = {"n_read": 600, "energy": 1e-11, "adc_conversions": 0, "n_mvm": 30}
+    r = throughput(counts, images=3, adc_bits=None, arrays=2,
+                   model=ThroughputModel(clock=2e6))
+    assert r["time"] == pytest.approx(30 / 2e6)
+    assert r["energy_adc"] == 0.0 and r["energy"] == pytest.approx(1e-11)
+    with pytest.raises(ParameterError, match="adc_bits = None"):
+        throughput(counts | {"adc_conversions": 5}, images=3, adc_bits=None, arrays=2)

@@ -165,6 +165,15 @@ def test_file_kind_datasets_units_and_resume(tmp_path, monkeypatch):
     assert full.results["epochs"] == 2 and full.results["train_examples"] == 120
     assert "test accuracy" in W_.summary(full.path)
     assert W_.figure(full.path, tmp_path / "f.png").stat().st_size > 0
+    # throughput/energy model from the run's own counters: 2 ops per device read; energy
+    # of the devices' reads and pulses (no ADC): n_read e_read + n_set e_set + n_reset e_reset
+    n_read = float(full.dataset("results/throughput/ops")) / 2
+    e = float(full.dataset("results/throughput/energy"))
+    assert e == pytest.approx(full.results["energy_J"], rel=1e-12)
+    assert e == pytest.approx(n_read * 0.1e-12 + full.results["n_set"] * 5e-12
+                              + full.results["n_reset"] * 30e-12, rel=1e-9)
+    assert full.results["ops_per_joule"] == pytest.approx(2 * n_read / e, rel=1e-12)
+    assert full.results["energy_per_example"] == pytest.approx(e / (2 * 120), rel=1e-12)
 
     calls = {"n": 0}
     real = T.train_epoch

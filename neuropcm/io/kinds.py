@@ -381,7 +381,8 @@ register_kind(FileKind(
     headline={"test_accuracy": "1", "best_test_accuracy": "1", "train_accuracy": "1",
               "float_test_accuracy": "1", "epochs": "count", "train_examples": "count",
               "test_examples": "count", "epsilon": "1", "n_set": "count", "n_reset": "count",
-              "energy_J": "J", "epoch_wall_s": "s", "wall_s": "s"},
+              "energy_J": "J", "epoch_wall_s": "s", "wall_s": "s",
+              "energy_per_example": "J", "ops_per_joule": "J^-1"},
     optional={"quantised_test_accuracy": "1"},
     datasets={**{f"results/{k}": u for k, u in (
         ("epoch", "count"), ("train_accuracy", "1"), ("test_accuracy", "1"),
@@ -390,7 +391,8 @@ register_kind(FileKind(
         ("n_read", "count"), ("energy", "J"), ("n_refresh", "count"), ("n_mvm", "count"),
         ("adc_conversions", "count"), ("test_predictions", "1"), ("weights/layer0", "1"),
         ("weights/layer1", "1"), ("float_weights/layer0", "1"),
-        ("float_weights/layer1", "1"))}}))
+        ("float_weights/layer1", "1"))},
+        **{f"results/throughput/{k}": u for k, u in THROUGHPUT.items()}}))
 register_kind(FileKind(
     "mlp_train_checkpoint", 1, "a checkpoint of an mlp-train run (resume with --resume)",
     config=False))

@@ -15,7 +15,10 @@ alone, without programming).
   is reported beside it when the caller gives the weight count.
 * **Time**: every ADC converts one line per cycle of the master ``clock`` (seed 2:
   10 MHz), ``adcs`` ADCs work in parallel (default one per array), and the analog MVM
-  settles within the cycle: ``time = adc_conversions / (adcs * clock)``.
+  settles within the cycle: ``time = adc_conversions / (adcs * clock)``. Crossbars read
+  without an ADC (``adc_bits`` None: ideal readout) take one cycle per MVM vector,
+  arrays one after another: ``time = n_mvm / clock``. Write (programming and update)
+  time is not modelled; write energy is, through the pulse counters.
 * **Energy**: the devices' own energy from their parameters (``e_read`` per read,
   ``e_set``/``e_reset`` per pulse; :class:`~neuropcm.devices.DeviceParams`), plus
   ``adc_conversions * adc_fom * 2**adc_bits`` (a Walden figure of merit, assumed
@@ -35,7 +38,8 @@ from ..config import Config, option
 from ..io.kinds import THROUGHPUT as THROUGHPUT_UNITS
 
 #: Counters the model reads (keys of ``Crossbar.totals()``).
-COUNTERS = ("n_read", "n_set", "n_reset", "energy", "adc_conversions", "dac_conversions")
+COUNTERS = ("n_read", "n_set", "n_reset", "energy", "adc_conversions", "dac_conversions",
+            "n_mvm")
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ def between(before: dict, after: dict) -> dict:
     return {k: after[k] - before.get(k, 0) for k in after}
 
 
-def throughput(counts: dict, *, images: int, adc_bits: int, arrays: int,
+def throughput(counts: dict, *, images: int, adc_bits: int | None, arrays: int,
                model: ThroughputModel | None = None, weights: int | None = None) -> dict:
     """GOPS and GOPS/W of a run from its summed counters (a model; module docstring).
 
@@ -79,8 +83,9 @@ def throughput(counts: dict, *, images: int, adc_bits: int, arrays: int,
         devices' own), ``adc_conversions``, ``dac_conversions``.
     images : int
         Inputs the counters cover (for per-image figures).
-    adc_bits : int
-        Resolution of the ADCs (their energy is ``adc_fom * 2**adc_bits``).
+    adc_bits : int or None
+        Resolution of the ADCs (their energy is ``adc_fom * 2**adc_bits``); None: the
+        crossbars have no ADC (ideal readout, no conversions).
     arrays : int
         Crossbar arrays of the network (one ADC each when ``model.adcs`` is 0).
     weights : int, optional
@@ -98,6 +103,8 @@ def throughput(counts: dict, *, images: int, adc_bits: int, arrays: int,
 
     model = model or ThroughputModel()
     for name, v in (("images", images), ("adc_bits", adc_bits), ("arrays", arrays)):
+        if name == "adc_bits" and v is None:
+            continue
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ParameterError(f"{name} = {v!r}: give a positive whole number")
     missing = [k for k in ("n_read", "energy", "adc_conversions") if k not in counts]
@@ -105,9 +112,16 @@ def throughput(counts: dict, *, images: int, adc_bits: int, arrays: int,
         raise ParameterError(f"counts lack {missing}; give summed Crossbar.totals() "
                              f"(neuropcm.workloads._throughput.sum_totals)")
     ops = 2.0 * counts["n_read"]
-    adcs = model.adcs or arrays
-    time = counts["adc_conversions"] / (adcs * model.clock)
-    e_adc = counts["adc_conversions"] * model.adc_fom * 2.0 ** adc_bits
+    if adc_bits is None:
+        if counts["adc_conversions"]:
+            raise ParameterError(f"adc_bits = None but the counters hold "
+                                 f"{counts['adc_conversions']} ADC conversions; give the "
+                                 f"ADCs' resolution")
+        time, e_adc = counts.get("n_mvm", 0) / model.clock, 0.0
+    else:
+        adcs = model.adcs or arrays
+        time = counts["adc_conversions"] / (adcs * model.clock)
+        e_adc = counts["adc_conversions"] * model.adc_fom * 2.0 ** adc_bits
     e_dac = counts.get("dac_conversions", 0) * model.dac_energy
     energy = float(counts["energy"]) + e_adc + e_dac
     out = {"ops": ops, "ops_per_image": ops / images, "time": time,

@@ -277,6 +277,20 @@ def _write(out: Path, c: MlpTrainConfig, nets, hist, Xt, wall: float) -> None:
         a["energy_J"] = float(hist["energy"][-1])
         a["epoch_wall_s"] = float(np.mean(hist["epoch_wall_s"]))
         a["wall_s"] = float(wall)
+        # the throughput/energy model over the whole run (programming, training with its
+        # SET/RESET pulses and every evaluation read): from the run's own counters
+        from ._throughput import UNITS as TP_UNITS
+        from ._throughput import sum_totals, throughput
+
+        xbs = [layer.xb for layer in nets["pcm"]]
+        tp = throughput(sum_totals(xbs), images=int(c.n_epochs * c.n_train), arrays=len(xbs),
+                        adc_bits=xbs[0].config.periphery.adc_bits,
+                        weights=sum(layer.weights().size for layer in nets["pcm"]))
+        t = g.create_group("throughput")
+        for k, v in tp.items():
+            write_dataset(t, k, v, TP_UNITS[k])
+        a["energy_per_example"] = tp["energy"] / (c.n_epochs * c.n_train)
+        a["ops_per_joule"] = tp["ops_per_joule"]
 
 
 def summary(path) -> str:
@@ -297,7 +311,9 @@ def summary(path) -> str:
             f"{100 * r['best_test_accuracy']:.2f} %, train {100 * r['train_accuracy']:.2f} %) "
             f"on {int(r['test_examples'])} test examples; {ref}\n"
             f"devices: {int(r['n_set'])} SET, {int(r['n_reset'])} RESET pulses, "
-            f"{r['energy_J']:.3g} J; {r['epoch_wall_s']:.1f} s per epoch")
+            f"{r['energy_J']:.3g} J ({r['energy_per_example'] * 1e9:.3g} nJ per training "
+            f"example, reads and evaluation included: {r['ops_per_joule'] / 1e9:.3g} GOPS/W "
+            f"of bit-level ops, a model); {r['epoch_wall_s']:.1f} s per epoch")
 
 
 def figure(path, png) -> Path:
