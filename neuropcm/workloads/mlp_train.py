@@ -55,7 +55,8 @@ test = 2000). With 4 devices per side and a decaying rate, full 10k test set:
 ``neuropcm run mlp-train --set mode=in-situ --set devices_per_weight=4 --set lr=0.01
 --set lr_decay=0.8 --set epochs=6``: seed 0, per epoch 73.7, 83.1, 85.0, 85.3, 84.0,
 85.5 % (best and final 85.5 %, above the paper's 82.9 %; same-rule float 90.3 %, float SGD
-90.1 %; 38 s per epoch). These are not the defaults: they use 8 PCM per
+90.1 %; 38 s per epoch); seed 1: 82.3, 84.1, 85.5, 85.5, 85.4, 86.3 % (same-rule
+float 90.5 %). These are not the defaults: they use 8 PCM per
 weight instead of Burr 2015's 2 (give them explicitly).
 
 Training examples are the first ``train`` of the training split, test examples the first
