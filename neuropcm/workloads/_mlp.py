@@ -155,3 +155,34 @@ def train_float(X: np.ndarray, y: np.ndarray, sizes: Sequence[int], *, seed, epo
         if callback is not None:
             callback(e, weights)
     return weights
+
+
+def check_mnist_dir(mnist_dir) -> None:
+    """The one check of a workload's ``mnist_dir`` field: None or an existing folder."""
+    from pathlib import Path
+
+    if mnist_dir is not None and not Path(mnist_dir).expanduser().is_dir():
+        raise ParameterError(f"mnist_dir = {mnist_dir!r} is not a folder; give the folder of "
+                             f"the IDX files (e.g. Fashion-MNIST) or leave it unset")
+
+
+def load_columns(split: str, n: int, *, seed, dataset: str = "mnist", mnist_dir=None,
+                 rand_fraction: float = 0.1, name: str | None = None):
+    """The first ``n`` examples of an MNIST-format split as float columns (784, n) in
+    [0, 1] and int64 labels: the offline MNIST, or the IDX files in ``mnist_dir``;
+    ``dataset = "rand-mnist"`` replaces ``rand_fraction`` of every image's pixels
+    (:func:`neuropcm.datasets.mnist.rand_mnist`, stream ``int_seed(seed, "rand-mnist",
+    split)``). ``n`` beyond the split is refused, naming the field ``name``."""
+    from ..datasets import load_mnist
+    from ..datasets.mnist import rand_mnist
+    from ..random import int_seed
+
+    if dataset not in ("mnist", "rand-mnist"):
+        raise ParameterError(f"dataset = {dataset!r} is unknown; use 'mnist' or 'rand-mnist'")
+    images, labels = load_mnist(split, mnist_dir=mnist_dir, limit=n)
+    if n > len(images):
+        raise ParameterError(f"{name or split} = {n} but the dataset has only {len(images)} "
+                             f"examples; give {name or split} <= {len(images)}")
+    if dataset == "rand-mnist":
+        images = rand_mnist(images, rand_fraction, int_seed(seed, "rand-mnist", split))
+    return images_to_columns(images), labels.astype(np.int64)

@@ -41,6 +41,7 @@ from ..errors import ParameterError
 from ..random import int_seed
 from . import Workload, refuse_resume
 from ._throughput import UNITS as THROUGHPUT_UNITS
+from ._mlp import check_mnist_dir
 from ._throughput import ThroughputModel, describe, throughput
 
 #: Compensations of every time curve: "none" = dummy lines only, "lrs" = with K.
@@ -108,30 +109,19 @@ class DriftResilientConfig(Config):
             except ParameterError as e:
                 raise ParameterError(f"device_overrides = {self.device_overrides!r}: {e}") \
                     from None
-        if self.mnist_dir is not None and not Path(self.mnist_dir).expanduser().is_dir():
-            raise ParameterError(f"mnist_dir = {self.mnist_dir!r} is not a folder; give the "
-                                 f"folder of the IDX files (e.g. Fashion-MNIST) or leave it unset")
+        check_mnist_dir(self.mnist_dir)
 
 
 def _data(c: DriftResilientConfig):
     """Training, calibration and test columns (784, N) and labels, rand-MNIST applied."""
-    from ..datasets import load_mnist
-    from ..datasets.mnist import rand_mnist
-    from ._mlp import images_to_columns
+    from ._mlp import load_columns
 
-    xtr, ytr = load_mnist("train", mnist_dir=c.mnist_dir, limit=max(c.train, c.calibration))
-    xte, yte = load_mnist("test", mnist_dir=c.mnist_dir, limit=c.test)
-    for name, n, have in (("train", c.train, len(xtr)), ("calibration", c.calibration, len(xtr)),
-                          ("test", c.test, len(xte))):
-        if n > have:
-            raise ParameterError(f"{name} = {n} but the dataset has only {have} examples; "
-                                 f"give {name} <= {have}")
-    if c.dataset == "rand-mnist":
-        xtr = rand_mnist(xtr, c.rand_fraction, int_seed(c.seed, "rand-mnist", "train"))
-        xte = rand_mnist(xte, c.rand_fraction, int_seed(c.seed, "rand-mnist", "test"))
-    Xtr = images_to_columns(xtr)
-    return (Xtr[:, :c.train], ytr[:c.train].astype(np.int64), Xtr[:, :c.calibration],
-            images_to_columns(xte), yte.astype(np.int64))
+    kw = dict(seed=c.seed, dataset=c.dataset, mnist_dir=c.mnist_dir,
+              rand_fraction=c.rand_fraction)
+    name = "train" if c.train >= c.calibration else "calibration"
+    Xtr, ytr = load_columns("train", max(c.train, c.calibration), name=name, **kw)
+    Xte, yte = load_columns("test", c.test, name="test", **kw)
+    return Xtr[:, :c.train], ytr[:c.train], Xtr[:, :c.calibration], Xte, yte
 
 
 def run(config: DriftResilientConfig, out, *, resume: bool = False,
@@ -328,7 +318,7 @@ def summary(path) -> str:
         f"(paper 96.8 %); dummy lines only {100 * a['accuracy_final_none']:.2f} %",
         f"one pass of the test set through the mapped network: {a['pass_s']:.2f} s "
         f"(run {a['wall_s']:.0f} s); " + describe(d["throughput"]) + " (paper: 40 GOPS, "
-        f"20,000 GOPS/W)",
+        "20,000 GOPS/W)",
         "ADC conversions at full scale: "
         f"{100 * sat / max(conv, 1):.1f} %" + (" (mostly hidden |a| > 2 ln 11, where the unary "
                                                 "code is saturated anyway)"

@@ -28,7 +28,7 @@ exactly :func:`~neuropcm.workloads._mlp.train_float` with path ``("mlp-train",)`
 rule and random stream as the crossbar: what ideal devices give). Random streams
 (:mod:`neuropcm.random`): initial weights ``("mlp-train", "init", l)``, example order
 ``("mlp-train", "order", epoch)``, crossbar ``l`` seeded ``int_seed(seed, "mlp-train",
-"crossbar", l)``, rand-MNIST noise ``int_seed(seed, "mlp-train", "rand-mnist", split)``.
+"crossbar", l)``, rand-MNIST noise ``int_seed(seed, "rand-mnist", split)``.
 
 Measured (seed 0, MNIST, nandakumar2018 devices, defaults unless stated): mixed-precision,
 10 epochs of 60,000: 97.93 % test (float SGD 98.18 %; 97.51 % after 6 epochs); a 60k PCM
@@ -76,7 +76,7 @@ from ..config import Config, option
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from . import Workload
-from ._mlp import ACTIVATIONS
+from ._mlp import ACTIVATIONS, check_mnist_dir
 
 #: Defaults of the fields left None, per mode. In-situ: Burr 2015's 5,000 examples; its
 #: updates SET ~1000 devices per example, so pairs saturate fast and are refreshed often.
@@ -139,10 +139,7 @@ class MlpTrainConfig(Config):
         if self.w_max is not None and len(self.w_max) != 2:
             raise ParameterError(f"w_max = {list(self.w_max)} must give one weight per layer "
                                  f"(2 layers), e.g. [0.5, 1.5]")
-        if self.mnist_dir is not None and not Path(self.mnist_dir).expanduser().is_dir():
-            raise ParameterError(f"mnist_dir = {self.mnist_dir!r} is not a folder; give the "
-                                 f"folder of the IDX files (train-images-idx3-ubyte[.gz], ...)"
-                                 f" or leave it unset for MNIST")
+        check_mnist_dir(self.mnist_dir)
         n = self.n_train
         if self.batch > n:
             raise ParameterError(f"batch = {self.batch} is more than the {n} training "
@@ -165,22 +162,11 @@ class MlpTrainConfig(Config):
 
 def load_data(c: MlpTrainConfig):
     """``(X, y, Xt, yt)``: training and test columns (features, N) in [0, 1] and labels."""
-    from ..datasets import load_mnist, rand_mnist
-    from ..random import int_seed
-    from ._mlp import images_to_columns
+    from ._mlp import load_columns
 
-    out = []
-    for split, n in (("train", c.n_train), ("test", c.test)):
-        images, labels = load_mnist(split, mnist_dir=c.mnist_dir)
-        if n > len(images):
-            raise ParameterError(f"{split} = {n} examples asked, but the {split} split has "
-                                 f"{len(images)}; give {split} <= {len(images)}")
-        images = images[:n]
-        if c.dataset == "rand-mnist":
-            images = rand_mnist(images, 0.1, seed=int_seed(c.seed, "mlp-train", "rand-mnist",
-                                                           split))
-        out += [images_to_columns(images), labels[:n].astype(np.int64)]
-    return tuple(out)
+    kw = dict(seed=c.seed, dataset=c.dataset, mnist_dir=c.mnist_dir)
+    return (*load_columns("train", c.n_train, name="train", **kw),
+            *load_columns("test", c.test, name="test", **kw))
 
 
 def build(c: MlpTrainConfig, sizes):
