@@ -281,8 +281,8 @@ class UpdateMixin:
 
         Only for the differential mapping without periphery or compensation (else the next
         read rebuilds it): the moments of the written devices at the current time, combined
-        as :meth:`~neuropcm.crossbar.mapping.DifferentialMapping.groups` does (the same
-        operations, so the values equal a rebuild's); the input bound ``safe`` is
+        by :meth:`~neuropcm.crossbar.mapping.DifferentialMapping.groups` itself (so the
+        values equal a rebuild's); the input bound ``safe`` is
         recomputed. Falls back to a rebuild when the noise flag could change.
         """
         e = self._eff_cache
@@ -291,18 +291,16 @@ class UpdateMixin:
         m, n = self.shape
         K_ = self.mapping.K
         dev = (np.arange(K_)[:, None] * (m * n) + nz[None, :]).reshape(-1)
-        out = []
+        moments = {}
         for name in ("G_plus", "G_minus"):
             mean, std = self.arrays[name]._moments_idx(dev, self.time)
             if self.config.read_clip:
                 from ..devices.theory import rectified_moments
 
                 mean, std = rectified_moments(mean, std)
-            mean, std = mean.reshape(K_, -1), std.reshape(K_, -1)
-            out.append((mean.mean(axis=0) / 1.0, (std * std).sum(axis=0) / (K_ * K_ * 1.0)))
-        s = self.mapping.scale
-        M = s * (out[0][0] - out[1][0])
-        Vn = (s * s) * (out[0][1] + out[1][1])
+            moments[name] = (mean.reshape(K_, -1), std.reshape(K_, -1))
+        g = self.mapping.groups(moments)[0]  # the mapping's own combination, at nz only
+        M, Vn = g.M, g.V
         if self.config.read_noise and e.noisy != bool(np.any(Vn > 0)):
             return  # the noise flag might change: let the next read rebuild
         e.M.reshape(-1)[nz] = M
