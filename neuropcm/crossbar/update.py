@@ -143,6 +143,31 @@ def coincidence_counts(rng: np.random.Generator, x: np.ndarray, d: np.ndarray, s
     return out
 
 
+def rule_counts(mode: str, X: np.ndarray, D: np.ndarray, lr: float, eps: float, *,
+                rng: np.random.Generator | None = None, pulse_length: int = 0,
+                chi: np.ndarray | None = None) -> np.ndarray:
+    """Signed pulse counts (m, n) of the update ``lr D X^T`` by a crossbar rule.
+
+    ``deterministic``: ``rint(lr D X^T / eps)``; ``stochastic``: pulse coincidence
+    (:func:`coincidence_counts`, one example column at a time, from ``rng``); ``mixed``:
+    ``chi += lr D X^T``, ``counts = trunc(chi / eps)``, ``chi -= counts eps`` (``chi``
+    updated in place). :meth:`UpdateMixin.update` applies these counts as pulses; the
+    float reference of ideal devices applies ``counts * eps``.
+    """
+    if mode == "stochastic":
+        counts = np.zeros((D.shape[0], X.shape[0]), np.int64)
+        for b in range(X.shape[1]):
+            counts += coincidence_counts(rng, X[:, b], D[:, b], lr / eps, pulse_length)
+        return counts
+    dW = lr * (D @ X.T)
+    if mode == "deterministic":
+        return np.rint(dW / eps).astype(np.int64)
+    chi += dW
+    counts = np.trunc(chi / eps).astype(np.int64)
+    chi -= counts * eps
+    return counts
+
+
 class UpdateMixin:
     """Outer-product updates and refresh of a :class:`~neuropcm.crossbar.Crossbar`."""
 
@@ -213,22 +238,15 @@ class UpdateMixin:
                 f"epsilon = {eps:.4g} per pulse), more than {MAX_PULSES}; check the units "
                 f"and scale of lr, x and d")
         nz = None
-        if mode == "stochastic":
+        if mode == "mixed":  # chi += dW, whole pulses out, in one pass (the kernel's docstring)
             counts = np.zeros((m, n), np.int64)
-            for b in range(X.shape[1]):
-                counts += coincidence_counts(self._update_rng, X[:, b], D[:, b], lr / eps,
-                                             self.config.update.pulse_length)
-            self.transferred += counts * eps
+            buf = self._buffer_int("nz", m * n)
+            nz = buf[:K.mixed_transfer(self.chi, self.transferred, lr * (D @ X.T), float(eps),
+                                       counts, buf)].copy()
         else:
-            dW = lr * (D @ X.T)
-            if mode == "deterministic":
-                counts = np.rint(dW / eps).astype(np.int64)
-                self.transferred += counts * eps
-            else:  # chi += dW, whole pulses out, in one pass (the kernel's docstring)
-                counts = np.zeros((m, n), np.int64)
-                buf = self._buffer_int("nz", m * n)
-                nz = buf[:K.mixed_transfer(self.chi, self.transferred, dW, float(eps), counts,
-                                           buf)].copy()
+            counts = rule_counts(mode, X, D, lr, eps, rng=self._update_rng,
+                                 pulse_length=self.config.update.pulse_length)
+            self.transferred += counts * eps
         self._apply_counts(counts, nz)
         if self.refresh_rule is not None:
             self.refresh()

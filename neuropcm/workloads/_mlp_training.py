@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..crossbar.update import coincidence_counts
+from ..crossbar.update import rule_counts
 from ..random import rng
 from . import _mlp
 
@@ -51,8 +51,8 @@ class QuantisedLayer(FloatLayer):
 
     ``dW = (-lr) D inp^T``; ``deterministic``: ``counts = rint(dW / eps)``; ``mixed``:
     ``chi += dW``, ``counts = trunc(chi / eps)``, ``chi -= counts eps``; ``stochastic``:
-    pulse coincidence (:func:`~neuropcm.crossbar.update.coincidence_counts`) from the
-    crossbar's stream ``(xb_seed, "crossbar", "updates")``, streams of ``pulse_length``
+    pulse coincidence, all by the crossbar's own :func:`~neuropcm.crossbar.update.rule_counts`,
+    from the crossbar's stream ``(xb_seed, "crossbar", "updates")``, streams of ``pulse_length``
     slots. Then ``W += counts eps``. With ideal devices (exact linear steps, no noise, no
     saturation, no refresh) a crossbar under the same rule holds these weights.
     """
@@ -64,21 +64,8 @@ class QuantisedLayer(FloatLayer):
         self.rng = rng(xb_seed, "crossbar", "updates")
 
     def update(self, inp, D, lr):
-        a = -lr
-        if self.mode == "stochastic":
-            counts = np.zeros(self.W.shape, np.int64)
-            for b in range(inp.shape[1]):
-                counts += coincidence_counts(self.rng, inp[:, b], D[:, b], a / self.eps,
-                                             self.bl)
-        else:
-            dW = a * (D @ inp.T)
-            if self.mode == "deterministic":
-                counts = np.rint(dW / self.eps).astype(np.int64)
-            else:
-                self.chi += dW
-                counts = np.trunc(self.chi / self.eps).astype(np.int64)
-                self.chi -= counts * self.eps
-        self.W += counts * self.eps
+        self.W += rule_counts(self.mode, inp, D, -lr, self.eps, rng=self.rng,
+                              pulse_length=self.bl, chi=self.chi) * self.eps
 
 
 class CrossbarLayer:
