@@ -21,6 +21,7 @@ import numpy as np
 from ..config import check_resume
 from ..errors import ParameterError, SchemaError
 from ..io import atomic_h5, open_h5, read_dataset, write_dataset
+from ._checkpoint import checkpoint_path
 
 
 
@@ -29,7 +30,7 @@ class MlpCheckpoint:
 
     def __init__(self, out, settings: dict):
         out = Path(out)
-        self.path = out.with_name(out.name + ".ckpt.h5")
+        self.path = checkpoint_path(out)  # the one naming rule of checkpoints
         self._stem = out.name + ".ckpt"
         self.dir = out.parent
         self.settings = settings
