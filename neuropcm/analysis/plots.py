@@ -19,12 +19,9 @@ def _figure(nrows: int, ncols: int, size):
 
 
 def _save(plt, fig, png_path, dpi: int) -> Path:
-    fig.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=dpi)
-    plt.close(fig)
-    return png_path
+    from ..workloads import save_figure
+
+    return save_figure(fig, png_path, dpi)
 
 
 def plot_device_characterisation(h5_path, png_path) -> Path:

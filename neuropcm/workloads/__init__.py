@@ -75,6 +75,19 @@ class Workload:
             raise TypeError(f"workload {self.name!r}: config must be a Config subclass")
 
 
+def save_figure(fig, png, dpi: int = 120) -> Path:
+    """Lay out ``fig``, write it to the PNG ``png`` (folders made as needed), close it and
+    return the path: the last step of every workload's ``figure``."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    png = Path(png)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=dpi)
+    plt.close(fig)
+    return png
+
+
 def refuse_resume(name: str, why: str) -> None:
     """The one answer of a workload that keeps no checkpoint to ``resume=True``."""
     from ..errors import ParameterError

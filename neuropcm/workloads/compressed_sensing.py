@@ -48,7 +48,7 @@ from ..config import Config, option
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from ..random import int_seed, rng
-from . import Workload, refuse_resume
+from . import Workload, refuse_resume, save_figure
 
 #: Iterations averaged into the error floor.
 FLOOR_WINDOW = 5
@@ -395,12 +395,7 @@ def figure(path, png) -> Path:
         sub.imshow(im, cmap="gray", vmin=0, vmax=max(float(d["image"].max()), 1e-12))
         sub.set_title(title, fontsize=9)
         sub.axis("off")
-    fig.tight_layout()
-    png = Path(png)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 WORKLOAD = Workload(

@@ -51,7 +51,7 @@ from ..devices import PCMArray, get_preset
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from ..random import rng
-from . import Workload, refuse_resume
+from . import Workload, refuse_resume, save_figure
 from . import _correlation_kernels as K
 
 #: The experiment (physics.md section 6): processes, correlated ones, SET current per
@@ -420,12 +420,7 @@ def figure(path, png) -> Path:
     fig.suptitle(f"Temporal correlation detection: {cfg['processes']:,} processes, "
                  f"{d['correlated']:,} correlated, c = {cfg['c']:g}, p = {cfg['p']:g} "
                  f"({cfg['preset']})")
-    fig.tight_layout()
-    png = Path(png)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png, dpi=100)
 
 
 WORKLOAD = Workload(

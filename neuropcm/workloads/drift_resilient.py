@@ -39,7 +39,7 @@ import numpy as np
 from ..config import Config, option
 from ..errors import ParameterError
 from ..random import int_seed
-from . import Workload, refuse_resume
+from . import Workload, refuse_resume, save_figure
 from ._throughput import UNITS as THROUGHPUT_UNITS
 from ._mlp import check_mnist_dir
 from ._throughput import ThroughputModel, describe, throughput
@@ -374,12 +374,7 @@ def figure(path, png) -> Path:
     for x in ax:
         x.legend(fontsize=7)
         x.grid(alpha=0.3)
-    fig.tight_layout()
-    png = Path(png)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png, dpi=110)
 
 
 WORKLOAD = Workload(

@@ -75,7 +75,7 @@ import numpy as np
 from ..config import Config, option
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
-from . import Workload
+from . import Workload, save_figure
 from ._mlp import ACTIVATIONS, check_mnist_dir
 
 #: Defaults of the fields left None, per mode. In-situ: Burr 2015's 5,000 examples; its
@@ -371,11 +371,7 @@ def figure(path, png) -> Path:
     ax2.legend()
     for a in (ax, ax2):
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
-    png = Path(png)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 WORKLOAD = Workload(

@@ -42,7 +42,7 @@ from ..config import Config, option
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from ..random import int_seed, rng
-from . import Workload, refuse_resume
+from . import Workload, refuse_resume, save_figure
 
 #: Drift compensations of the time sweep: file/dataset name -> Crossbar option.
 COMPENSATIONS = {"none": None, "global": "global", "column": "column", "lrs": "lrs"}
@@ -304,12 +304,7 @@ def figure(path, png) -> Path:
               ylabel="relative error η",
               title=f"Drift, K = {a['drift_devices_per_weight']} (mean ± std over instances)")
     ax[1].legend(fontsize=8)
-    fig.tight_layout()
-    png = Path(png)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 WORKLOAD = Workload(

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import Config, option
 from ..errors import ParameterError
-from . import Workload, refuse_resume
+from . import Workload, refuse_resume, save_figure
 
 COMPENSATIONS = ("none", "global")
 
@@ -204,11 +204,7 @@ def figure(path, png) -> Path:
     ax.set_xlabel("time since end of training (s; 0 drawn at 1 s)")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    png = Path(png)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 WORKLOAD = Workload(

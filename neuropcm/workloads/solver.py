@@ -46,7 +46,7 @@ from ..config import Config, option
 from ..devices.presets import PRESETS
 from ..errors import ParameterError
 from ..random import int_seed, rng
-from . import Workload, refuse_resume
+from . import Workload, refuse_resume, save_figure
 from ._refinement import ExactSolver, banded_covariance, dense_covariance, inner_cg, plain_cg, \
     refine
 
@@ -331,12 +331,7 @@ def figure(path, png) -> Path:
                      title=f"{p}, N = {n}, K = {K}, {cfg['inner_steps']} inner CG steps")
         ax[1, j].set(xlabel="MVMs of the inner solver (crossbar or float64)",
                      ylabel="||b - Ax|| / ||b||")
-    fig.tight_layout()
-    png = Path(png)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 WORKLOAD = Workload(
