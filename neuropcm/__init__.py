@@ -5,8 +5,10 @@ a numba crossbar engine and a rate-coded bridge; every state and result stored i
 (:mod:`neuropcm.io`).
 """
 
-__version__ = "0.1.0"
+from . import _moved
+from ._version import __version__
+from .devices import PCMArray, get_preset
 
-from .devices import PCMArray, get_preset  # noqa: E402
+_moved.install()
 
 __all__ = ["PCMArray", "get_preset", "__version__"]

@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .errors import NeuroPCMError, ParameterError, RunInterrupted
 
 #: Signature of the first bytes of image files the plots may replace.
@@ -92,7 +92,7 @@ def _mnist(args) -> int:
     from .random import check_seed
     from .snn.config import load_network
     from .workloads import get_workload
-    from .workloads._mnist_plan import check_counts
+    from .workloads.spiking._mnist_plan import check_counts
 
     w = get_workload("mnist-clustering")
     check_seed(args.seed, "--seed")
@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"neuropcm {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     _add_run_parsers(sub)
-    from .sweep import add_sweep_parser
+    from .sweep.cli import add_sweep_parser
     add_sweep_parser(sub)
     d = sub.add_parser("devices", help="characterise a PCM device preset (HDF5 + PNG); "
                                        "= neuropcm run device-characterisation")

@@ -3,7 +3,7 @@ float, side by side in one run.
 
 The network (784-120-10 sigmoid, float-trained for one epoch on 10,000 images: the time
 does not depend on the weights) is mapped with 4-bit weights on binary devices, 6-bit
-neuron ADCs and the LRS factor K (:mod:`neuropcm.workloads._drift_network`). Timed, best
+neuron ADCs and the LRS factor K (:mod:`neuropcm.workloads.learning._drift_network`). Timed, best
 of ``--repeat``: ``MappedMLP.predict`` (layer 1 read once, layer 2 read with and without
 K, as the workload does) at t0 and at 1e6 t0, and the float forward pass of the same
 quantised network with the same unary code (:func:`predict_float`)::
@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 from neuropcm.datasets import load_mnist
-from neuropcm.workloads._drift_network import MappedMLP, predict_float, quantise
-from neuropcm.workloads._mlp import images_to_columns, train_float, with_ones
+from neuropcm.workloads.learning._drift_network import MappedMLP, predict_float, quantise
+from neuropcm.workloads.learning._mlp import images_to_columns, train_float, with_ones
 
 
 def best(f, repeat):

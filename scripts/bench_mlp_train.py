@@ -6,7 +6,7 @@ in ``--mode mixed-precision`` (default) or ``in-situ``: one epoch of ``--train``
 (default 60,000) on the PCM crossbars (forward and transposed crossbar reads, pulse updates,
 refresh every ``refresh_every`` examples), then one epoch of plain float SGD of the same
 network on the same examples in the same order (the float reference of the workload,
-:class:`~neuropcm.workloads._mlp_training.FloatLayer`). Prints both times and their ratio.
+:class:`~neuropcm.workloads.learning._mlp_training.FloatLayer`). Prints both times and their ratio.
 Target: a 60k mixed-precision epoch in <= 3 minutes on the 2-core reference machine.
 
     python scripts/bench_mlp_train.py [--mode mixed-precision|in-situ] [--train N]
@@ -38,8 +38,8 @@ def main():
         os.environ[v] = str(a.blas_threads)
     clock = time.process_time if a.cpu_time else time.perf_counter
 
-    from neuropcm.workloads._mlp_training import epoch_order, train_epoch
-    from neuropcm.workloads.mlp_train import MlpTrainConfig, build, load_data
+    from neuropcm.workloads.learning._mlp_training import epoch_order, train_epoch
+    from neuropcm.workloads.learning.mlp_train import MlpTrainConfig, build, load_data
 
     c = MlpTrainConfig(mode=a.mode, train=a.train, test=1, hidden=a.hidden, seed=a.seed)
     X, y, _, _ = load_data(c)

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SEQUENTIAL = """
 import json, sys
-from neuropcm.sweep_grid import expand_grid
+from neuropcm.sweep.grid import expand_grid
 from neuropcm.workloads import get_workload
 w = get_workload("device-characterisation")
 for p in expand_grid(w, json.loads(sys.argv[1])):
@@ -87,7 +87,7 @@ def _difference(x, y):
 
 ONE_POINT = """
 import json, sys, time
-from neuropcm.sweep_grid import expand_grid
+from neuropcm.sweep.grid import expand_grid
 from neuropcm.workloads import get_workload
 w = get_workload("device-characterisation")
 w.run(w.config(devices=200, pulses=1), sys.argv[2] + ".warm.h5", progress=False)  # compile

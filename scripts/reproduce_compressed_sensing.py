@@ -11,7 +11,7 @@ Writes the HDF5 file, then draws the figure from that file alone::
 """
 
 from neuropcm.workloads import reproduce_main
-from neuropcm.workloads.compressed_sensing import WORKLOAD
+from neuropcm.workloads.computational_memory.compressed_sensing import WORKLOAD
 
 QUICK = ["size=64", "block=16", "iterations=15"]
 

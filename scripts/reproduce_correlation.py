@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 from neuropcm.config import load_config
-from neuropcm.workloads.correlation import WORKLOAD, CorrelationConfig
+from neuropcm.workloads.computational_memory.correlation import WORKLOAD, CorrelationConfig
 
 #: ``--quick``: a 200 x 200 image, same rates and steps (about a second per run).
 QUICK = {"processes": 40_000}

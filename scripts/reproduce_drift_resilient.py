@@ -13,7 +13,7 @@ Writes the HDF5 file, then draws the figure from that file alone::
 """
 
 from neuropcm.workloads import reproduce_main
-from neuropcm.workloads.drift_resilient import WORKLOAD
+from neuropcm.workloads.learning.drift_resilient import WORKLOAD
 
 QUICK = ["train=10000", "test=2000", "hidden=60", "epochs=2", "instances=3",
          "sweep_instances=1", "time_points=4", "adc_sweep=[4, 6, 8]",

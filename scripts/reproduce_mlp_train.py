@@ -14,7 +14,7 @@ the comparison.
 """
 
 from neuropcm.workloads import reproduce_main
-from neuropcm.workloads.mlp_train import WORKLOAD
+from neuropcm.workloads.learning.mlp_train import WORKLOAD
 
 QUICK = ["hidden=50", "train=1000", "test=1000", "epochs=2"]
 

@@ -11,7 +11,7 @@ Writes the HDF5 file, then draws the figure from that file alone::
 """
 
 from neuropcm.workloads import reproduce_main
-from neuropcm.workloads.mvm_precision import WORKLOAD
+from neuropcm.workloads.computational_memory.mvm_precision import WORKLOAD
 
 QUICK = ["rows=64", "cols=64", "vectors=32", "instances=4", "time_points=4"]
 

@@ -26,7 +26,7 @@ def main():
     ap.add_argument("--snn-images", type=int, default=300)
     a = ap.parse_args()
 
-    from neuropcm.workloads.snn_crossbar import SnnCrossbarConfig, figure, run, summary
+    from neuropcm.workloads.spiking.snn_crossbar import SnnCrossbarConfig, figure, run, summary
 
     cfg = SnnCrossbarConfig(source=a.source, test=1000 if a.quick else 10_000, seed=a.seed)
     out = run(cfg, a.out)

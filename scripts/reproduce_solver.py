@@ -1,5 +1,5 @@
 """Reproduce the mixed-precision linear solver of Le Gallo et al. (Nat. Electron. 1, 246
-(2018); seed tutorial Fig. 8b) with :mod:`neuropcm.workloads.solver`.
+(2018); seed tutorial Fig. 8b) with :mod:`neuropcm.workloads.computational_memory.solver`.
 
 Runs the ``solver`` workload (a dense N = 500 system on one crossbar with K = 4 devices per
 element and a banded N = 5000 system on crossbar tiles along the diagonal with K = 8, read
@@ -14,7 +14,7 @@ shared 2-core machine; ``--quick`` uses N = 100 (dense) and N = 1000 (banded).
 """
 
 from neuropcm.workloads import reproduce_main
-from neuropcm.workloads.solver import WORKLOAD
+from neuropcm.workloads.computational_memory.solver import WORKLOAD
 
 QUICK = ["dense_n=100", "banded_n=1000"]
 

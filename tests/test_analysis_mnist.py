@@ -26,7 +26,7 @@ FIGURES = ["figure", "receptive-fields", "class-accuracy", "training-spikes",
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     from neuropcm.snn.config import load_network
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     d = tmp_path_factory.mktemp("mnist")
     data, cfg = binarised(mnist_data()), load_network(DETERMINISTIC)

@@ -11,8 +11,8 @@ from neuropcm.cli import main
 @pytest.fixture
 def no_work(monkeypatch):
     """Any long work is a test failure: these errors must come first."""
-    import neuropcm.workloads._mnist_run as cl
-    import neuropcm.workloads.device_characterisation as ch
+    import neuropcm.workloads.spiking._mnist_run as cl
+    import neuropcm.workloads.characterisation.device_characterisation as ch
 
     def refuse(*a, **kw):
         raise AssertionError("long work started before the check")
@@ -101,7 +101,7 @@ def test_non_numeric_arguments(capsys, args):
 
 def test_interrupt_message_and_exit_status(capsys, monkeypatch, tmp_path):
     """Ctrl-C: exit 130 and the command that continues the run."""
-    import neuropcm.workloads._mnist_run as cl
+    import neuropcm.workloads.spiking._mnist_run as cl
     from neuropcm.errors import RunInterrupted
 
     def interrupted(*a, **kw):

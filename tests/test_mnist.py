@@ -112,7 +112,7 @@ def small_cfg(small_toml):
 @pytest.fixture
 def no_compile(monkeypatch):
     """Makes building a simulator a test failure: for checks that must come first."""
-    import neuropcm.workloads._mnist_run as cl
+    import neuropcm.workloads.spiking._mnist_run as cl
 
     def refuse(*a, **kw):
         raise AssertionError("a simulator was built before the check")
@@ -135,7 +135,7 @@ def no_compile(monkeypatch):
     ({"seed": 1.5}, "seed = 1.5 must be a non-negative integer"),
 ])
 def test_counts_and_seed_are_checked_first(data, small_cfg, tmp_path, no_compile, kw, match):
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     args = dict(n_train=400, n_test=300, n_assign=None, seed=3, progress=False,
                 out=tmp_path / "r.h5") | kw
@@ -145,7 +145,7 @@ def test_counts_and_seed_are_checked_first(data, small_cfg, tmp_path, no_compile
 
 
 def test_output_path_is_checked_first(data, small_cfg, tmp_path, no_compile):
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     kw = dict(n_train=100, n_test=100, seed=3, progress=False)
     with pytest.raises(ParameterError, match="is a folder"):
@@ -163,7 +163,7 @@ def test_network_is_built_once_without_compiling_first(data, small_toml, tmp_pat
                                                        no_compile):
     """What only the Brian2 objects check (here the STDP windows) is found in a second, not
     after a compilation."""
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
     from neuropcm.snn.config import load_network
 
     bad = tmp_path / "bad.toml"
@@ -190,7 +190,7 @@ def _fake_checkpoint(cfg, data, out, **run):
     """A checkpoint with the settings of a run (as run_clustering stores them)."""
     from neuropcm.workloads._checkpoint import Checkpoint, checkpoint_path, save_checkpoint
     from neuropcm.snn.clustering import initial_synapse_state
-    from neuropcm.workloads._mnist_plan import run_settings
+    from neuropcm.workloads.spiking._mnist_plan import run_settings
 
     settings = run_settings(cfg, data, **({"n_train": 400, "n_test": 300, "n_assign": 400,
                                            "epochs": 1, "seed": 3, "mode": "standalone",
@@ -211,7 +211,7 @@ def _fake_checkpoint(cfg, data, out, **run):
 ])
 def test_resume_with_other_settings_is_refused(data, small_cfg, tmp_path, no_compile, change,
                                                fields):
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
     from neuropcm.snn.config import load_network
 
     out = tmp_path / "r.h5"
@@ -227,7 +227,7 @@ def test_resume_with_other_settings_is_refused(data, small_cfg, tmp_path, no_com
 
 
 def test_resume_without_checkpoint_says_so(data, small_cfg, tmp_path, no_compile):
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     with pytest.raises(ParameterError, match="nothing to resume: there is no checkpoint"):
         run_clustering(small_cfg, data, n_train=400, n_test=300, seed=3, progress=False,
@@ -265,7 +265,7 @@ def test_every_chunk_has_its_own_random_stream(data, small_cfg, tmp_path, monkey
     """Training and evaluation chunks get seeds from neuropcm.random paths, all distinct:
     the old ``seed_base + 1000 * attempt + c`` made evaluation chunk 1000 of one attempt
     reuse the stream of chunk 0 of the next."""
-    import neuropcm.workloads._mnist_run as cl
+    import neuropcm.workloads.spiking._mnist_run as cl
     from neuropcm.random import int_seed
 
     monkeypatch.setattr(cl, "ChunkedRunner", _FakeRunner)
@@ -287,7 +287,7 @@ def test_every_chunk_has_its_own_random_stream(data, small_cfg, tmp_path, monkey
 def reference(data, small_cfg, tmp_path_factory):
     """An uninterrupted run of the small sidler2017 network (also the reference of the
     interruption tests)."""
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     out = tmp_path_factory.mktemp("ref") / "full.h5"
     res = run_clustering(small_cfg, data, out=out, **RUN)
@@ -321,7 +321,7 @@ def _same_results(a_path, b_path):
 def test_short_run_learns_and_resumes_exactly(data, small_cfg, reference, tmp_path):
     from neuropcm.errors import RunInterrupted
     from neuropcm.workloads._checkpoint import load_checkpoint
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     full, res = reference
     # learns: 300 held-out examples, chance is 10 % with binomial std 1.7 %; 20 % is 5.8 std
@@ -352,7 +352,7 @@ DET_RUN = dict(n_train=30, n_test=10, n_assign=20, seed=1, progress=False)
 @pytest.fixture(scope="module")
 def det_reference(data, det_cfg, tmp_path_factory):
     """An uninterrupted standalone run of the deterministic network."""
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     out = tmp_path_factory.mktemp("det") / "sa.h5"
     run_clustering(det_cfg, binarised(data), out=out, **DET_RUN)
@@ -366,7 +366,7 @@ def test_runtime_mode_runs_the_same_network(data, det_cfg, det_reference, tmp_pa
     compared statistically): every spike count, conductance and device counter is equal;
     the thresholds agree to 1e-12 relative (exp() and -ffast-math round the last bits
     differently)."""
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     rr = run_clustering(det_cfg, binarised(data), out=tmp_path / "rt.h5", mode="runtime",
                         runtime_target="numpy", **DET_RUN)
@@ -392,7 +392,7 @@ def test_runtime_mode_runs_the_same_network(data, det_cfg, det_reference, tmp_pa
 def test_runs_leave_no_files_in_the_build_folder(data, det_cfg, tmp_path):
     """A run adds nothing to its build folder (was: ~90 MB of run arguments per run), and
     other runs of the same network use the same folder; other builds of it are removed."""
-    from neuropcm.workloads._mnist_run import default_build_dir, run_clustering
+    from neuropcm.workloads.spiking._mnist_run import default_build_dir, run_clustering
 
     d = binarised(data)
     kw = dict(n_train=20, n_test=10, n_assign=10, progress=False)
@@ -430,7 +430,7 @@ def test_full_disk_keeps_the_last_checkpoint(data, det_cfg, det_reference, tiny_
     with space again, --resume ends with the uninterrupted result."""
     from neuropcm.errors import ResultsFileError
     from neuropcm.workloads._checkpoint import load_checkpoint
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     d = binarised(data)
     out = tiny_disk / "r.h5"
@@ -523,13 +523,13 @@ def test_cli_kill_9_leaves_nothing_running_and_resumes(small_toml, small_cfg, re
 def test_concurrent_runs_of_one_network(data, det_cfg, det_reference, tmp_path):
     """Two runs of the same network at once share its build but not their files: each ends
     with the result it has alone (was: one results folder for both)."""
-    from neuropcm.workloads._mnist_run import run_clustering
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
 
     code = ("import sys, brian2\n"
             "brian2.BrianLogger.log_level_error()\n"
             "from mnist_support import DETERMINISTIC, binarised, mnist_data\n"
             "from neuropcm.snn.config import load_network\n"
-            "from neuropcm.workloads._mnist_run import run_clustering\n"
+            "from neuropcm.workloads.spiking._mnist_run import run_clustering\n"
             "run_clustering(load_network(DETERMINISTIC), binarised(mnist_data()), n_train=30,"
             " n_test=10, n_assign=20, seed=int(sys.argv[1]), out=sys.argv[2], progress=False)\n")
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"}

@@ -72,7 +72,7 @@ def test_failed_compilation_restores_the_runtime_device(tmp_path, monkeypatch):
 def det_runner():
     """A compiled runner of the deterministic test network (build reused across runs)."""
     from neuropcm.snn.clustering import initial_synapse_state, make_builder, n_inputs
-    from neuropcm.workloads._mnist_plan import default_build_dir
+    from neuropcm.workloads.spiking._mnist_plan import default_build_dir
     from neuropcm.snn.config import load_network
 
     cfg = load_network(DETERMINISTIC)
@@ -169,7 +169,7 @@ def test_sigint_ignored_by_the_parent_stays_ignored(det_runner):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         import brian2 as b, numpy as np
         from neuropcm.snn.clustering import initial_synapse_state, make_builder, n_inputs
-        from neuropcm.workloads._mnist_plan import default_build_dir
+        from neuropcm.workloads.spiking._mnist_plan import default_build_dir
         from neuropcm.snn.config import load_network
         from neuropcm.snn.runner import ChunkedRunner
         cfg = load_network({str(DETERMINISTIC)!r})

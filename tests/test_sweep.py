@@ -23,7 +23,7 @@ from neuropcm.cli import main
 from neuropcm.config import Config, option
 from neuropcm.errors import ParameterError, UnitError
 from neuropcm.sweep import is_finished, plan_sweep, point_path, run_sweep
-from neuropcm.sweep_grid import expand_grid, point_name
+from neuropcm.sweep.grid import expand_grid, point_name
 from neuropcm.workloads import Workload, get_workload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,9 +196,9 @@ def test_cli_refuses_a_bad_grid_before_anything_runs(tmp_path, capsys, monkeypat
 
 
 def test_an_unreachable_scheduler_is_one_line_error(tmp_path, capsys, monkeypatch):
-    import neuropcm.sweep
+    import neuropcm.sweep.runner
 
-    monkeypatch.setattr(neuropcm.sweep, "CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(neuropcm.sweep.runner, "CONNECT_TIMEOUT_S", 1.0)
     grid = write_grid(tmp_path / "g.toml", "seed = [0]\ndevices = 100\npulses = 1\n")
     rc = main(["sweep", DC.name, "--grid", str(grid), "--out", str(tmp_path / "out"),
                "--scheduler", "tcp://127.0.0.1:9"])
@@ -225,7 +225,7 @@ def test_finished_means_a_readable_file_of_the_kind_with_the_same_config(tmp_pat
 
 def _hold_build_dir(root, barrier, queue):
     os.environ["NEUROPCM_BUILD_DIR"] = root
-    from neuropcm.sweep_worker import worker_build_dir
+    from neuropcm.sweep.worker import worker_build_dir
     queue.put(str(worker_build_dir()))
     if barrier is not None:
         barrier.wait(timeout=60)  # both processes hold their folder at the same time

@@ -5,7 +5,7 @@ import pytest
 
 from neuropcm.crossbar import Crossbar
 from neuropcm.errors import ParameterError
-from neuropcm.workloads._throughput import (ThroughputModel, between, sum_totals,
+from neuropcm.workloads.learning._throughput import (ThroughputModel, between, sum_totals,
                                             throughput)
 
 

@@ -18,7 +18,7 @@ from neuropcm.errors import ParameterError, UnitError
 from neuropcm.random import rng
 from neuropcm.workloads import _correlation_kernels as K
 from neuropcm.workloads import get_workload
-from neuropcm.workloads.correlation import CorrelationConfig, pulse_amplitude, simulate
+from neuropcm.workloads.computational_memory.correlation import CorrelationConfig, pulse_amplitude, simulate
 
 # A small recorded run: p = 0.1 so that both groups fire often; currents set so that steps
 # without the reference (M ~ 170) are skipped, steps with it (M ~ 485) are programmed, and

@@ -16,10 +16,10 @@ from neuropcm.crossbar import quantise_offset
 from neuropcm.datasets import load_mnist
 from neuropcm.errors import ParameterError
 from neuropcm.workloads import get_workload
-from neuropcm.workloads._drift_network import (IDEAL_DRIFT, MappedMLP, expand_unary, quantise,
+from neuropcm.workloads.learning._drift_network import (IDEAL_DRIFT, MappedMLP, expand_unary, quantise,
                                                unary_code)
-from neuropcm.workloads._mlp import images_to_columns, train_float, with_ones
-from neuropcm.workloads.drift_resilient import DriftResilientConfig
+from neuropcm.workloads.learning._mlp import images_to_columns, train_float, with_ones
+from neuropcm.workloads.learning.drift_resilient import DriftResilientConfig
 
 W_ = get_workload("drift-resilient")
 N_TEST = 1500
@@ -266,7 +266,7 @@ def test_workload_flag_and_rand_mnist_config():
 
 
 def test_rand_mnist_randomises_a_tenth_of_the_pixels_of_train_and_test():
-    from neuropcm.workloads.drift_resilient import _data
+    from neuropcm.workloads.learning.drift_resilient import _data
 
     c = W_.config(dataset="rand-mnist", train=200, test=100, calibration=50)
     plain = _data(W_.config(train=200, test=100, calibration=50))
@@ -283,7 +283,7 @@ def test_rand_mnist_randomises_a_tenth_of_the_pixels_of_train_and_test():
 def test_mnist_dir_reads_any_idx_folder(tmp_path):
     """Fashion-MNIST or any MNIST-format set: the IDX files of the folder are used."""
     from neuropcm.datasets import write_idx
-    from neuropcm.workloads.drift_resilient import _data
+    from neuropcm.workloads.learning.drift_resilient import _data
 
     g = np.random.default_rng(0)
     for split, n in (("train", 30), ("t10k", 20)):

@@ -18,8 +18,8 @@ from neuropcm.errors import NeuroPCMError
 from neuropcm.random import rng
 from neuropcm.workloads import get_workload
 from neuropcm.workloads import _mlp_training as T
-from neuropcm.workloads._mlp import train_float
-from neuropcm.workloads.mlp_train import MlpTrainConfig, build, load_data
+from neuropcm.workloads.learning._mlp import train_float
+from neuropcm.workloads.learning.mlp_train import MlpTrainConfig, build, load_data
 
 W_ = get_workload("mlp-train")
 # ideal devices: 0.25 uS linear steps up to 25 uS; g_target 5 uS leaves 80 steps of headroom

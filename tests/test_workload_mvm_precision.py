@@ -14,7 +14,7 @@ import pytest
 import neuropcm.io as nio
 from neuropcm.errors import ParameterError
 from neuropcm.workloads import get_workload
-from neuropcm.workloads.mvm_precision import (COMPENSATIONS, MVMPrecisionConfig,
+from neuropcm.workloads.computational_memory.mvm_precision import (COMPENSATIONS, MVMPrecisionConfig,
                                               equivalent_bits, quantise)
 
 W_ = get_workload("mvm-precision")

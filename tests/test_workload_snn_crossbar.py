@@ -7,7 +7,7 @@ import pytest
 
 import neuropcm.io as nio
 from neuropcm.errors import ParameterError
-from neuropcm.workloads.snn_crossbar import (SnnCrossbarConfig, WORKLOAD, _quantity, parse_times,
+from neuropcm.workloads.spiking.snn_crossbar import (SnnCrossbarConfig, WORKLOAD, _quantity, parse_times,
                                              run, summary)
 
 SRC = Path(__file__).resolve().parents[1] / "data" / "mnist_result_s0.h5"
@@ -76,7 +76,7 @@ def test_config_errors(tmp_path):
 
 
 def test_wrong_kind_refused(tmp_path):
-    from neuropcm.workloads.device_characterisation import (DeviceCharacterisationConfig,
+    from neuropcm.workloads.characterisation.device_characterisation import (DeviceCharacterisationConfig,
                                                             run as run_dev)
 
     f = run_dev(DeviceCharacterisationConfig(devices=80, pulses=2), tmp_path / "d.h5",

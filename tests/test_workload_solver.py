@@ -14,8 +14,8 @@ from neuropcm.config import apply_sets
 from neuropcm.crossbar.tiled import BandedCrossbar, bandwidths
 from neuropcm.errors import ParameterError
 from neuropcm.workloads import get_workload
-from neuropcm.workloads._refinement import banded_covariance, inner_cg
-from neuropcm.workloads.solver import SolverConfig
+from neuropcm.workloads.computational_memory._refinement import banded_covariance, inner_cg
+from neuropcm.workloads.computational_memory.solver import SolverConfig
 
 RHO = 0.9
 SMALL = {"dense_n": 64, "banded_n": 200, "band": 12, "tile_rows": 12}

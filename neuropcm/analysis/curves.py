@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..io import Result
-from .plots import _figure, _save, plot_receptive_fields
+from ..plotting import new_figure, save_figure
+from .plots import plot_receptive_fields
 
 #: Leaf names of the datasets an ``accuracy-vs-time`` figure plots (a substring match).
 SCORE_WORDS = ("accuracy", "auc")
@@ -72,7 +73,7 @@ def class_accuracy(r: Result, png: Path) -> Path:
     column: no response)."""
     acc = r.dataset("results/per_class_accuracy")
     cm = r.dataset("results/confusion")
-    plt, fig, ax = _figure(1, 2, (12, 4.8))
+    fig, ax = new_figure(1, 2, (12, 4.8))
     classes = np.arange(acc.size)
     ax[0].bar(classes, 100 * acc, color="C0")
     if "test_accuracy" in r.results:
@@ -94,7 +95,7 @@ def class_accuracy(r: Result, png: Path) -> Path:
             if v:
                 ax[1].text(j, i, str(int(v)), ha="center", va="center", fontsize=6,
                            color="w" if v > top / 2 else "k")
-    return _save(plt, fig, png, dpi=110)
+    return save_figure(fig, png, dpi=110)
 
 
 def fits_training_spikes(r: Result) -> bool:
@@ -107,7 +108,7 @@ def training_spikes(r: Result, png: Path) -> Path:
     s = r.dataset("results/train_spikes_per_example").ravel()
     chunk = r.config.get("run", {}).get("chunk") if isinstance(r.config.get("run"), dict) \
         else None
-    plt, fig, ax = _figure(1, 1, (7, 4))
+    fig, ax = new_figure(1, 1, (7, 4))
     if isinstance(chunk, int) and chunk > 0:
         ax.plot(chunk * np.arange(1, s.size + 1), s, "o-", ms=3)
         ax.set_xlabel(f"training examples presented ({chunk} per chunk)")
@@ -115,7 +116,7 @@ def training_spikes(r: Result, png: Path) -> Path:
         ax.plot(np.arange(1, s.size + 1), s, "o-", ms=3)
         ax.set_xlabel("training chunk")
     ax.set(ylabel="mean output spikes per example", title="Output activity during training")
-    return _save(plt, fig, png, dpi=110)
+    return save_figure(fig, png, dpi=110)
 
 
 # ---------------------------------------------------------------------- devices
@@ -131,7 +132,7 @@ def accumulation(r: Result, png: Path) -> Path:
     p = r.dataset(_ACC + "pulses")
     m, _ = _scaled(r.dataset(_ACC + "mean"), "S")
     s, _ = _scaled(r.dataset(_ACC + "std"), "S")
-    plt, fig, ax = _figure(1, 1, (7, 4.5))
+    fig, ax = new_figure(1, 1, (7, 4.5))
     n = r.config.get("devices")
     ax.errorbar(p, m, yerr=s, fmt="o", ms=3, capsize=2,
                 label="simulated" + (f" ({n} devices)" if n else "") + ", mean ± std")
@@ -143,7 +144,7 @@ def accumulation(r: Result, png: Path) -> Path:
     ax.set(xlabel="SET pulses after RESET", ylabel="G (µS)",
            title="Accumulation" + (f" ({r.config['preset']})" if "preset" in r.config else ""))
     ax.legend()
-    return _save(plt, fig, png, dpi=110)
+    return save_figure(fig, png, dpi=110)
 
 
 def _drift_series(r: Result) -> list:
@@ -187,7 +188,7 @@ def drift(r: Result, png: Path) -> Path:
     t = r.dataset("results/drift/time")
     series = _drift_series(r)
     units = sorted({u or "?" for *_, u in series})
-    plt, fig, axes = _figure(1, len(units), (7 * len(units), 4.5))
+    fig, axes = new_figure(1, len(units), (7 * len(units), 4.5))
     axes = np.atleast_1d(axes)
     cache = {}
     for ax, unit in zip(axes, units):
@@ -208,7 +209,7 @@ def drift(r: Result, png: Path) -> Path:
                ylabel="value" + (f" ({_scaled(0.0, unit)[1]})" if unit not in ("1", "?")
                                  else ""), title="Drift")
         ax.legend(fontsize=8)
-    return _save(plt, fig, png, dpi=110)
+    return save_figure(fig, png, dpi=110)
 
 
 # ---------------------------------------------------------------------- solvers
@@ -231,7 +232,7 @@ def residual_vs_refinement(r: Result, png: Path) -> Path:
     """Relative residual ||b - Ax|| / ||b|| against refinement, one panel per system;
     ``crossbar_k`` labelled with its read time where the file stores ``times``."""
     curves = _residual_curves(r)
-    plt, fig, axes = _figure(1, len(curves), (6.5 * len(curves), 4.5))
+    fig, axes = new_figure(1, len(curves), (6.5 * len(curves), 4.5))
     axes = np.atleast_1d(axes)
     for ax, (problem, items) in zip(axes, curves.items()):
         times = r.dataset(f"{problem}/times") if f"{problem}/times" in r.datasets else None
@@ -250,7 +251,7 @@ def residual_vs_refinement(r: Result, png: Path) -> Path:
         ax.set(xlabel="refinement (outer iteration)", ylabel="||b - Ax|| / ||b||",
                title=_leaf(problem))
         ax.legend(fontsize=8)
-    return _save(plt, fig, png, dpi=110)
+    return save_figure(fig, png, dpi=110)
 
 
 def _nmse_curves(r: Result) -> list:
@@ -268,12 +269,12 @@ def fits_nmse(r: Result) -> bool:
 def nmse_vs_iteration(r: Result, png: Path) -> Path:
     """NMSE in dB of each recovery (``results/nmse_db_<variant>``) against iteration."""
     it = r.dataset("results/iteration")
-    plt, fig, ax = _figure(1, 1, (7, 4.5))
+    fig, ax = new_figure(1, 1, (7, 4.5))
     for name in _nmse_curves(r):
         ax.plot(it, r.dataset(name), "o-", ms=3, label=_leaf(name)[len("nmse_db_"):])
     ax.set(xlabel="iteration", ylabel="NMSE (dB)", title="Recovery error against iteration")
     ax.legend()
-    return _save(plt, fig, png, dpi=110)
+    return save_figure(fig, png, dpi=110)
 
 
 # ---------------------------------------------------------------------- scores over time
@@ -301,7 +302,7 @@ def accuracy_vs_time(r: Result, png: Path) -> Path:
     """Every accuracy or ROC-AUC curve against its time (or step) axis, one panel per
     group (a score with more axes is averaged over them)."""
     groups = _score_groups(r)
-    plt, fig, axes = _figure(1, len(groups), (7 * len(groups), 4.5))
+    fig, axes = new_figure(1, len(groups), (7 * len(groups), 4.5))
     axes = np.atleast_1d(axes)
     for ax, (axis, scores) in zip(axes, groups):
         t = r.dataset(axis)
@@ -315,4 +316,4 @@ def accuracy_vs_time(r: Result, png: Path) -> Path:
         ax.set(xlabel=xl, ylabel="score", title=f"Scores against {_leaf(axis)} "
                                                 f"({axis.rsplit('/', 1)[0]})")
         ax.legend(fontsize=8)
-    return _save(plt, fig, png, dpi=110)
+    return save_figure(fig, png, dpi=110)

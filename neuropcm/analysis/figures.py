@@ -151,7 +151,7 @@ def _main_describe(r: Result) -> str:
 
 # ---------------------------------------------------------------------- generic figures
 def _conductance_histogram(r: Result, png: Path) -> Path:
-    from .plots import _figure, _save
+    from ..plotting import new_figure, save_figure
 
     arrays = r.devices()
     us = 1e6
@@ -159,7 +159,7 @@ def _conductance_histogram(r: Result, png: Path) -> Path:
     every = np.concatenate(list(g.values()))
     top = float(every.max()) if every.size else 0.0
     edges = np.linspace(0.0, 1.02 * top if top > 0 else 1.0, 81)
-    plt, fig, ax = _figure(1, 1, (7, 4.5))
+    fig, ax = new_figure(1, 1, (7, 4.5))
     pooled = len(g) > 10  # a tiled crossbar: one histogram of every array
     series = {"all arrays": every} if pooled else g
     for name, v in series.items():
@@ -170,7 +170,7 @@ def _conductance_histogram(r: Result, png: Path) -> Path:
            title=f"Device conductances of {r.path.name} ({r.kind.name}"
                  + (f", {len(g)} arrays pooled)" if pooled else ")"))
     ax.legend(fontsize=8)
-    return _save(plt, fig, png, dpi=110)
+    return save_figure(fig, png, dpi=110)
 
 
 def _numeric_headlines(r: Result) -> dict:
@@ -188,13 +188,13 @@ def _numeric_headlines(r: Result) -> dict:
 
 
 def _headlines(r: Result, png: Path) -> Path:
-    from .plots import _figure, _save
+    from ..plotting import new_figure, save_figure
 
     vals = _numeric_headlines(r)
     by_unit: dict = {}
     for k, v in vals.items():
         by_unit.setdefault(r.units.get(k.split("[")[0]) or "?", []).append((k, v))
-    plt, fig, axes = _figure(len(by_unit), 1,
+    fig, axes = new_figure(len(by_unit), 1,
                              (8, sum(0.35 * len(x) + 1.0 for x in by_unit.values())))
     axes = np.atleast_1d(axes)
     for ax, (unit, items) in zip(axes, sorted(by_unit.items())):
@@ -212,7 +212,7 @@ def _headlines(r: Result, png: Path) -> Path:
                         xytext=(3, 0), textcoords="offset points")
         ax.set_xlabel(f"value ({shown})")
     axes[0].set_title(f"Headline results of {r.path.name} ({r.kind.name})")
-    return _save(plt, fig, png, dpi=110)
+    return save_figure(fig, png, dpi=110)
 
 
 # ---------------------------------------------------------------------- the registry

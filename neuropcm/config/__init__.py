@@ -36,11 +36,11 @@ Examples
 5
 """
 
-from ._base import Config, coerce_value, option
+from ._base import Config, base_type, coerce_value, field_types, option
 from ._loading import (apply_sets, check_resume, config_from_toml, describe, load_config,
-                       read_toml, settings_diff)
+                       merge_tables, read_toml, settings_diff)
 from ._quantities import check_unit_text, parse_quantity, si_value
 
 __all__ = ["Config", "option", "coerce_value", "parse_quantity", "si_value", "check_unit_text", "read_toml",
            "config_from_toml", "load_config", "apply_sets", "describe", "settings_diff",
-           "check_resume"]
+           "check_resume", "base_type", "field_types", "merge_tables"]

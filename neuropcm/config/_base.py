@@ -49,7 +49,7 @@ def option(default: Any, doc: str, *, unit: str | None = None, lo: float | None 
     return dataclasses.field(default=default, metadata=meta)
 
 
-def _base_type(tp):
+def base_type(tp):
     """(type, optional) for an annotation: ``float | None`` -> (float, True); a union of
     ``str`` and ``float`` (a keyword or a number) is kept as it is."""
     origin = typing.get_origin(tp)
@@ -73,7 +73,7 @@ def _is_config(base) -> bool:
 
 def _coerce(value, tp, f: dataclasses.Field, where: str):
     """Validate and convert one field value (see the module docstring)."""
-    base, optional = _base_type(tp)
+    base, optional = base_type(tp)
     m = f.metadata
     unit = m.get("unit")
     shown = value
@@ -160,7 +160,7 @@ def _not_keyword(value, f: dataclasses.Field, where: str) -> ParameterError:
 
 def _check_text(value, tp, f: dataclasses.Field, where: str) -> None:
     """The policy for one value written as text (see :meth:`Config.check_text_values`)."""
-    base, _ = _base_type(tp)
+    base, _ = base_type(tp)
     m = f.metadata
     if value is None:
         return
@@ -201,7 +201,8 @@ def coerce_value(value, tp, f: dataclasses.Field, where: str):
     return _coerce(value, tp, f, where)
 
 
-def _hints(cls) -> dict:
+def field_types(cls) -> dict:
+    """The resolved type annotation of every field of the config class ``cls``."""
     return typing.get_type_hints(cls)
 
 
@@ -223,7 +224,7 @@ class Config:
             else f"{type(self).__name__}."
         token = _PENDING.set(None)
         try:
-            hints = _hints(type(self))
+            hints = field_types(type(self))
             for f in dataclasses.fields(self):
                 v = _coerce(getattr(self, f.name), hints[f.name], f, prefix + f.name)
                 object.__setattr__(self, f.name, v)
@@ -282,7 +283,7 @@ class Config:
         """
         if not isinstance(raw, dict):
             return  # from_dict names the problem
-        hints = _hints(cls)
+        hints = field_types(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for name, value in raw.items():
             if name in fields:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, UnitError
-from ._base import _MISSING, Config, _base_type, _hints, _is_config
+from ._base import _MISSING, Config, _is_config, base_type, field_types
 
 def read_toml(path, what: str = "config file") -> dict:
     """The contents of a TOML file.
@@ -59,18 +59,20 @@ def _nested_update(cls, raw: dict, path: list[str], value, item: str) -> None:
     if len(path) == 1:
         raw[head] = value
         return
-    sub, _ = _base_type(_hints(cls)[head])
+    sub, _ = base_type(field_types(cls)[head])
     if not _is_config(sub):
         raise ParameterError(f"--set {item!r}: {head!r} has no sub-fields")
     _nested_update(sub, raw.setdefault(head, {}), path[1:], value, item)
 
 
-def _merge(base: dict, extra: dict) -> dict:
+def merge_tables(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra`` laid over it, nested tables merged key by key (configs in
+    ``extra`` taken as their dicts)."""
     out = dict(base)
     for k, v in extra.items():
         if isinstance(v, Config):
             v = v.to_dict()
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+        out[k] = merge_tables(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
             else v
     return out
 
@@ -92,13 +94,13 @@ def config_from_toml(cls, raw: dict, origin=None, sets=(), **values):
             cls.from_dict(raw, where="")
         except (ParameterError, UnitError) as e:
             raise type(e)(f"{origin}: {e}") from None
-    raw = _merge(raw, values)
+    raw = merge_tables(raw, values)
     for item in sets:
         path, value = _parse_set(item)
         upd: dict = {}
         _nested_update(cls, upd, path, value, item)
         cls.check_text_values(upd)
-        raw = _merge(raw, upd)
+        raw = merge_tables(raw, upd)
     return cls.from_dict(raw, where="")
 
 
@@ -124,9 +126,9 @@ def apply_sets(config: Config, sets) -> Config:
 def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
     """(name, unit, default, doc) for every field, nested ones dotted, for ``--help``."""
     rows = []
-    hints = _hints(cls)
+    hints = field_types(cls)
     for f in dataclasses.fields(cls):
-        sub, _ = _base_type(hints[f.name])
+        sub, _ = base_type(hints[f.name])
         if _is_config(sub):
             rows += describe(sub, f"{prefix}{f.name}.")
             continue

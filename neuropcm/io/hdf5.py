@@ -14,7 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..devices.array import STATE_UNITS, PCMArray
 from ..devices.params import PARAM_CLASSES
 from ..devices.presets import PRESETS, with_preset

@@ -346,7 +346,7 @@ register_kind(FileKind(
     datasets={"points/name": "1", "points/status": "1", "points/error": "1",
               "points/config": "1", "groups/n": "count", "groups/failed": "count",
               "groups/points": "1"}))
-#: Datasets of the throughput model (neuropcm.workloads._throughput.UNITS).
+#: Datasets of the throughput model (neuropcm.workloads.learning._throughput.UNITS).
 THROUGHPUT = {"ops": "count", "ops_per_image": "count", "time": "s", "ops_per_second": "Hz",
               "energy": "J", "energy_devices": "J", "energy_adc": "J", "energy_dac": "J",
               "energy_per_image": "J", "ops_per_joule": "J^-1", "network_ops": "count"}

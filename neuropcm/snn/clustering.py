@@ -4,7 +4,7 @@ Poisson rate-coded 28x28 inputs -> differential 2-PCM synapses with two-window S
 layer with homeostasis (Sidler et al. 2017; seed tutorial Fig. 16). This module builds the
 network (for :class:`~neuropcm.snn.runner.ChunkedRunner`) and its initial device state; the
 run itself -- training in chunks, labelling, testing, the results file -- is the workload
-:mod:`neuropcm.workloads.mnist_clustering`.
+:mod:`neuropcm.workloads.spiking.mnist_clustering`.
 
 """
 

@@ -1,11 +1,27 @@
-"""Every run of the project, one module each, in one shape.
+"""Every run of the project, one module each, in one shape, grouped by family.
 
 A workload module defines ``WORKLOAD = Workload(...)``: a frozen, validated config
 dataclass (:class:`neuropcm.config.Config`) and ``run(config, out, *, resume=False,
 progress=True) -> Path``, which writes one HDF5 file of the workload's own ``kind``
 (registered in :mod:`neuropcm.io.kinds`). The CLI (``neuropcm run NAME``), sweeps and
-analysis are built on this shape alone. Modules are found by scanning this package, so a
-new workload is one new module (plus its test and its file kind).
+analysis are built on this shape alone.
+
+The families, each a sub-package holding its workloads and their private helpers (``_*.py``)
+side by side:
+
+* :mod:`~neuropcm.workloads.characterisation`: ``device-characterisation``;
+* :mod:`~neuropcm.workloads.computational_memory`: ``mvm-precision``,
+  ``compressed-sensing``, ``correlation``, ``solver``;
+* :mod:`~neuropcm.workloads.learning`: ``mlp-train``, ``drift-resilient``;
+* :mod:`~neuropcm.workloads.spiking`: ``mnist-clustering``, ``snn-crossbar``.
+
+Helpers shared by families (the resumable-run checkpoint) sit here as ``_*.py``.
+
+Adding a workload: write one module in its family (or a new family sub-package) that defines
+``WORKLOAD``, give its file kind to :func:`neuropcm.io.kinds.register_kind`, and set
+``Workload.smoke`` to settings that run in seconds. The registry (:func:`workloads`) finds the
+module by walking the sub-packages; the CLI, sweeps, analysis and the workload contract
+tests (``tests/test_workload_contract.py``) then pick it up without editing other files.
 
 Examples
 --------
@@ -25,6 +41,7 @@ from typing import Callable
 
 from ..config import Config
 from ..errors import UnknownPresetError
+from ..plotting import save_figure  # noqa: F401  (re-exported: workloads draw with it)
 
 __all__ = ["Workload", "workloads", "get_workload", "refuse_resume", "reproduce_main"]
 
@@ -57,6 +74,9 @@ class Workload:
         Extra command-line options of ``neuropcm run NAME``, each a short name for one
         config field: ``{"--from": ("source", "help text")}`` makes ``--from X`` mean
         ``--set source=X``.
+    smoke : tuple of str
+        ``--set`` settings under which the run takes seconds (the contract tests and
+        ``--quick`` reproductions use them).
     """
 
     name: str
@@ -69,23 +89,11 @@ class Workload:
     figure: Callable[[Path, Path], Path] | None = None
     resumable: bool = False
     flags: dict = field(default_factory=dict)
+    smoke: tuple = ()
 
     def __post_init__(self):
         if not (isinstance(self.config, type) and issubclass(self.config, Config)):
             raise TypeError(f"workload {self.name!r}: config must be a Config subclass")
-
-
-def save_figure(fig, png, dpi: int = 120) -> Path:
-    """Lay out ``fig``, write it to the PNG ``png`` (folders made as needed), close it and
-    return the path: the last step of every workload's ``figure``."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    png = Path(png)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=dpi)
-    plt.close(fig)
-    return png
 
 
 def refuse_resume(name: str, why: str) -> None:
@@ -133,15 +141,17 @@ _REGISTRY: dict[str, Workload] | None = None
 
 
 def workloads() -> dict[str, Workload]:
-    """All workloads of the package by name (modules of this package defining
-    ``WORKLOAD``; heavy engines are imported only inside each ``run``)."""
+    """All workloads of the package by name: the modules of this package and its family
+    sub-packages that define ``WORKLOAD`` (private ``_*`` modules are helpers and are not
+    imported; heavy engines are imported only inside each ``run``)."""
     global _REGISTRY
     if _REGISTRY is None:
         found = {}
-        for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-            if mod.name.startswith("_"):
+        for mod in sorted(pkgutil.walk_packages(__path__, prefix=f"{__name__}."),
+                          key=lambda m: m.name):
+            if mod.ispkg or mod.name.rsplit(".", 1)[1].startswith("_"):
                 continue
-            w = getattr(importlib.import_module(f"{__name__}.{mod.name}"), "WORKLOAD", None)
+            w = getattr(importlib.import_module(mod.name), "WORKLOAD", None)
             if isinstance(w, Workload):
                 if w.name in found:
                     raise RuntimeError(f"two workloads are named {w.name!r}")

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import check_resume
-from ..errors import ParameterError, SchemaError
-from ..io import atomic_h5, open_h5, read_dataset, write_dataset
-from ._checkpoint import checkpoint_path
+from ...config import check_resume
+from ...errors import ParameterError, SchemaError
+from ...io import atomic_h5, open_h5, read_dataset, write_dataset
+from .._checkpoint import checkpoint_path
 
 
 
@@ -81,7 +81,7 @@ class MlpCheckpoint:
         SchemaError
             The checkpoint is damaged.
         """
-        from ..crossbar import Crossbar
+        from ...crossbar import Crossbar
         from ._mlp_training import CrossbarLayer, FloatLayer, QuantisedLayer
 
         if not self.path.exists():

@@ -22,7 +22,7 @@ Three variants compute every MVM (compression included) differently:
 * ``float``: float64 with the exact ``A``.
 * ``fixed4``: 4-bit fixed point ("4x4-bit fixed point" of the paper's figure): the matrix
   is ``Q_4(A)`` and, with ``fixed_inputs`` (default), every input vector is quantised to
-  4 bits too (:func:`neuropcm.workloads.mvm_precision.quantise`: symmetric, max-abs
+  4 bits too (:func:`neuropcm.workloads.computational_memory.mvm_precision.quantise`: symmetric, max-abs
   scaled per vector, 7 levels a side).
 * ``pcm``: ``A`` stored once in a :class:`~neuropcm.crossbar.Crossbar` (``differential``
   mapping, ``devices_per_weight`` devices per weight, ideal periphery); the compression
@@ -44,11 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, option
-from ..devices.presets import PRESETS
-from ..errors import ParameterError
-from ..random import int_seed, rng
-from . import Workload, refuse_resume, save_figure
+from ...config import Config, option
+from ...devices.presets import PRESETS
+from ...errors import ParameterError
+from ...random import int_seed, rng
+from .. import Workload, refuse_resume
+from ...plotting import save_figure
 
 #: Iterations averaged into the error floor.
 FLOOR_WINDOW = 5
@@ -128,7 +129,7 @@ def shepp_logan(size: int) -> np.ndarray:
 def mnist_montage(size: int) -> np.ndarray:
     """The first ``(size/32)^2`` MNIST test digits, each centred in a 32 x 32 cell,
     intensities / 255 (from the offline cache, :func:`neuropcm.datasets.load_mnist`)."""
-    from ..datasets import load_mnist
+    from ...datasets import load_mnist
 
     n = size // 32
     digits = load_mnist("test", limit=n * n)[0].astype(float) / 255.0
@@ -266,7 +267,7 @@ def operators(variant: str, A: np.ndarray, c: CompressedSensingConfig):
 
         return (lambda v: Aq @ q(v)), (lambda v: Aq.T @ q(v)), None
     if variant == "pcm":
-        from ..crossbar import Crossbar
+        from ...crossbar import Crossbar
 
         xb = Crossbar(A, c.preset, mapping="differential", seed=int_seed(c.seed, "devices"),
                       devices_per_weight=c.devices_per_weight)
@@ -311,7 +312,7 @@ def run(config: CompressedSensingConfig, out, *, resume: bool = False,
             pcm_vectors = xb.totals()["n_mvm"]
     bar.close()
 
-    from ..io import atomic_h5, write_config, write_dataset
+    from ...io import atomic_h5, write_config, write_dataset
 
     out = Path(out)
     with atomic_h5(out, kind=WORKLOAD.kind) as f:
@@ -336,7 +337,7 @@ def run(config: CompressedSensingConfig, out, *, resume: bool = False,
 
 # ----------------------------------------------------------------------------- reading
 def _load(path) -> dict:
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         r = f["results"]
@@ -364,14 +365,11 @@ def summary(path) -> str:
 def figure(path, png) -> Path:
     """Fig. 6b-style figure from the file alone: NMSE (dB) against iteration for the
     three variants, the original image and the reconstructions."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ...plotting import new_figure
 
     d = _load(path)
     a = d["attrs"]
-    fig = plt.figure(figsize=(13, 5))
+    fig = new_figure(None, 1, (13, 5))[0]
     gs = fig.add_gridspec(2, 3, width_ratios=[2.2, 1, 1])
     ax = fig.add_subplot(gs[:, 0])
     labels = {"float": "floating point (float64)",

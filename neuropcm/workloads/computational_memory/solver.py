@@ -42,11 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, option
-from ..devices.presets import PRESETS
-from ..errors import ParameterError
-from ..random import int_seed, rng
-from . import Workload, refuse_resume, save_figure
+from ...config import Config, option
+from ...devices.presets import PRESETS
+from ...errors import ParameterError
+from ...random import int_seed, rng
+from .. import Workload, refuse_resume
+from ...plotting import save_figure
 from ._refinement import ExactSolver, banded_covariance, dense_covariance, inner_cg, plain_cg, \
     refine
 
@@ -138,7 +139,7 @@ def _block(A, tile) -> np.ndarray:
 
 
 def _solve_problem(p: _Problem, c: SolverConfig, bar) -> dict:
-    from ..crossbar.tiled import BandedCrossbar
+    from ...crossbar.tiled import BandedCrossbar
 
     comp = None if c.drift_compensation == "none" else c.drift_compensation
     op = BandedCrossbar(p.A, c.preset, lower=p.band, upper=p.band, tile_rows=p.tile_rows,
@@ -208,7 +209,7 @@ def run(config: SolverConfig, out, *, resume: bool = False, progress: bool = Tru
 
 
 def _write(out, c: SolverConfig, problems, results) -> Path:
-    from ..io import atomic_h5, write_config, write_dataset
+    from ...io import atomic_h5, write_config, write_dataset
 
     out = Path(out)
     with atomic_h5(out, kind=WORKLOAD.kind) as f:
@@ -259,7 +260,7 @@ def _write(out, c: SolverConfig, problems, results) -> Path:
 
 def summary(path) -> str:
     """Headline lines for the CLI, read from the file."""
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         cfg = read_config(f)
@@ -293,20 +294,17 @@ def figure(path, png) -> Path:
     error of the solution, the paper's axis) and against MVMs, for both systems, from the
     file alone."""
     import h5py
-    import matplotlib
+    from ...plotting import colours, new_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         cfg = read_config(f)
         data = {p: {lab: {k: g[k][()] for k in ("relative_residual", "relative_error", "mvms")}
                     for lab, g in f["results"][p].items() if isinstance(g, h5py.Group)}
                 for p in PROBLEMS}
-    fig, ax = plt.subplots(2, 2, figsize=(11, 8))
-    colors = plt.cm.viridis(np.linspace(0.0, 0.8, len(cfg["times"])))
+    fig, ax = new_figure(2, 2, (11, 8))
+    colors = colours(len(cfg["times"]), 0.0, 0.8)
     for j, p in enumerate(PROBLEMS):
         d = data[p]
         for k, t in enumerate(cfg["times"]):

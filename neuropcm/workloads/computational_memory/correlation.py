@@ -46,12 +46,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, option
-from ..devices import PCMArray, get_preset
-from ..devices.presets import PRESETS
-from ..errors import ParameterError
-from ..random import rng
-from . import Workload, refuse_resume, save_figure
+from ...config import Config, option
+from ...devices import PCMArray, get_preset
+from ...devices.presets import PRESETS
+from ...errors import ParameterError
+from ...random import rng
+from .. import Workload, refuse_resume
+from ...plotting import save_figure
 from . import _correlation_kernels as K
 
 #: The experiment (physics.md section 6): processes, correlated ones, SET current per
@@ -287,7 +288,7 @@ def run(config: CorrelationConfig, out, *, resume: bool = False, progress: bool 
     The arguments and return value are those of every workload's ``run`` (see
     :class:`~neuropcm.workloads.Workload`); ``resume`` is refused (no checkpoint).
     """
-    from ..io import atomic_h5, write_config, write_dataset
+    from ...io import atomic_h5, write_config, write_dataset
 
     if resume:
         refuse_resume("correlation", "a run takes seconds")
@@ -348,7 +349,7 @@ def run(config: CorrelationConfig, out, *, resume: bool = False, progress: bool 
 
 def summary(path) -> str:
     """Headline lines for the CLI, read from the file."""
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind="correlation") as f:
         cfg = read_config(f)
@@ -369,12 +370,9 @@ def figure(path, png) -> Path:
     """The experiment's figure from the file alone: the conductance map, the histogram of
     final conductances, ROC-AUC and split accuracy against step (PCM and the exact
     covariance), and the mean conductance of both groups against step."""
-    import matplotlib
+    from ...plotting import new_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind="correlation") as f:
         cfg = read_config(f)
@@ -385,7 +383,7 @@ def figure(path, png) -> Path:
         g = r["final"]["conductance"][()]
     us = 1e6
     rows, width = int(a["image_rows"]), int(a["image_width"])
-    fig, ax = plt.subplots(2, 2, figsize=(12, 9.5))
+    fig, ax = new_figure(2, 2, (12, 9.5))
     img = np.full(rows * width, np.nan)
     img[:g.size] = g * us
     im = ax[0, 0].imshow(img.reshape(rows, width), cmap="viridis", interpolation="nearest")

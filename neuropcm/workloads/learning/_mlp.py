@@ -25,8 +25,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import ParameterError, ShapeError
-from ..random import rng
+from ...errors import ParameterError, ShapeError
+from ...random import rng
 
 #: Hidden activations: name -> (f(a), f'(a) written with h = f(a)).
 ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
@@ -173,9 +173,9 @@ def load_columns(split: str, n: int, *, seed, dataset: str = "mnist", mnist_dir=
     ``dataset = "rand-mnist"`` replaces ``rand_fraction`` of every image's pixels
     (:func:`neuropcm.datasets.mnist.rand_mnist`, stream ``int_seed(seed, "rand-mnist",
     split)``). ``n`` beyond the split is refused, naming the field ``name``."""
-    from ..datasets import load_mnist
-    from ..datasets.mnist import rand_mnist
-    from ..random import int_seed
+    from ...datasets import load_mnist
+    from ...datasets.mnist import rand_mnist
+    from ...random import int_seed
 
     if dataset not in ("mnist", "rand-mnist"):
         raise ParameterError(f"dataset = {dataset!r} is unknown; use 'mnist' or 'rand-mnist'")

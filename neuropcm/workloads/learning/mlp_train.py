@@ -2,7 +2,7 @@
 mlp-train``; seed tutorial Fig. 9/10, physics.md section 6).
 
 A ``784-hidden-10`` MLP (sigmoid hidden layer, softmax output, cross-entropy, biases fed
-by a constant input row; :mod:`neuropcm.workloads._mlp`) has both weight layers on
+by a constant input row; :mod:`neuropcm.workloads.learning._mlp`) has both weight layers on
 differential 2-PCM crossbars (:class:`~neuropcm.crossbar.Crossbar`, ``mapping=
 "differential"``, preset ``nandakumar2018`` by default). Forward passes are crossbar
 reads, the backward pass a transposed read of the output layer; weights change only by
@@ -24,7 +24,7 @@ open-loop). The crossbar clock does not advance during training (no drift).
 
 References trained on the same examples in the same order from the same initial weights:
 ``float`` (plain float SGD with the same learning-rate schedule; with ``lr_decay = 1``
-exactly :func:`~neuropcm.workloads._mlp.train_float` with path ``("mlp-train",)``) and, in-situ, ``quantised`` (float weights changed by the same pulse
+exactly :func:`~neuropcm.workloads.learning._mlp.train_float` with path ``("mlp-train",)``) and, in-situ, ``quantised`` (float weights changed by the same pulse
 rule and random stream as the crossbar: what ideal devices give). Random streams
 (:mod:`neuropcm.random`): initial weights ``("mlp-train", "init", l)``, example order
 ``("mlp-train", "order", epoch)``, crossbar ``l`` seeded ``int_seed(seed, "mlp-train",
@@ -72,10 +72,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, option
-from ..devices.presets import PRESETS
-from ..errors import ParameterError
-from . import Workload, save_figure
+from ...config import Config, option
+from ...devices.presets import PRESETS
+from ...errors import ParameterError
+from .. import Workload
+from ...plotting import save_figure
 from ._mlp import ACTIVATIONS, check_mnist_dir
 
 #: Defaults of the fields left None, per mode. In-situ: Burr 2015's 5,000 examples; its
@@ -172,8 +173,8 @@ def load_data(c: MlpTrainConfig):
 def build(c: MlpTrainConfig, sizes):
     """The networks of the run: ``{"pcm": [...], "float": [...], "quantised": [...]}``
     (``quantised`` in-situ only), from the initial weights of the seed."""
-    from ..crossbar import Crossbar
-    from ..random import int_seed
+    from ...crossbar import Crossbar
+    from ...random import int_seed
     from ._mlp import init_weights
     from ._mlp_training import CrossbarLayer, FloatLayer, QuantisedLayer
 
@@ -259,7 +260,7 @@ def _train(c, nets, hist, start, X, y, Xt, yt, bar, ckpt) -> None:
 
 
 def _write(out: Path, c: MlpTrainConfig, nets, hist, Xt, wall: float) -> None:
-    from ..io import atomic_h5, write_config, write_dataset
+    from ...io import atomic_h5, write_config, write_dataset
 
     units = {"epoch": "count", "train_accuracy": "1", "test_accuracy": "1",
              "float_train_accuracy": "1", "float_test_accuracy": "1",
@@ -312,7 +313,7 @@ def _write(out: Path, c: MlpTrainConfig, nets, hist, Xt, wall: float) -> None:
 
 def summary(path) -> str:
     """Headline lines for the CLI, read from the file."""
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         cfg = read_config(f)
@@ -336,20 +337,17 @@ def summary(path) -> str:
 def figure(path, png) -> Path:
     """Train and test accuracy against epoch (PCM and float references) and the SET
     pulses per epoch, from the file alone."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ...plotting import new_figure
     from matplotlib.ticker import MaxNLocator
 
-    from ..io import open_h5, read_config, read_dataset
+    from ...io import open_h5, read_config, read_dataset
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         cfg = read_config(f)
         g = f["results"]
         d = {k: read_dataset(g, k) for k in g if not isinstance(g[k], type(g))}
     ep = d["epoch"]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax, ax2) = new_figure(1, 2, (10, 4))
     ax.plot(ep, 100 * d["train_accuracy"], "o-", label="PCM train")
     ax.plot(ep, 100 * d["test_accuracy"], "s-", label="PCM test")
     ax.plot(ep, 100 * d["float_test_accuracy"], "k--", label="float SGD test")

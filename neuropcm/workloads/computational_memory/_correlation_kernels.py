@@ -1,6 +1,6 @@
 """Sparse sampling of the correlated binary processes, and the scores of a detection.
 
-The processes of :mod:`neuropcm.workloads.correlation` are stored with the correlated
+The processes of :mod:`neuropcm.workloads.computational_memory.correlation` are stored with the correlated
 ones first (devices ``0 .. n_c-1``), so that each step is two scans of independent
 Bernoulli trials over a contiguous range. A scan draws the gaps between successive
 events (geometric skips), one uniform number per *event* instead of one per process:

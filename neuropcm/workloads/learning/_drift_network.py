@@ -47,9 +47,9 @@ import warnings
 
 import numpy as np
 
-from ..crossbar.mapping import quantise_levels
-from ..errors import ParameterError
-from ..random import int_seed
+from ...crossbar.mapping import quantise_levels
+from ...errors import ParameterError
+from ...random import int_seed
 from ._mlp import ACTIVATIONS, with_ones
 
 #: Word lines of one hidden unit (the 6-bit unary code of seed 2).
@@ -143,7 +143,7 @@ class MappedMLP:
     def __init__(self, W1q, W2q, *, weights: str, levels: int, adc_bits: int | None,
                  calibration: np.ndarray, preset: str, seed: int, adc_mode: str = "neuron",
                  device_overrides: dict | None = None):
-        from ..crossbar import ADC, Crossbar
+        from ...crossbar import ADC, Crossbar
 
         if weights not in ("digital", "analog"):
             raise ParameterError(f"weights = {weights!r}; use 'digital' or 'analog'")

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, option
-from ..devices import PCMArray, get_preset
-from ..devices.presets import PRESETS
-from ..devices.theory import accumulation_moments, saturation_conductance
-from ..random import rng
-from . import Workload, refuse_resume
+from ...config import Config, option
+from ...devices import PCMArray, get_preset
+from ...devices.presets import PRESETS
+from ...devices.theory import accumulation_moments, saturation_conductance
+from ...random import rng
+from .. import Workload, refuse_resume
 
 #: Times after programming at which drift is read (s).
 DRIFT_TIMES = np.logspace(0, 6, 25)
@@ -48,7 +48,7 @@ def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,
     """
     from tqdm import tqdm
 
-    from ..io import atomic_h5, write_config, write_dataset
+    from ...io import atomic_h5, write_config, write_dataset
 
     if resume:
         refuse_resume("device-characterisation", "it takes seconds")
@@ -125,7 +125,7 @@ def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,
 
 def summary(path) -> str:
     """Headline lines for the CLI, read from the file."""
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         cfg = read_config(f)
@@ -138,8 +138,6 @@ def summary(path) -> str:
 
 def figure(path, png) -> Path:
     """The four-panel characterisation figure, from the file alone."""
-    from ..analysis import plot_device_characterisation
-
     return plot_device_characterisation(path, png)
 
 
@@ -148,3 +146,44 @@ WORKLOAD = Workload(
     config=DeviceCharacterisationConfig, run=run, summary=summary, figure=figure,
     description="characterise a PCM device preset on many simulated devices",
     default_out="devices.h5")
+
+
+def plot_device_characterisation(h5_path, png_path) -> Path:
+    """Four-panel PNG of a ``neuropcm devices`` file: accumulation, programming error,
+    drift, read noise."""
+    from ...io import open_h5, read_config
+    from ...plotting import new_figure, save_figure
+
+    with open_h5(h5_path, kind="device_characterisation") as f:
+        cfg = read_config(f)
+        r = {k: {n: f["results"][k][n][()] for n in f["results"][k]} for k in f["results"]}
+    fig, ax = new_figure(2, 2, (11, 8))
+    us = 1e6
+    a = r["accumulation"]
+    ax[0, 0].errorbar(a["pulses"], a["mean"] * us, yerr=a["std"] * us, fmt="o", ms=3, capsize=2,
+                      label=f"simulated ({cfg['devices']} devices)")
+    ax[0, 0].plot(a["pulses"], a["theory_mean"] * us, "k-", label="model (exact)")
+    ax[0, 0].fill_between(a["pulses"], (a["theory_mean"] - a["theory_std"]) * us,
+                          (a["theory_mean"] + a["theory_std"]) * us, color="k", alpha=0.1)
+    ax[0, 0].set(xlabel="SET pulses after RESET", ylabel="G (µS)", title="Accumulation")
+    ax[0, 0].legend()
+    p = r["programming"]
+    ax[0, 1].errorbar(p["target"] * us, p["error_mean"] * us, yerr=p["error_std"] * us, fmt="s",
+                      capsize=3)
+    ax[0, 1].axhline(0, color="k", lw=0.5)
+    ax[0, 1].set(xlabel="target G (µS)", ylabel="achieved − target (µS)",
+                 title=f"Programming error (mean ± std); converged "
+                       f"{100 * p['converged'].mean():.1f} %")
+    d = r["drift"]
+    for lev, m in zip(d["levels"], d["mean"]):
+        ax[1, 0].loglog(d["time"], m * us, "o-", ms=3, label=f"{lev * us:.1f} µS")
+    ax[1, 0].set(xlabel="time since programming (s)", ylabel="mean read G (µS)", title="Drift")
+    ax[1, 0].legend(fontsize=8)
+    n = r["read_noise"]
+    order = np.argsort(n["conductance"])
+    ax[1, 1].plot(n["conductance"] * us, n["std"] * us, ".", ms=3, alpha=0.5, label="measured")
+    ax[1, 1].plot(n["conductance"][order] * us, n["model_std"][order] * us, "k-", label="model")
+    ax[1, 1].set(xlabel="G (µS)", ylabel="read-noise std (µS)", title="Read noise (t = 1 s)")
+    ax[1, 1].legend()
+    fig.suptitle(f"PCM preset {cfg['preset']!r} ({cfg['model']} model)")
+    return save_figure(fig, png_path, dpi=110)

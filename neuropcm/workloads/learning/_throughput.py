@@ -34,8 +34,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config import Config, option
-from ..io.kinds import THROUGHPUT as THROUGHPUT_UNITS
+from ...config import Config, option
+from ...io.kinds import THROUGHPUT as THROUGHPUT_UNITS
 
 #: Counters the model reads (keys of ``Crossbar.totals()``).
 COUNTERS = ("n_read", "n_set", "n_reset", "energy", "adc_conversions", "dac_conversions",
@@ -99,7 +99,7 @@ def throughput(counts: dict, *, images: int, adc_bits: int | None, arrays: int,
         ``energy_devices``, ``energy_adc``, ``energy_dac``, ``energy_per_image`` (J),
         ``ops_per_joule`` (GOPS/W = 1e-9 of it) and, with ``weights``, ``network_ops``.
     """
-    from ..errors import ParameterError
+    from ...errors import ParameterError
 
     model = model or ThroughputModel()
     for name, v in (("images", images), ("adc_bits", adc_bits), ("arrays", arrays)):
@@ -110,7 +110,7 @@ def throughput(counts: dict, *, images: int, adc_bits: int | None, arrays: int,
     missing = [k for k in ("n_read", "energy", "adc_conversions") if k not in counts]
     if missing:
         raise ParameterError(f"counts lack {missing}; give summed Crossbar.totals() "
-                             f"(neuropcm.workloads._throughput.sum_totals)")
+                             f"(neuropcm.workloads.learning._throughput.sum_totals)")
     ops = 2.0 * counts["n_read"]
     if adc_bits is None:
         if counts["adc_conversions"]:
@@ -143,4 +143,4 @@ def describe(result: dict) -> str:
     return (f"throughput model: {result['ops_per_second'] / 1e9:.3g} GOPS, "
             f"{result['ops_per_joule'] / 1e9:.3g} GOPS/W "
             f"({result['energy_per_image'] * 1e9:.3g} nJ per image; bit-level ops, "
-            f"assumptions in neuropcm.workloads._throughput)")
+            f"assumptions in neuropcm.workloads.learning._throughput)")

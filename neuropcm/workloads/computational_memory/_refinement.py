@@ -16,7 +16,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-from ..errors import ParameterError
+from ...errors import ParameterError
 
 #: A refinement whose relative residual exceeds this has diverged and is stopped.
 DIVERGED = 1e6

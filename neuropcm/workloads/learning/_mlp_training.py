@@ -3,7 +3,7 @@
 A network is a list of *layers*, each with ``read(A)`` (``W A``), ``read_t(D)``
 (``W^T D``) and ``update(inp, D, lr)`` (gradient step ``W -= lr D inp^T`` by the layer's
 own rule). :func:`train_epoch` runs minibatch SGD of a network (forward and backward of
-:mod:`neuropcm.workloads._mlp`); a crossbar network and its float references are trained
+:mod:`neuropcm.workloads.learning._mlp`); a crossbar network and its float references are trained
 on the same examples in the same order (:func:`epoch_order`); :func:`evaluate` predicts
 in batches through the same reads.
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..crossbar.update import rule_counts
-from ..random import rng
+from ...crossbar.update import rule_counts
+from ...random import rng
 from . import _mlp
 
 
@@ -94,7 +94,7 @@ class CrossbarLayer:
 
 def ops(layers):
     """Forward and transposed product callables of a network's layers (for
-    :func:`~neuropcm.workloads._mlp.forward` / ``backward``)."""
+    :func:`~neuropcm.workloads.learning._mlp.forward` / ``backward``)."""
     return [l.read for l in layers], [l.read_t for l in layers]
 
 

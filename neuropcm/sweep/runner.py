@@ -1,43 +1,8 @@
-"""Sweeps and Monte Carlo runs of any workload on Dask (``neuropcm sweep``).
-
-``neuropcm sweep WORKLOAD --grid GRID.toml --out DIR`` runs the workload once per point of
-the grid (:mod:`neuropcm.sweep_grid`: lists of config values, ``seed = { range = [0, 5]
-}``), each point writing ``DIR/<point>.h5``, where ``<point>`` is a hash of the workload and
-the point's full config (:func:`~neuropcm.sweep_grid.point_name`). A point whose file is
-there -- readable, of the workload's kind and holding the same config -- is finished and is
-skipped, so after a crash, ``kill -9`` or Ctrl-C a rerun of the same command redoes only the
-points that were in flight (files are written atomically: a half-written one cannot exist).
-
-The points run on ``dask.distributed``: by default a :class:`~distributed.LocalCluster` of
-worker processes with one thread each on this machine, or an existing cluster given by
-``--scheduler tcp://HOST:8786`` (or a scheduler file), e.g. started with::
-
-    dask scheduler --port 8786                      # on one machine
-    dask worker tcp://HOST:8786 --nthreads 1        # on each machine, as often as it has cores
-
-``DIR`` must then be one shared folder at the same path on every machine: results travel as
-files, never as arrays through the scheduler. Each worker process builds Brian2 standalone
-projects in its own folder (``$NEUROPCM_BUILD_DIR`` or ``data/build``, then
-``sweep-worker-<k>``, locked while the worker lives), so workers never share one, and runs
-one point at a time.
-
-A point that fails is recorded (``DIR/<point>.error.txt``: the message, then the config and
-the traceback) and the rest go on; the exit status is then 1. At the end, ``DIR/summary.h5``
-(kind ``sweep_summary``, :mod:`neuropcm.sweep_summary`) and a printed table give every
-point's axis values and headline results, and mean ± std over seeds per group.
-
-Examples
---------
->>> from neuropcm.sweep import run_sweep
->>> report = run_sweep("device-characterisation",
-...                    {"devices": 2000, "seed": {"range": [0, 4]}}, "sweep-out",
-...                    workers=2)                                     # doctest: +SKIP
->>> print(report.table)                                               # doctest: +SKIP
-"""
+"""Plan and run a sweep on Dask: the points of a grid, finished ones skipped
+(:mod:`neuropcm.sweep`)."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import glob
 import json
@@ -48,13 +13,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Config, load_config
-from .errors import ParameterError, RunInterrupted
-from .sweep_grid import Point, expand_grid, load_grid
-from .sweep_summary import collect_summary, error_path, format_table, write_summary
+from ..config import Config
+from ..errors import ParameterError, RunInterrupted
+from .grid import Point, expand_grid, load_grid
+from .summary import collect_summary, error_path, format_table, write_summary
 
 __all__ = ["SweepPlan", "SweepReport", "plan_sweep", "run_sweep", "is_finished",
-           "point_path", "add_sweep_parser"]
+           "point_path"]
 
 #: Seconds to wait for a worker to join an existing cluster before giving up.
 WAIT_FOR_WORKERS_S = 60.0
@@ -82,8 +47,8 @@ def is_finished(workload, point: Point, out_dir) -> bool:
     """Whether ``DIR/<point>.h5`` is a finished run of ``point``: readable by
     :func:`neuropcm.io.open`, of the workload's kind, and (where the file stores it so) with
     the same config."""
-    from .errors import ResultsFileError
-    from .io import open as open_result
+    from ..errors import ResultsFileError
+    from ..io import open as open_result
 
     path = point_path(out_dir, point)
     if not path.is_file():
@@ -126,7 +91,7 @@ class SweepReport:
     summary : Path
         ``DIR/summary.h5``.
     table : str
-        The printed table (:func:`~neuropcm.sweep_summary.format_table`).
+        The printed table (:func:`~neuropcm.sweep.summary.format_table`).
     """
 
     plan: SweepPlan
@@ -143,7 +108,7 @@ class SweepReport:
 
 
 def _workload(workload):
-    from .workloads import Workload, get_workload
+    from ..workloads import Workload, get_workload
 
     return workload if isinstance(workload, Workload) else get_workload(workload)
 
@@ -156,7 +121,7 @@ def plan_sweep(workload, grid, out_dir, *, base: Config | None = None,
     ----------
     workload : str or Workload
     grid : dict or path
-        A grid table, or a TOML file of one (:mod:`neuropcm.sweep_grid`).
+        A grid table, or a TOML file of one (:mod:`neuropcm.sweep.grid`).
     out_dir : path
         The sweep's folder (created if missing).
     base : Config, optional
@@ -171,7 +136,7 @@ def plan_sweep(workload, grid, out_dir, *, base: Config | None = None,
         output folder that is a file or cannot be written, or a file in it that is not one
         this sweep may replace.
     """
-    from .io.paths import check_output_path
+    from ..io.paths import check_output_path
 
     w = _workload(workload)
     if not isinstance(grid, dict):
@@ -198,7 +163,7 @@ def plan_sweep(workload, grid, out_dir, *, base: Config | None = None,
 def _connect(scheduler, workers, client):
     """A Dask client: the one given, one of an existing cluster, or of a new LocalCluster
     (closed at the end). Yields (client, description)."""
-    from .sweep_worker import one_line
+    from .worker import one_line
 
     if client is not None:
         yield client, "the given Dask client"
@@ -345,7 +310,7 @@ def run_sweep(workload, grid, out_dir, *, base: Config | None = None, where: str
 
 def _execute(plan, report, scheduler, workers, client, progress, echo, tqdm) -> None:
     """Submit the points to run, gather them as they finish; Ctrl-C cancels them."""
-    from .sweep_worker import MainThreadImports, run_point
+    from .worker import MainThreadImports, run_point
 
     w, out = plan.workload, plan.out_dir
     try:
@@ -377,7 +342,7 @@ def _gather(plan, report, futures, progress, tqdm) -> None:
     """Record each point as it finishes (a file that is a finished run, or an error)."""
     from distributed import as_completed
 
-    from .sweep_worker import one_line, write_error
+    from .worker import one_line, write_error
 
     w, out = plan.workload, plan.out_dir
     with tqdm(total=len(futures), unit="point", desc=f"sweep {w.name}",
@@ -404,74 +369,3 @@ def _gather(plan, report, futures, progress, tqdm) -> None:
             bar.update()
             if report.failed:
                 bar.set_postfix(failed=len(report.failed))
-
-
-# ----------------------------------------------------------------------------- CLI
-_GRID_HELP = """\
-grid file (TOML): config fields of the workload; a list is an axis (the points are the
-cartesian product), { range = [0, 5] } is the whole numbers 0..4, anything else a fixed
-setting; nested fields dotted or as tables. Example:
-    preset = ["nandakumar2018", "joshi2020"]
-    devices = 2000
-    seed = { range = [0, 5] }
-Each point writes DIR/<hash of its config>.h5; a rerun skips finished points. Exit status:
-0 all points finished, 1 some failed (DIR/<point>.error.txt), 2 bad input, 130 interrupted.
-"""
-
-
-def _sweep_command(args) -> int:
-    from .io.kinds import get_kind
-    from .workloads import get_workload
-
-    w = get_workload(args.workload)
-    base = load_config(w.config, args.config, args.sets)
-    show = None
-    if args.show:
-        kind = get_kind(w.kind)
-        show = [s.strip() for s in args.show.split(",") if s.strip()]
-        unknown = [s for s in show if kind.units_of(s) is None]
-        if unknown:
-            raise ParameterError(f"--show {args.show!r}: {unknown} are not results of a "
-                                 f"{w.kind!r} file; known: "
-                                 f"{sorted([*kind.headline, *kind.optional])}")
-    if args.dry_run:
-        plan = plan_sweep(w, args.grid, args.out, base=base)
-        for p in plan.points:
-            print(f"{p.name}  {'finished' if p in plan.done else 'to run  '}  {p.describe()}")
-        print(f"{len(plan.points)} points, {len(plan.done)} finished, {len(plan.todo)} to run")
-        return 0
-    report = run_sweep(w, args.grid, args.out, base=base, scheduler=args.scheduler,
-                       workers=args.workers, progress=not args.quiet, show=show)
-    print(report.table)
-    print(f"wrote {report.summary}")
-    return 0 if report.ok else 1
-
-
-def add_sweep_parser(sub) -> None:
-    """Add ``neuropcm sweep WORKLOAD --grid GRID.toml --out DIR ...`` to the subparsers."""
-    from .workloads import workloads
-
-    p = sub.add_parser("sweep", help="run a workload over a grid of configs and seeds on Dask",
-                       description="Run WORKLOAD once per point of a grid of configs, on a "
-                                   "local Dask cluster or an existing one; one HDF5 file per "
-                                   "point in DIR, DIR/summary.h5 and a table of the results "
-                                   "(mean ± std over seeds).",
-                       epilog=_GRID_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("workload", metavar="WORKLOAD", choices=sorted(workloads()),
-                   help=f"one of {', '.join(sorted(workloads()))}")
-    p.add_argument("--grid", required=True, metavar="GRID.toml", help="the grid (TOML)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder of the point files")
-    p.add_argument("--config", metavar="FILE.toml", help="settings under the grid (TOML)")
-    p.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[], dest="sets",
-                   help="a setting under the grid (repeatable; the grid wins)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="an existing Dask scheduler (tcp://HOST:8786, or its scheduler file); "
-                        "default: a local cluster")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes of the local cluster (default: the CPUs available)")
-    p.add_argument("--show", metavar="NAME[,NAME]",
-                   help="results to print (default: the file kind's headline results)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="list the points (finished or to run) and run nothing")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_sweep_command)

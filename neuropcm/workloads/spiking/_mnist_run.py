@@ -1,4 +1,4 @@
-"""The MNIST clustering run's machinery (:mod:`neuropcm.workloads.mnist_clustering`):
+"""The MNIST clustering run's machinery (:mod:`neuropcm.workloads.spiking.mnist_clustering`):
 training in checkpointed chunks, label assignment, testing, the results file."""
 
 from __future__ import annotations
@@ -12,19 +12,19 @@ import numpy as np
 from brian2 import second
 from tqdm import tqdm
 
-from ..analysis.metrics import accuracy_report, assign_labels, predict
-from ..bridge.layout import SynapseLayout
-from ..errors import ParameterError, ResultsFileError, RunInterrupted, SimulationError
-from ..io import atomic_h5, write_array, write_config, write_dataset
-from ..io.paths import check_output_path
-from ..random import check_seed, int_seed, rng
-from ..snn.builds import prune_builds
-from ..snn.clustering import (check_network, encode, initial_synapse_state, make_builder,
+from ...snn.metrics import accuracy_report, assign_labels, predict
+from ...bridge.layout import SynapseLayout
+from ...errors import ParameterError, ResultsFileError, RunInterrupted, SimulationError
+from ...io import atomic_h5, write_array, write_config, write_dataset
+from ...io.paths import check_output_path
+from ...random import check_seed, int_seed, rng
+from ...snn.builds import prune_builds
+from ...snn.clustering import (check_network, encode, initial_synapse_state, make_builder,
                               n_inputs, spike_counts)
-from ..snn.config import NetworkConfig
-from ..snn.runner import ChunkedRunner
-from ..snn.synapses import synapse_state_to_devices
-from ._checkpoint import (Checkpoint, OutputLock, check_resume, checkpoint_chunks,
+from ...snn.config import NetworkConfig
+from ...snn.runner import ChunkedRunner
+from ...snn.synapses import synapse_state_to_devices
+from .._checkpoint import (Checkpoint, OutputLock, check_resume, checkpoint_chunks,
                           checkpoint_path, load_checkpoint, save_checkpoint)
 from ._mnist_plan import (RunPlan, check_counts, default_build_dir, plan,  # noqa: F401
                           run_settings)

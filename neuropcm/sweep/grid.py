@@ -29,10 +29,8 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config
-from .config._base import _base_type, _hints
-from .config._loading import _merge
-from .errors import NeuroPCMError, ParameterError
+from ..config import Config, base_type, field_types, merge_tables
+from ..errors import NeuroPCMError, ParameterError
 
 __all__ = ["Point", "load_grid", "expand_grid", "point_name"]
 
@@ -115,14 +113,14 @@ def _range_values(spec, field: str, where: str) -> list[int]:
 def _walk(cls, table: dict, prefix: str, where: str, fixed: dict, axes: list) -> None:
     """Split ``table`` (fields of ``cls``) into fixed settings and axes, by dotted name."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = _hints(cls)
+    hints = field_types(cls)
     for key, value in table.items():
         dotted = prefix + key
         head, dot, rest = key.partition(".")
         if head not in fields:
             raise ParameterError(f"{where}: {cls.__name__} has no field {dotted!r}; known: "
                                  f"{sorted(prefix + n for n in fields)}")
-        tp, _ = _base_type(hints[head])
+        tp, _ = base_type(hints[head])
         nested = isinstance(tp, type) and issubclass(tp, Config)
         if dot:  # "sub.t" given as one key (a Python dict or a quoted TOML key)
             if not nested:
@@ -198,14 +196,14 @@ def expand_grid(workload, grid: dict, base: Config | None = None,
     axes: list = []
     _walk(cls, grid, "", where, fixed, axes)
     base_raw = (base if base is not None else cls()).to_dict()
-    base_raw = _merge(base_raw, _nest(fixed))
+    base_raw = merge_tables(base_raw, _nest(fixed))
     points, seen = [], {}
     names = [a[0] for a in axes]
     for combo in itertools.product(*(a[1] for a in axes)):
         given = dict(zip(names, combo))
         desc = " ".join(f"{k}={_short(v)}" for k, v in given.items())
         try:
-            config = cls.from_dict(_merge(base_raw, _nest(given)))
+            config = cls.from_dict(merge_tables(base_raw, _nest(given)))
         except NeuroPCMError as e:
             label = f"{where}, point {desc}" if desc else where
             raise type(e)(f"{label}: {e}") from None

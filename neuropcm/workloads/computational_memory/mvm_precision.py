@@ -38,11 +38,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, option
-from ..devices.presets import PRESETS
-from ..errors import ParameterError
-from ..random import int_seed, rng
-from . import Workload, refuse_resume, save_figure
+from ...config import Config, option
+from ...devices.presets import PRESETS
+from ...errors import ParameterError
+from ...random import int_seed, rng
+from .. import Workload, refuse_resume
+from ...plotting import save_figure
 
 #: Drift compensations of the time sweep: file/dataset name -> Crossbar option.
 COMPENSATIONS = {"none": None, "global": "global", "column": "column", "lrs": "lrs"}
@@ -106,7 +107,7 @@ def quantise(a, bits: int, axis: int | None = None) -> np.ndarray:
     (:class:`neuropcm.crossbar.DAC`), so the fixed-point baseline and a crossbar with
     ``dac_bits = b`` quantise inputs identically.
     """
-    from ..crossbar import DAC
+    from ...crossbar import DAC
 
     a = np.asarray(a, dtype=float)
     if axis is None:
@@ -146,7 +147,7 @@ def equivalent_bits(bits, eta_fixed, eta_pcm: float) -> tuple[int, float]:
 
 
 def _crossbar(W, c: MVMPrecisionConfig, K: int, seed: int, compensation=None):
-    from ..crossbar import Crossbar
+    from ...crossbar import Crossbar
 
     return Crossbar(W, c.preset, mapping="differential", seed=seed, devices_per_weight=K,
                     drift_compensation=compensation)
@@ -203,7 +204,7 @@ def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
     ep_mean = eta_pcm.mean(axis=(1, 2))
     eb = [equivalent_bits(bits, ef_mean, e) for e in ep_mean]
 
-    from ..io import atomic_h5, write_config, write_dataset
+    from ...io import atomic_h5, write_config, write_dataset
 
     out = Path(out)
     with atomic_h5(out, kind=WORKLOAD.kind) as f:
@@ -236,7 +237,7 @@ def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
 
 # ----------------------------------------------------------------------------- reading
 def _load(path) -> dict:
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         r = f["results"]
@@ -269,20 +270,17 @@ def summary(path) -> str:
 def figure(path, png) -> Path:
     """Fig. 5b-style figure from the file alone: (a) eta of b-bit fixed point against b
     with the PCM eta for each K; (b) PCM eta against time, per drift compensation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ...plotting import colours, new_figure
 
     d = _load(path)
     a = d["attrs"]
     bits, ef = d["fixed"]["bits"], d["fixed"]["eta"]
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, ax = new_figure(1, 2, (12, 4.8))
     ax[0].errorbar(bits, ef.mean(1), yerr=ef.std(1), fmt="ks-", capsize=3,
                    label="b-bit fixed point (W and x)")
-    colours = plt.cm.viridis(np.linspace(0, 0.85, len(a["devices_per_weight"])))
+    palette = colours(len(a["devices_per_weight"]), 0, 0.85)
     for K, e, w, col in zip(a["devices_per_weight"], d["pcm"]["eta"], a["equivalent_bits"],
-                            colours):
+                            palette):
         m, s = e.mean(), e.std()
         ax[0].axhline(m, color=col, lw=1.5, label=f"PCM, K = {K}: η = {m:.3f} (≈ {w} bits)")
         ax[0].axhspan(m - s, m + s, color=col, alpha=0.12)

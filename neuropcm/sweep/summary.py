@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config._base import _base_type, _hints
-from .sweep_grid import Point
+from ..config import base_type, field_types
+from .grid import Point
 
 __all__ = ["Group", "SweepSummary", "collect_summary", "write_summary", "format_table"]
 
@@ -94,8 +94,8 @@ def collect_summary(workload, points: list[Point], out_dir, failed: dict) -> Swe
         Name -> error message of the points that failed in this run (others without a
         file are read from ``<name>.error.txt``, or are ``missing``).
     """
-    from .io import open as open_result
-    from .io.kinds import get_kind
+    from ..io import open as open_result
+    from ..io.kinds import get_kind
 
     out_dir = Path(out_dir)
     kind = get_kind(workload.kind)
@@ -149,7 +149,7 @@ def _field_unit(cls, dotted: str) -> str:
     """The SI unit of config field ``dotted`` of ``cls`` ("1" for a field without one)."""
     *parents, leaf = dotted.split(".")
     for part in parents:
-        cls, _ = _base_type(_hints(cls)[part])
+        cls, _ = base_type(field_types(cls)[part])
     f = {f.name: f for f in dataclasses.fields(cls)}[leaf]
     return f.metadata.get("unit") or "1"
 
@@ -171,7 +171,7 @@ def _column(values) -> np.ndarray:
 
 def write_summary(s: SweepSummary, path, *, workload, grid: dict, base) -> Path:
     """Write ``s`` to ``path`` (kind ``sweep_summary``, atomically)."""
-    from .io import atomic_h5, write_config, write_dataset
+    from ..io import atomic_h5, write_config, write_dataset
 
     cls = workload.config
     with atomic_h5(path, kind="sweep_summary") as f:
@@ -234,7 +234,7 @@ def format_table(s: SweepSummary, show=None) -> str:
     """The per-point table and, when some group has more than one point, the table of
     mean ± std over seeds. ``show``: the result names to print (default: the kind's
     headline results the files hold)."""
-    from .io.kinds import get_kind
+    from ..io.kinds import get_kind
 
     if show is None:
         show = [k for k in get_kind(s.kind).headline if k in s.results]

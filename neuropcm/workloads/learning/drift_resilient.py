@@ -2,9 +2,9 @@
 Muñoz-Martín et al. 2021, physics.md section 6).
 
 A 784-H-10 sigmoid MLP (biases kept as one more word line) is trained in float
-(:func:`~neuropcm.workloads._mlp.train_float`, the software reference) and mapped with
+(:func:`~neuropcm.workloads.learning._mlp.train_float`, the software reference) and mapped with
 positive-only weights, dummy lines, a 6-bit unary hidden code and the LRS reference
-column's factor K (:mod:`~neuropcm.workloads._drift_network`). Measured on the test set,
+column's factor K (:mod:`~neuropcm.workloads.learning._drift_network`). Measured on the test set,
 Monte Carlo over device instances (instance ``j`` from ``int_seed(seed, "devices", j)``):
 
 * **drift** (Fig. 8): ``weight_bits``-bit digital weights on binary devices, accuracy from
@@ -25,7 +25,7 @@ assumption) spreads the weights by ``sigma_nu ln T`` (3 % at 1e6 t0), which K ca
 ``device_overrides = {nu_d = 0.0, nu_c = 0.0}`` removes that spread, larger values show
 what it costs. ``/results/counters`` holds the summed crossbar counters of one pass of the
 test set at t0 (instance 0), from which the throughput model
-(:mod:`~neuropcm.workloads._throughput`) gives GOPS and GOPS/W.
+(:mod:`~neuropcm.workloads.learning._throughput`) gives GOPS and GOPS/W.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, option
-from ..errors import ParameterError
-from ..random import int_seed
-from . import Workload, refuse_resume, save_figure
+from ...config import Config, option
+from ...errors import ParameterError
+from ...random import int_seed
+from .. import Workload, refuse_resume
+from ...plotting import save_figure
 from ._throughput import UNITS as THROUGHPUT_UNITS
 from ._mlp import check_mnist_dir
 from ._throughput import ThroughputModel, describe, throughput
@@ -47,7 +48,7 @@ from ._throughput import ThroughputModel, describe, throughput
 #: Compensations of every time curve: "none" = dummy lines only, "lrs" = with K.
 COMPENSATIONS = ("none", "lrs")
 #: Analog variants: state-dependent drift (the preset) and one drift exponent for all
-#: states (:data:`~neuropcm.workloads._drift_network.IDEAL_DRIFT`).
+#: states (:data:`~neuropcm.workloads.learning._drift_network.IDEAL_DRIFT`).
 ANALOG = ("state", "ideal")
 #: Presets of the programmed-state (inference) model, which the mappings need.
 PROGRAMMED_PRESETS = ("binary", "ideal", "joshi2020")
@@ -102,7 +103,7 @@ class DriftResilientConfig(Config):
                 raise ParameterError(f"{name} = {list(v)} must be a non-empty, strictly "
                                      f"increasing list")
         if self.device_overrides:
-            from ..devices import get_preset
+            from ...devices import get_preset
 
             try:
                 get_preset(self.preset, **self.device_overrides)
@@ -141,7 +142,7 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
     c = config
     wall = time.perf_counter()
     Xtr, ytr, Xcal, Xte, yte = _data(c)
-    from ..devices import get_preset
+    from ...devices import get_preset
 
     t0 = float(get_preset(c.preset, **(c.device_overrides or {})).t0)
     T = np.logspace(0.0, np.log10(c.t_max), c.time_points)
@@ -223,7 +224,7 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
     analog_q = np.array([acc(dn.predict_float(*q(L), Xte)) for L in c.levels_sweep])
     bar.close()
 
-    from ..io import atomic_h5, write_config, write_dataset
+    from ...io import atomic_h5, write_config, write_dataset
 
     out = Path(out)
     with atomic_h5(out, kind=WORKLOAD.kind) as f:
@@ -288,7 +289,7 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
 
 # ----------------------------------------------------------------------------- reading
 def _load(path) -> dict:
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         r = f["results"]
@@ -328,14 +329,11 @@ def summary(path) -> str:
 def figure(path, png) -> Path:
     """Figs. 8, 4, 7 and 6 of seed 2 from the file alone: accuracy against time with and
     without K, against ADC bits, against weight bits, and of the analog baseline."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ...plotting import colours, new_figure
 
     d = _load(path)
     a, T = d["attrs"], d["time"]
-    fig, ax = plt.subplots(2, 3, figsize=(16, 9))
+    fig, ax = new_figure(2, 3, (16, 9))
     ax = ax.ravel()
     for name, label in (("none", "dummy lines only"), ("lrs", "dummy lines + K (LRS column)")):
         acc = 100 * d["drift"][f"accuracy_{name}"]
@@ -358,7 +356,7 @@ def figure(path, png) -> Path:
             ax[2].plot(g["bits"], 100 * g["quantised_accuracy"], "k:", label="quantised float")
         ax[1 + i].set(xlabel=xl, ylabel="test accuracy (%)", title=title)
     g = d["analog"]
-    cols = plt.cm.viridis(np.linspace(0, 0.9, len(g["levels"])))
+    cols = colours(len(g["levels"]), 0, 0.9)
     for k, (v, title) in enumerate((("ideal", "Fig. 6a: analog, same drift for all states"),
                                     ("state", "Fig. 6b: analog, state-dependent drift"))):
         for L, acc, col in zip(g["levels"], 100 * g[f"accuracy_{v}_lrs"], cols):

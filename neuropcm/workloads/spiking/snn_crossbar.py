@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, option
-from ..errors import ParameterError
-from . import Workload, refuse_resume, save_figure
+from ...config import Config, option
+from ...errors import ParameterError
+from .. import Workload, refuse_resume
+from ...plotting import save_figure
 
 COMPENSATIONS = ("none", "global")
 
@@ -54,8 +55,8 @@ def _network(src):
     """What the readout needs from a ``mnist_clustering`` file (layout checked, SI floats)."""
     import h5py
 
-    from ..bridge import parse_layout
-    from ..io import open as open_result
+    from ...bridge import parse_layout
+    from ...io import open as open_result
 
     res = open_result(src)
     if res.kind.name != "mnist_clustering":
@@ -103,7 +104,7 @@ def _quantity(text) -> float:
 
 def classify(xb, rates, net) -> np.ndarray:
     """Predicted classes of ``rates`` (examples, n_in; Hz) at the crossbar's time."""
-    from ..bridge import rate_scores
+    from ...bridge import rate_scores
 
     currents = xb.H @ np.ascontiguousarray(rates.T)  # (n_out, examples) = W r
     s = rate_scores(currents.T, net["theta"], net["tau_m"], net["v_thresh"])
@@ -114,9 +115,9 @@ def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool 
     """Classify the test set by rates through the crossbar; write one ``snn_crossbar`` file."""
     from tqdm import tqdm
 
-    from ..bridge import crossbar_from_synapses, relative_rates
-    from ..datasets import load_mnist
-    from ..io import atomic_h5, write_config, write_dataset
+    from ...bridge import crossbar_from_synapses, relative_rates
+    from ...datasets import load_mnist
+    from ...io import atomic_h5, write_config, write_dataset
 
     if resume:
         refuse_resume("snn-crossbar", "it takes seconds")
@@ -165,7 +166,7 @@ def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool 
 
 def summary(path) -> str:
     """Headline lines read from the file."""
-    from ..io import open_h5
+    from ...io import open_h5
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         r = f["results"].attrs
@@ -184,18 +185,15 @@ def summary(path) -> str:
 
 def figure(path, png) -> Path:
     """Accuracy against time since the end of training, per compensation."""
-    import matplotlib
+    from ...plotting import new_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..io import open_h5
+    from ...io import open_h5
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         t = f["results/time"][:]
         curves = {c: f[f"results/accuracy_{c}"][:] for c in COMPENSATIONS}
         spk = float(f["results"].attrs["test_accuracy_spiking"])
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = new_figure(1, 1, (5, 3.5))
     tt = np.maximum(t, 1.0)
     for c, a in curves.items():
         if np.all(np.isfinite(a)):

@@ -21,8 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Config, option
-from . import Workload
+import numpy as np
+
+from ...config import Config, option
+from .. import Workload
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class MnistClusteringConfig(Config):
 def run(config: MnistClusteringConfig, out, *, resume: bool = False,
         progress: bool = True) -> Path:
     """Train, label and test; write one ``mnist_clustering`` HDF5 file (see
-    :func:`neuropcm.workloads._mnist_run.run_clustering`, which this calls with the network and data ``config`` names).
+    :func:`neuropcm.workloads.spiking._mnist_run.run_clustering`, which this calls with the network and data ``config`` names).
 
     Returns
     -------
@@ -56,8 +58,8 @@ def run(config: MnistClusteringConfig, out, *, resume: bool = False,
     """
     import brian2
 
-    from ..datasets import load_mnist
-    from ..snn.config import load_network
+    from ...datasets import load_mnist
+    from ...snn.config import load_network
 
     # expected and harmless here: additive synaptic updates flagged as order-dependent
     brian2.BrianLogger.suppress_name("brian2.codegen.generators.base")
@@ -74,7 +76,7 @@ def run(config: MnistClusteringConfig, out, *, resume: bool = False,
 
 def summary(path) -> str:
     """Headline lines for the CLI, read from the file."""
-    from ..io import open_h5, read_config
+    from ...io import open_h5, read_config
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         name = read_config(f)["network"]["network"]["name"]
@@ -88,8 +90,6 @@ def summary(path) -> str:
 
 def figure(path, png) -> Path:
     """The receptive fields of the output neurons, from the file alone."""
-    from ..analysis import plot_receptive_fields
-
     return plot_receptive_fields(path, png)
 
 
@@ -97,3 +97,30 @@ WORKLOAD = Workload(
     name="mnist-clustering", kind="mnist_clustering", config=MnistClusteringConfig, run=run,
     summary=summary, figure=figure, resumable=True, default_out="mnist.h5",
     description="unsupervised MNIST clustering with PCM synapses (Brian2)")
+
+
+def plot_receptive_fields(h5_path, png_path) -> Path:
+    """Receptive fields of a ``neuropcm mnist`` run: G+ - G- of each output neuron as a
+    28x28 image (seed tutorial Fig. 16c), titled with the neuron's assigned class."""
+    from ...io import open_h5
+    from ...plotting import new_figure, save_figure
+
+    with open_h5(h5_path, kind="mnist_clustering") as f:
+        w = f["network/weights"][()]
+        assign = f["network/assignments"][()]
+        acc = float(f["results"].attrs["test_accuracy"])
+        n_train = int(f["results"].attrs["train_examples"])
+    n = w.shape[0]
+    fields = w[:, :784].reshape(n, 28, 28) * 1e6
+    cols = int(np.ceil(np.sqrt(n * 1.5)))
+    rows = int(np.ceil(n / cols))
+    fig, axes = new_figure(rows, cols, (1.3 * cols, 1.45 * rows + 0.6))
+    lim = np.abs(fields).max() or 1.0
+    for k, ax in enumerate(np.ravel(axes)):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(fields[k], cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_title(str(assign[k]) if assign[k] >= 0 else "-", fontsize=8, pad=2)
+    fig.suptitle(f"G+ − G− per neuron (±{lim:.1f} µS; title: assigned class) — "
+                 f"{n_train} training examples, test accuracy {100 * acc:.2f} %", fontsize=9)
+    return save_figure(fig, png_path, dpi=100)

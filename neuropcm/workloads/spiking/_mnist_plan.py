@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..errors import ParameterError
-from ..snn.config import NetworkConfig
+from ..._version import __version__
+from ...errors import ParameterError
+from ...snn.config import NetworkConfig
 
 
 @dataclass
@@ -105,7 +105,7 @@ def run_settings(cfg: NetworkConfig, data, *, n_train, n_test, n_assign, epochs,
 def default_build_dir(cfg: NetworkConfig, chunk: int, threads: int) -> Path:
     """``data/build/mnist-<name>-<hash of what is compiled in>`` (root
     ``$NEUROPCM_BUILD_DIR`` if set): one build per network."""
-    from ..datasets.mnist import resolve_data_dir
+    from ...datasets.mnist import resolve_data_dir
 
     key = json.dumps({"network": cfg.to_dict(), "chunk": chunk, "threads": threads},
                      sort_keys=True)

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from distributed import WorkerPlugin, get_worker
 
-from .sweep_summary import error_path
+from .summary import error_path
 
 __all__ = ["ENV_BUILD_DIR", "MainThreadImports", "run_point", "worker_build_dir"]
 
 #: Environment variable naming the root folder of Brian2 standalone builds
-#: (:func:`neuropcm.workloads._mnist_plan.default_build_dir`).
+#: (:func:`neuropcm.workloads.spiking._mnist_plan.default_build_dir`).
 ENV_BUILD_DIR = "NEUROPCM_BUILD_DIR"
 
 _POINT_LOCK = threading.Lock()
@@ -65,7 +65,7 @@ def worker_build_dir() -> Path:
     process dies, later workers reuse the compiled builds (as many folders as workers ran
     at once on this machine, whatever their names).
     """
-    from .datasets.cache import resolve_data_dir
+    from ..datasets.cache import resolve_data_dir
 
     if "dir" not in _BUILD:
         root = Path(os.environ.get(ENV_BUILD_DIR) or resolve_data_dir() / "build")
@@ -89,7 +89,7 @@ def run_point(workload_name: str, config_json: str, out: str) -> dict:
     """Run one point: the workload writes ``out``. Returns ``{"ok", "error", "worker",
     "wall_s"}``; an error is also written to ``<out stem>.error.txt`` (message, config,
     traceback)."""
-    from .workloads import get_workload
+    from ..workloads import get_workload
 
     try:
         worker = str(get_worker().name)

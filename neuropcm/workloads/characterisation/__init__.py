@@ -1,0 +1,3 @@
+"""Workloads that characterise a device preset on many simulated devices
+(``device-characterisation``).
+"""
