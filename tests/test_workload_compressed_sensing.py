@@ -12,7 +12,7 @@ from scipy.fft import dctn
 import neuropcm.io as nio
 from neuropcm.errors import ParameterError
 from neuropcm.workloads import get_workload
-from neuropcm.workloads import compressed_sensing as cs
+from neuropcm.workloads.computational_memory import compressed_sensing as cs
 
 W_ = get_workload("compressed-sensing")
 SMALL = dict(size=64, block=32, iterations=20, seed=1)

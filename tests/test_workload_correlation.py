@@ -16,7 +16,7 @@ import scipy.stats
 from neuropcm.devices import PCMArray
 from neuropcm.errors import ParameterError, UnitError
 from neuropcm.random import rng
-from neuropcm.workloads import _correlation_kernels as K
+from neuropcm.workloads.computational_memory import _correlation_kernels as K
 from neuropcm.workloads import get_workload
 from neuropcm.workloads.computational_memory.correlation import CorrelationConfig, pulse_amplitude, simulate
 

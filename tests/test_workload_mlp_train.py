@@ -17,7 +17,7 @@ from neuropcm.datasets import load_mnist
 from neuropcm.errors import NeuroPCMError
 from neuropcm.random import rng
 from neuropcm.workloads import get_workload
-from neuropcm.workloads import _mlp_training as T
+from neuropcm.workloads.learning import _mlp_training as T
 from neuropcm.workloads.learning._mlp import train_float
 from neuropcm.workloads.learning.mlp_train import MlpTrainConfig, build, load_data
 

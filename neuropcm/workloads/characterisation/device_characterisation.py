@@ -145,7 +145,8 @@ WORKLOAD = Workload(
     name="device-characterisation", kind="device_characterisation",
     config=DeviceCharacterisationConfig, run=run, summary=summary, figure=figure,
     description="characterise a PCM device preset on many simulated devices",
-    default_out="devices.h5")
+    default_out="devices.h5",
+    smoke=('devices=500',))
 
 
 def plot_device_characterisation(h5_path, png_path) -> Path:

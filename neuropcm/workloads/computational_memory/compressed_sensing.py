@@ -401,4 +401,5 @@ WORKLOAD = Workload(
     run=run, summary=summary, figure=figure,
     description="compressed sensing of an image with AMP recovery on one PCM crossbar vs "
                 "float64 and 4-bit fixed point",
-    default_out="compressed_sensing.h5")
+    default_out="compressed_sensing.h5",
+    smoke=('size=32', 'block=16', 'iterations=6'))

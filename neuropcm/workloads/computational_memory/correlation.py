@@ -425,4 +425,5 @@ WORKLOAD = Workload(
     name="correlation", kind="correlation", config=CorrelationConfig, run=run,
     summary=summary, figure=figure,
     description="temporal correlation detection with PCM devices (Sebastian et al. 2017)",
-    default_out="correlation.h5")
+    default_out="correlation.h5",
+    smoke=('processes=2000', 'steps=500'))

@@ -310,4 +310,5 @@ WORKLOAD = Workload(
     summary=summary, figure=figure,
     description="PCM matrix-vector multiplication error against b-bit fixed point, per K "
                 "and over drift",
-    default_out="mvm_precision.h5")
+    default_out="mvm_precision.h5",
+    smoke=('rows=16', 'cols=16', 'vectors=8', 'instances=2', 'devices_per_weight=[1, 2]', 'bits_max=4', 'time_points=2'))

@@ -335,4 +335,5 @@ def figure(path, png) -> Path:
 WORKLOAD = Workload(
     name="solver", kind="solver", config=SolverConfig, run=run, summary=summary,
     figure=figure, description="mixed-precision linear solver with MVMs on PCM crossbars "
-                               "(Le Gallo 2018)", default_out="solver.h5")
+                               "(Le Gallo 2018)", default_out="solver.h5",
+    smoke=('dense_n=30', 'banded_n=60'))

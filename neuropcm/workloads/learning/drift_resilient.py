@@ -377,7 +377,7 @@ def figure(path, png) -> Path:
 
 WORKLOAD = Workload(
     name="drift-resilient", kind="drift_resilient", config=DriftResilientConfig, run=run,
-    summary=summary, figure=figure, default_out="drift_resilient.h5",
+    summary=summary, figure=figure, default_out="drift_resilient.h5", smoke=('train=600', 'test=200', 'calibration=100', 'hidden=20', 'epochs=1', 'instances=2', 'sweep_instances=1', 'bits_sweep=[2, 4]', 'adc_sweep=[4, 6]', 'levels_sweep=[4, 16]', 'time_points=2'),
     flags={"--mnist-dir": ("mnist_dir", "folder of IDX files (e.g. Fashion-MNIST)")},
     description="drift-resilient MLP inference on PCM (seed 2): digital weights, dummy "
                 "lines and the LRS factor K against time; ADC, weight-bit and analog sweeps")

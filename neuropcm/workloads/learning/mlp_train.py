@@ -374,6 +374,6 @@ def figure(path, png) -> Path:
 
 WORKLOAD = Workload(
     name="mlp-train", kind="mlp_train", config=MlpTrainConfig, run=run, summary=summary,
-    figure=figure, resumable=True, default_out="mlp_train.h5",
+    figure=figure, resumable=True, default_out="mlp_train.h5", smoke=('hidden=10', 'train=200', 'test=100', 'epochs=1'),
     description="train a 784-250-10 MLP on PCM crossbars (in-situ or mixed-precision)",
     flags={"--mnist-dir": ("mnist_dir", "folder of MNIST-format IDX files (Fashion-MNIST)")})

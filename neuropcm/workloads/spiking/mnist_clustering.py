@@ -95,7 +95,7 @@ def figure(path, png) -> Path:
 
 WORKLOAD = Workload(
     name="mnist-clustering", kind="mnist_clustering", config=MnistClusteringConfig, run=run,
-    summary=summary, figure=figure, resumable=True, default_out="mnist.h5",
+    summary=summary, figure=figure, resumable=True, default_out="mnist.h5", smoke=('train=100', 'test=50', 'assign=100'),
     description="unsupervised MNIST clustering with PCM synapses (Brian2)")
 
 

@@ -209,6 +209,6 @@ WORKLOAD = Workload(
     name="snn-crossbar", kind="snn_crossbar", config=SnnCrossbarConfig, run=run,
     summary=summary, figure=figure,
     description="classify MNIST by rates through a crossbar over a trained SNN's devices",
-    default_out="snn_crossbar.h5",
+    default_out="snn_crossbar.h5", smoke=('test=100', 'times=0,3600'),
     flags={"--from": ("source", "the trained mnist-clustering result file"),
            "--at": ("times", "seconds after training at which to classify, comma-separated")})
