@@ -17,7 +17,7 @@ from scipy.sparse.linalg import LinearOperator
 from ..devices import PCMArray, get_preset
 from ..devices.theory import saturation_conductance
 from ..errors import ModelError, ParameterError, SchemaError, ShapeError
-from ..random import check_seed, rng, seed_sequence
+from ..random import rng, seed_sequence
 from ..units import to_si
 from . import _kernels as K
 from .compensation import LRSReferenceCompensation, build_compensation
@@ -25,13 +25,8 @@ from .config import CrossbarConfig, make_config
 from .mapping import check_magnitude, get_mapping
 from .periphery import ADC, DAC, ClipCounter
 from .reads import ReadMixin
+from .state import STATE_KEYS, check_matrix, over_devices, resolve_seed, restore  # noqa: F401
 from .update import UpdateMixin, get_refresh
-
-#: Keys of :meth:`Crossbar.state_dict`.
-STATE_KEYS = ("config", "preset", "mapping", "mapping_state", "seed", "time", "n_mvm",
-              "n_refresh", "rng_state", "update_rng_state", "noise_stream", "clip_counts",
-              "W", "chi", "transferred", "rr_plus", "rr_minus", "adc_ranges", "compensation",
-              "factors", "arrays")
 
 
 class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
@@ -103,10 +98,10 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
     def __init__(self, W, preset="joshi2020", mapping="differential", seed=None,
                  config: CrossbarConfig | dict | None = None, **options):
         cfg = make_config(config, options)
-        W = _check_matrix(W)
+        W = check_matrix(W)
         params = get_preset(preset, **(cfg.device_overrides or {}))
         mcls = get_mapping(mapping)
-        self._setup(W, params, mcls, _resolve_seed(seed), cfg)
+        self._setup(W, params, mcls, resolve_seed(seed), cfg)
         self._create_arrays()
         self._program()
 
@@ -209,8 +204,6 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         seed, config, **options
             As :class:`Crossbar` (``devices_per_weight`` must stay 1).
         """
-        from .state import over_devices
-
         return over_devices(cls, plus, minus, w_scale, shape, seed,
                             make_config(config, options))
 
@@ -222,7 +215,7 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
 
     def program(self, W) -> "Crossbar":
         """Store a new matrix of the same shape (re-programs every device now)."""
-        W = _check_matrix(W)
+        W = check_matrix(W)
         if W.shape != self.shape:
             raise ShapeError(f"W has shape {W.shape}, this crossbar holds {self.shape}; build a "
                              f"new Crossbar for another shape")
@@ -376,14 +369,15 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
     def state_dict(self) -> dict:
         """Everything an exact restore needs (:meth:`from_state`), as plain values.
 
-        Keys (:data:`STATE_KEYS`): ``config`` (:meth:`CrossbarConfig.to_dict`), ``preset``,
-        ``mapping`` and ``mapping_state``, ``seed``, ``time`` (s), the counters, the
-        generator states of the streams ``reads`` and ``updates`` and the float32 noise
-        stream ``[key, counter]``, the ADC clip counts, the arrays ``W``, ``chi``,
-        ``transferred``, ``rr_plus``/``rr_minus`` (round-robin counters), ``adc_ranges``
-        ((groups, 3), NaN for no reference line; None without ADC), ``compensation``
-        (None or ``{"name", "settings", "state"}``, the state as ``{key: (value,
-        units)}``), ``factors`` (the compensation factors in use now, by transpose flag)
+        Keys (:data:`~neuropcm.crossbar.state.STATE_KEYS`, also importable from here):
+        ``config`` (:meth:`CrossbarConfig.to_dict`), ``preset``, ``mapping`` and
+        ``mapping_state``, ``seed``, ``time`` (s), the counters, the generator states of
+        the streams ``reads`` and ``updates`` and the float32 noise stream ``[key,
+        counter]``, the ADC clip counts, the arrays ``W``, ``chi``, ``transferred``,
+        ``rr_plus``/``rr_minus`` (round-robin counters), ``adc_ranges`` ((groups, 3), NaN
+        for no reference line; None without ADC), ``compensation`` (None or ``{"name",
+        "settings", "state"}``, the state as ``{key: (value, units)}``), ``factors`` (the
+        compensation factors in use now, by transpose flag)
         and ``arrays`` (the :class:`PCMArray` objects themselves, not copies).
 
         Raises
@@ -433,8 +427,6 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         ParameterError
             A missing key or a value that breaks a rule (one line naming it).
         """
-        from .state import restore
-
         obj = cls.__new__(cls)
         restore(obj, state)
         return obj
@@ -451,6 +443,7 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
             :meth:`state_dict`); no file is written. Set ``refresh_rule = None`` before
             saving and set it again after loading.
         """
+        # imported here so that h5py loads only when files are used (not against a circle)
         from ..io.crossbar import save_crossbar
 
         return save_crossbar(path, self.state_dict())
@@ -459,7 +452,7 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
     def load(cls, path) -> "Crossbar":
         """Load a crossbar written by :meth:`save` (no re-programming), validated like
         constructor arguments; the parameters keep their provenance."""
-        from ..io.crossbar import load_crossbar_state
+        from ..io.crossbar import load_crossbar_state  # here: as in save
 
         state = load_crossbar_state(path)
         try:
@@ -471,24 +464,3 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         return (f"Crossbar(shape={self.shape}, preset={self.params.provenance!r}, mapping="
                 f"{self.mapping.name!r}, K={self.mapping.K}, time={self.time:g} s, "
                 f"dtype={self.dtype})")
-
-
-def _resolve_seed(seed) -> int:
-    """The seed in use: ``seed`` checked, or fresh entropy for None."""
-    if seed is None:
-        return int(np.random.SeedSequence().entropy)
-    return check_seed(seed)
-
-
-def _check_matrix(W) -> np.ndarray:
-    try:
-        W = np.asarray(W, dtype=float)
-    except (TypeError, ValueError):
-        raise ParameterError(f"W must be a real numeric matrix, got {type(W).__name__}") from None
-    if W.ndim != 2 or 0 in W.shape:
-        raise ShapeError(f"W has shape {W.shape}; a crossbar stores a non-empty 2-d matrix "
-                         f"(m, n)")
-    if not np.isfinite(W).all():
-        bad = W[~np.isfinite(W)].ravel()[0]
-        raise ParameterError(f"W contains {bad!r}; every weight must be finite")
-    return W

@@ -1,9 +1,11 @@
-"""Rebuild a :class:`~neuropcm.crossbar.Crossbar` from its state dict
-(:meth:`Crossbar.from_state`), checking every value like a constructor argument, and build
-one over existing device arrays (:meth:`Crossbar.from_devices`).
+"""The rules of a crossbar's state: its keys (:data:`STATE_KEYS`), the checks of a
+stored matrix and a seed, rebuilding a :class:`~neuropcm.crossbar.Crossbar` from its state
+dict (:meth:`Crossbar.from_state`, every value checked like a constructor argument) and
+building one over existing device arrays (:meth:`Crossbar.from_devices`).
 
-The HDF5 side (:mod:`neuropcm.io.crossbar`) only reads and writes the dict; the rules of
-what a valid crossbar state is live here, next to the class.
+The class (:mod:`neuropcm.crossbar.crossbar`) imports this module, never the reverse: the
+functions fill an object the class made with ``cls.__new__(cls)``. The HDF5 side
+(:mod:`neuropcm.io.crossbar`) only reads and writes the dict.
 """
 
 from __future__ import annotations
@@ -18,6 +20,42 @@ from ..random import check_seed
 from .config import make_config
 from .mapping import MAPPINGS, get_mapping
 
+#: Keys of :meth:`Crossbar.state_dict`.
+STATE_KEYS = ("config", "preset", "mapping", "mapping_state", "seed", "time", "n_mvm",
+              "n_refresh", "rng_state", "update_rng_state", "noise_stream", "clip_counts",
+              "W", "chi", "transferred", "rr_plus", "rr_minus", "adc_ranges", "compensation",
+              "factors", "arrays")
+
+
+def resolve_seed(seed) -> int:
+    """The seed in use: ``seed`` checked, or fresh entropy for None."""
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)
+    return check_seed(seed)
+
+
+def check_matrix(W) -> np.ndarray:
+    """``W`` as a finite, non-empty 2-d float array.
+
+    Raises
+    ------
+    ParameterError
+        ``W`` is not numeric or holds NaN/Inf.
+    ShapeError
+        ``W`` is not a non-empty matrix.
+    """
+    try:
+        W = np.asarray(W, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"W must be a real numeric matrix, got {type(W).__name__}") from None
+    if W.ndim != 2 or 0 in W.shape:
+        raise ShapeError(f"W has shape {W.shape}; a crossbar stores a non-empty 2-d matrix "
+                         f"(m, n)")
+    if not np.isfinite(W).all():
+        bad = W[~np.isfinite(W)].ravel()[0]
+        raise ParameterError(f"W contains {bad!r}; every weight must be finite")
+    return W
+
 
 def restore(obj, state: dict) -> None:
     """Fill the bare crossbar ``obj`` (``cls.__new__(cls)``) from ``state``.
@@ -27,8 +65,6 @@ def restore(obj, state: dict) -> None:
     ParameterError
         A missing key or an invalid value (one line naming it).
     """
-    from .crossbar import STATE_KEYS, _check_matrix
-
     if not isinstance(state, dict):
         raise ParameterError(f"a crossbar state must be a dict, got {type(state).__name__}")
     missing = [k for k in STATE_KEYS if k not in state]
@@ -54,7 +90,7 @@ def restore(obj, state: dict) -> None:
     if stated != params.preset:
         raise ParameterError(f"preset = {state['preset']!r} disagrees with the devices' "
                              f"parameters ({params.provenance})")
-    W = _check_matrix(state["W"])
+    W = check_matrix(state["W"])
     obj._setup(W, params, MAPPINGS[mname], seed, config)
     _check_mapping(obj, state["mapping_state"])
     _set_arrays(obj, arrays, _float(state["time"], "time"))
@@ -200,8 +236,6 @@ def _counters(v, name, shape, K) -> np.ndarray:
 
 def over_devices(cls, plus, minus, w_scale, shape, seed, cfg):
     """:meth:`Crossbar.from_devices`: a differential crossbar over ``plus``/``minus``."""
-    from .crossbar import _check_matrix, _resolve_seed
-
     for name, a in (("plus", plus), ("minus", minus)):
         if not isinstance(a, PCMArray):
             raise ParameterError(f"{name} must be a PCMArray, got {type(a).__name__}")
@@ -228,8 +262,8 @@ def over_devices(cls, plus, minus, w_scale, shape, seed, cfg):
     W = float(s) * (G[0] - G[1])
     cfg = cfg.replace(w_max=float(s) * g_max, g_target=g_max)
     obj = cls.__new__(cls)
-    obj._setup(_check_matrix(W), plus.params, get_mapping("differential"),
-               _resolve_seed(seed), cfg)
+    obj._setup(check_matrix(W), plus.params, get_mapping("differential"),
+               resolve_seed(seed), cfg)
     if obj.mapping.K != 1:
         raise ParameterError(f"devices_per_weight = {obj.mapping.K}: a crossbar over "
                              f"existing arrays has one device per weight and side")

@@ -8,9 +8,12 @@ accepted only at the public API boundary (see :mod:`neuropcm.units`).
 A parameter object knows where it came from: :attr:`DeviceParams.preset` (the preset
 name, ``None`` for an object built by hand, written "custom" in text and files) and
 :attr:`DeviceParams.overrides` (the fields whose value differs from that preset's). They
-are set by :func:`~neuropcm.devices.presets.get_preset` and kept by
-:meth:`DeviceParams.replace`; they are not fields, so equality, hashing and
-:meth:`~DeviceParams.as_dict` see the values only.
+are set by :func:`~neuropcm.devices.presets.get_preset` (through
+:meth:`DeviceParams.with_reference`, which also keeps the preset's own values) and kept by
+:meth:`DeviceParams.replace`, which compares with those values, so this module never
+consults the preset table (:mod:`~neuropcm.devices.presets` imports it, not the reverse).
+They are not fields, so equality, hashing and :meth:`~DeviceParams.as_dict` see the
+values only.
 
 Two models are provided (see ``shared/physics.md``):
 
@@ -153,7 +156,8 @@ class DeviceParams:
 
     def with_provenance(self, preset: str | None, overrides=()) -> "DeviceParams":
         """A copy with the given provenance, taken as stated (the values are not compared
-        with any preset; :func:`~neuropcm.devices.presets.with_preset` does that).
+        with any preset; :meth:`with_reference` does that). The copy holds no preset
+        values, so its :meth:`replace` adds the fields it changes to the overrides.
 
         Parameters
         ----------
@@ -185,6 +189,36 @@ class DeviceParams:
         out = copy.copy(self)
         object.__setattr__(out, "_preset", preset)
         object.__setattr__(out, "_overrides", tuple(sorted(set(over))))
+        object.__setattr__(out, "_reference", None)
+        return out
+
+    def with_reference(self, preset: str, reference: DeviceParams) -> DeviceParams:
+        """A copy labelled as preset ``preset``, whose values are ``reference``.
+
+        The overrides are the fields whose value differs from ``reference``'s, and the
+        copy keeps ``reference`` so that :meth:`replace` recomputes them the same way.
+
+        Parameters
+        ----------
+        preset : str
+            Preset name.
+        reference : DeviceParams
+            The preset's values (of the same model).
+
+        Raises
+        ------
+        ParameterError
+            ``reference`` is of another device model, or the name is not valid.
+        """
+        if type(reference) is not type(self):
+            raise ParameterError(f"preset {preset!r} is a {reference.model!r} model, but the "
+                                 f"values are of the {self.model!r} model "
+                                 f"({type(self).__name__})")
+        over = [f.name for f in dataclasses.fields(self)
+                if getattr(self, f.name) != getattr(reference, f.name)]
+        out = self.with_provenance(preset, over)
+        # the bare values: a reference that carried its own reference would chain copies
+        object.__setattr__(out, "_reference", dataclasses.replace(reference))
         return out
 
     # -- conveniences -------------------------------------------------------------
@@ -192,7 +226,8 @@ class DeviceParams:
         """Return a copy with some fields changed (validated again), keeping the preset.
 
         The copy's :attr:`overrides` are the fields whose value differs from the preset's
-        (a field set back to the preset's value is no longer overridden).
+        (a field set back to the preset's value is no longer overridden); without the
+        preset's values (:meth:`with_provenance`), the changed fields are added to them.
 
         Raises
         ------
@@ -207,12 +242,10 @@ class DeviceParams:
         new = dataclasses.replace(self, **changes)
         if self.preset is None:
             return new
-        from .presets import differing_fields  # presets import this module
-
-        over = differing_fields(new, self.preset)
-        if over is None:  # a name no preset of this session defines: add what changed
-            over = set(self.overrides) | {k for k in changes
-                                          if getattr(new, k) != getattr(self, k)}
+        reference = self.__dict__.get("_reference")
+        if reference is not None:
+            return new.with_reference(self.preset, reference)
+        over = set(self.overrides) | {k for k in changes if getattr(new, k) != getattr(self, k)}
         return new.with_provenance(self.preset, over)
 
     def as_dict(self) -> dict[str, float]:

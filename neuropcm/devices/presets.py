@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Callable
 
@@ -78,6 +77,19 @@ PRESETS: dict[str, Callable[[], DeviceParams]] = {
 }
 
 
+def preset_names(model: str | None = None) -> tuple[str, ...]:
+    """The names of :data:`PRESETS` now, sorted (config ``choices`` call this when they
+    validate, so a preset added to :data:`PRESETS` later is accepted everywhere).
+
+    Parameters
+    ----------
+    model : str, optional
+        Only the presets of this device model (``"pulsed"``, ``"programmed"``).
+    """
+    return tuple(sorted(n for n, make in PRESETS.items()
+                        if model is None or make().model == model))
+
+
 def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams:
     """Resolve a preset name (or a parameter object) and apply overrides.
 
@@ -103,7 +115,8 @@ def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams
     if isinstance(preset, DeviceParams):
         params = preset
     elif isinstance(preset, str):
-        params = _build(preset).with_provenance(preset)
+        params = _build(preset)
+        params = params.with_reference(preset, params)
     else:
         raise ParameterError(f"preset must be a preset name or a DeviceParams object, got "
                              f"{preset!r}; known presets: {sorted(PRESETS)}")
@@ -124,28 +137,10 @@ def _build(name: str) -> DeviceParams:
     return factory()
 
 
-def differing_fields(params: DeviceParams, name: str) -> set[str] | None:
-    """The fields of ``params`` whose value differs from preset ``name``'s; None if no
-    preset of that name is known.
-
-    Raises
-    ------
-    ParameterError
-        The preset is of another device model than ``params``.
-    """
-    if name not in PRESETS:
-        return None
-    ref = _build(name)
-    if type(ref) is not type(params):
-        raise ParameterError(f"preset {name!r} is a {ref.model!r} model, but the values are "
-                             f"of the {params.model!r} model ({type(params).__name__})")
-    return {f.name for f in dataclasses.fields(params)
-            if getattr(params, f.name) != getattr(ref, f.name)}
-
-
 def with_preset(params: DeviceParams, name: str) -> DeviceParams:
     """A copy of ``params`` labelled as preset ``name`` with the fields that differ from it
-    as :attr:`~DeviceParams.overrides` (e.g. to name the preset of values read back).
+    as :attr:`~DeviceParams.overrides` (e.g. to name the preset of values read back); see
+    :meth:`~DeviceParams.with_reference`.
 
     Raises
     ------
@@ -154,11 +149,7 @@ def with_preset(params: DeviceParams, name: str) -> DeviceParams:
     ParameterError
         The preset is of another device model.
     """
-    over = differing_fields(params, name)
-    if over is None:
-        raise UnknownPresetError(
-            f"unknown device preset {name!r}; known presets: {sorted(PRESETS)}")
-    return params.with_provenance(name, over)
+    return params.with_reference(name, _build(name))
 
 
 _SI = ("S", "s", "J", "K")
