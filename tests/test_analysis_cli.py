@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import shutil
 import struct
 
@@ -82,6 +83,44 @@ def fingerprint(paths):
 
 
 # ---------------------------------------------------------------------- inspect
+def field_units(kind):
+    """Units of the top-level config fields of the workload writing ``kind`` (read from the
+    dataclass metadata; empty for files no workload writes)."""
+    import dataclasses
+
+    from neuropcm.workloads import workloads
+
+    for w in workloads().values():
+        if w.kind == kind:
+            return {f.name: f.metadata.get("unit") or "" for f in dataclasses.fields(w.config)}
+    return {}
+
+
+def shown(v, unit):
+    """How inspect shows a config value: floats to 6 significant digits, then the unit."""
+    def num(x):
+        return f"{x:.6g}" if isinstance(x, float) else str(x)
+
+    if isinstance(v, float):
+        text = num(v)
+    elif isinstance(v, list):
+        text = "[" + ", ".join(num(x) for x in v) + "]"
+    else:
+        text = json.dumps(v, sort_keys=True)
+    if unit and unit != "1" and v is not None and not isinstance(v, (str, bool)):
+        text += f" {unit}"
+    return text
+
+
+def test_inspect_shows_config_values_with_their_units(files, capsys):
+    """issue 18, 14: ``times [1] s``, ``program_tol 1.74e-06 S``, never a 17-digit float."""
+    code, out, _ = run(capsys, "inspect", files["solver"])
+    assert code == 0
+    lines = [ln.split(None, 1) for ln in out.splitlines() if ln.startswith("  ")]
+    assert ["times", "[1] s"] in lines and ["program_tol", "1.74e-06 S"] in lines
+    assert not re.search(r"\d\.\d{10,}", out)
+
+
 @pytest.mark.parametrize("name", ["dc0", "solver", "corr", "array", "xbar"])
 def test_inspect_shows_kind_schema_config_results_and_datasets(files, capsys, name):
     path = files[name]
@@ -95,9 +134,10 @@ def test_inspect_shows_kind_schema_config_results_and_datasets(files, capsys, na
         assert f"written  {f.attrs['created']} by neuropcm {f.attrs['neuropcm_version']}" \
             in lines
         cfg = flat(json.loads(f["config"].attrs["json"])) if "config" in f else {}
+        units = field_units(kind)
         for key, v in cfg.items():
             row = [ln.split(None, 1) for ln in lines if ln.startswith(f"  {key} ")]
-            assert row == [[key, json.dumps(v, sort_keys=True)]], key
+            assert row == [[key, shown(v, units.get(key, ""))]], key
         res = dict(f["results"].attrs) if "results" in f else {}
         for k, v in res.items():
             row = [ln for ln in lines if ln.startswith(f"  {k} ")]
@@ -151,6 +191,15 @@ def test_plot_writes_a_png(files, capsys, tmp_path, name, what):
     assert w >= 400 and h >= 300 and size > 10_000
 
 
+def test_plot_with_out_alone_draws_the_main_figure(files, capsys, tmp_path):
+    """``--out`` without ``--what`` draws what ``--what figure`` draws (issue 18, 11)."""
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    code, text, err = run(capsys, "plot", files["dc0"], "--out", a)
+    assert code == 0 and err == "" and text.strip() == f"wrote {a}"
+    assert run(capsys, "plot", files["dc0"], "--what", "figure", "--out", b)[0] == 0
+    assert png_size(a)[:2] == png_size(b)[:2] and png_size(a)[0] >= 400
+
+
 def test_plot_default_output_is_beside_the_file(files, capsys):
     code, text, _ = run(capsys, "plot", files["dc1"], "--what", "accumulation")
     png = files["dc1"].with_name("dc1-accumulation.png")
@@ -161,7 +210,6 @@ def test_plot_default_output_is_beside_the_file(files, capsys):
 @pytest.mark.parametrize("args, match", [
     (["--what", "nope"], "--what 'nope' is not a figure; known: ["),
     (["--what", "residual-vs-refinement"], "figures of this file: ['figure', 'accumulation'"),
-    (["--out", "x.png"], "--out 'x.png' needs --what NAME"),
     (["--what", "drift", "--out", "x.txt"], "must end in one of"),
 ])
 def test_plot_errors_are_one_line(files, capsys, args, match):

@@ -59,11 +59,14 @@ def _plot(args) -> int:
     from .figures import figures_for, plot
 
     r = open_result(args.file)
-    if args.what is None:
-        if args.out is not None:
-            raise ParameterError(f"--out {args.out!r} needs --what NAME (the figure to draw); "
-                                 f"the figures of this file are listed by: neuropcm plot "
-                                 f"{args.file}")
+    what = args.what
+    if what is None and args.out is not None:
+        what = "figure"  # --out alone: the file's main figure, as `neuropcm run` draws it
+        if what not in {f.name for f in figures_for(r)}:
+            raise ParameterError(f"--out {args.out!r}: a {r.kind.name!r} file has no main "
+                                 f"figure; name one with --what (neuropcm plot {args.file} "
+                                 f"lists them)")
+    if what is None:
         figs = figures_for(r)
         if not figs:
             print(f"no figure fits {r.path} (a {r.kind.name!r} file)")
@@ -71,9 +74,9 @@ def _plot(args) -> int:
         w = max(len(f.name) for f in figs)
         _emit("\n".join(f"{f.name:<{w}}  {f.describe(r)}" for f in figs))
         return 0
-    default = r.path.with_name(f"{r.path.stem}-{args.what}.png")
+    default = r.path.with_name(f"{r.path.stem}-{what}.png")
     out = _image_path(args.out if args.out is not None else default, r.path)
-    out = plot(r, args.what, out)
+    out = plot(r, what, out)
     print(f"wrote {out}")
     return 0
 
@@ -101,14 +104,16 @@ def add_analysis_parsers(sub) -> None:
     p.add_argument("file", metavar="FILE.h5")
     p.set_defaults(func=_inspect)
 
-    p = sub.add_parser("plot", help="draw a figure from a result file alone (without --what: "
-                                    "list the figures that fit it)",
-                       description="Draw one figure from a NeuroPCM HDF5 file alone. Without "
-                                   "--what, list the figures that fit the file, one per line.",
+    p = sub.add_parser("plot", help="draw a figure from a result file alone (without --what "
+                                    "and --out: list the figures that fit it)",
+                       description="Draw one figure from a NeuroPCM HDF5 file alone. With "
+                                   "--out and no --what, draw the file's main figure (the one "
+                                   "`neuropcm run` draws); with neither, list the figures "
+                                   "that fit the file, one per line.",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE.h5")
     p.add_argument("--what", metavar="NAME", default=None,
-                   help="the figure to draw (see the list)")
+                   help="the figure to draw (see the list; default with --out: figure)")
     p.add_argument("--out", metavar="FILE.png", default=None,
                    help="image to write (default: FILE-NAME.png beside the file)")
     p.set_defaults(func=_plot)

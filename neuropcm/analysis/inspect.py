@@ -30,6 +30,35 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _value(v, unit: str) -> str:
+    """A config value as a user reads it: numbers short (``20``, not
+    ``20.000000000000004``), with the field's unit where it has one."""
+    text = _fmt(v) if isinstance(v, (float, list)) else json.dumps(v, sort_keys=True)
+    if unit and unit != "1" and v is not None and not isinstance(v, (str, bool)):
+        text += f" {unit}"
+    return text
+
+
+def config_units(kind: str, config: dict) -> dict:
+    """``{dotted field: unit}`` for the stored configuration ``config`` of a file of
+    ``kind``, from the config classes of the workload that writes it (its
+    ``Workload.file_config`` sections where the file stores several, e.g. the MNIST run's
+    network definition beside its run settings); empty where no workload writes ``kind``."""
+    from ..config import describe as config_rows
+    from ..workloads import workloads
+
+    for w in workloads().values():
+        if w.kind != kind:
+            continue
+        sections = getattr(w, "file_config", None) or {"": w.config}
+        units = {}
+        for key, cls in sections.items():
+            prefix = f"{key}." if key else ""
+            units.update({prefix + n: u for n, u, _, _ in config_rows(cls)})
+        return units
+    return {}
+
+
 def describe(source) -> str:
     """The text ``neuropcm inspect`` prints: the file's kind and schema, when and by which
     NeuroPCM it was written, its whole configuration (dotted names, JSON values), its
@@ -49,10 +78,7 @@ def describe(source) -> str:
              f"kind     {k.name} -- {k.description}",
              f"schema   {r.schema_version}",
              f"written  {r.created} by neuropcm {r.neuropcm_version}"]
-    cfg = flatten(r.config)
-    lines.append(f"config ({len(cfg)} fields):" if cfg else "config: (none stored)")
-    w = max((len(n) for n in cfg), default=0)
-    lines += [f"  {n:<{w}}  {json.dumps(v, sort_keys=True)}" for n, v in cfg.items()]
+    lines += _config_lines(r)
     if r.results:
         lines.append(f"results ({len(r.results)}):")
         w = max(len(n) for n in r.results)
@@ -81,3 +107,27 @@ def describe(source) -> str:
     lines.append("figures  " + (", ".join(figs) + f" (neuropcm plot {r.path} --what NAME)"
                                 if figs else "(none)"))
     return "\n".join(lines)
+
+
+def _config_lines(r) -> list[str]:
+    """The configuration, one field a line with its unit; a stored config made of several
+    sections (a dict of dicts, e.g. ``network`` and ``run``) is shown section by section,
+    so a section's own ``network`` table reads ``network.name``, not
+    ``network.network.name``."""
+    units = config_units(r.kind.name, r.config)
+    cfg = flatten(r.config)
+    if not cfg:
+        return ["config: (none stored)"]
+    sectioned = len(r.config) > 1 and all(isinstance(v, dict) and v for v in r.config.values())
+    groups = {k: flatten(v) for k, v in r.config.items()} if sectioned else {"": cfg}
+    lines = [f"config ({len(cfg)} fields{', by section' if sectioned else ''}):"]
+    for sec, fields in groups.items():
+        indent = "  "
+        if sec:
+            lines.append(f"  [{sec}]")
+            indent = "    "
+        w = max(len(n) for n in fields)
+        for n, v in fields.items():
+            unit = units.get(f"{sec}.{n}" if sec else n, "")
+            lines.append(f"{indent}{n:<{w}}  {_value(v, unit)}")
+    return lines

@@ -57,33 +57,40 @@ def save_crossbar(path, state: dict) -> Path:
     """
     path = Path(path)
     with atomic_h5(path, kind="crossbar") as f:
-        write_config(f, {"preset": state["preset"] or "custom", "mapping": state["mapping"],
-                         "shape": list(np.shape(state["W"])), "seed": state["seed"],
-                         "crossbar": state["config"]})
-        g = f.create_group("crossbar")
-        g.attrs["mapping"] = state["mapping"]
-        g.attrs["time"] = float(state["time"])
-        g.attrs["time_units"] = "s"
-        g.attrs["n_mvm"] = int(state["n_mvm"])
-        g.attrs["n_refresh"] = int(state["n_refresh"])
-        for k in _JSON_ATTRS:
-            g.attrs[k] = json.dumps(state[k], default=_json_default)
-        for k, units in DATASETS.items():
-            write_dataset(g, k, state[k], units)
-        if state["adc_ranges"] is not None:
-            write_dataset(g, "adc_ranges", state["adc_ranges"], "1")
-        for tr, fac in state["factors"].items():
-            write_dataset(g, f"factor_{int(tr)}", np.asarray(fac, dtype=float), "1")
-        comp = state["compensation"]
-        if comp is not None:
-            c = g.create_group("compensation")
-            c.attrs["name"] = comp["name"]
-            c.attrs["settings"] = json.dumps(comp["settings"], default=_json_default)
-            for k, (value, units) in comp["state"].items():
-                write_dataset(c, k, np.asarray(value, dtype=float), units)
-        for name, arr in state["arrays"].items():
-            write_array(f.create_group(f"devices/{name}"), arr)
+        write_crossbar(f, state)
     return path
+
+
+def write_crossbar(f, state: dict) -> None:
+    """Write a crossbar state dict into the open group ``f`` (a file's root, or a group of
+    another file that holds crossbars, e.g. a training checkpoint): ``config``,
+    ``crossbar`` and ``devices`` below it."""
+    write_config(f, {"preset": state["preset"] or "custom", "mapping": state["mapping"],
+                     "shape": list(np.shape(state["W"])), "seed": state["seed"],
+                     "crossbar": state["config"]})
+    g = f.create_group("crossbar")
+    g.attrs["mapping"] = state["mapping"]
+    g.attrs["time"] = float(state["time"])
+    g.attrs["time_units"] = "s"
+    g.attrs["n_mvm"] = int(state["n_mvm"])
+    g.attrs["n_refresh"] = int(state["n_refresh"])
+    for k in _JSON_ATTRS:
+        g.attrs[k] = json.dumps(state[k], default=_json_default)
+    for k, units in DATASETS.items():
+        write_dataset(g, k, state[k], units)
+    if state["adc_ranges"] is not None:
+        write_dataset(g, "adc_ranges", state["adc_ranges"], "1")
+    for tr, fac in state["factors"].items():
+        write_dataset(g, f"factor_{int(tr)}", np.asarray(fac, dtype=float), "1")
+    comp = state["compensation"]
+    if comp is not None:
+        c = g.create_group("compensation")
+        c.attrs["name"] = comp["name"]
+        c.attrs["settings"] = json.dumps(comp["settings"], default=_json_default)
+        for k, (value, units) in comp["state"].items():
+            write_dataset(c, k, np.asarray(value, dtype=float), units)
+    for name, arr in state["arrays"].items():
+        write_array(f.create_group(f"devices/{name}"), arr)
 
 
 def load_crossbar_state(path) -> dict:
@@ -102,34 +109,40 @@ def load_crossbar_state(path) -> dict:
         malformed (one line naming the file and the item).
     """
     with open_h5(path, kind="crossbar") as f:
-        cfg = read_config(f)
-        for k in ("preset", "mapping", "seed", "crossbar"):
-            if k not in cfg:
-                raise SchemaError(f"{path}: /config lacks {k!r}; the file is incomplete")
-        if not isinstance(f.get("crossbar"), h5py.Group) \
-                or not isinstance(f.get("devices"), h5py.Group) or not len(f["devices"]):
-            raise SchemaError(f"{path}: incomplete crossbar file (no /crossbar group or no "
-                              f"device arrays under /devices)")
-        g = f["crossbar"]
-        if attr_str(g, "mapping") != cfg["mapping"]:
-            raise SchemaError(f"{path}: /crossbar mapping {attr_str(g, 'mapping')!r} differs "
-                              f"from /config's {cfg['mapping']!r}")
-        if "time_units" in g.attrs and attr_str(g, "time_units") != "s":
-            raise SchemaError(f"{path}: /crossbar time_units {g.attrs['time_units']!r}, "
-                              f"expected 's'")
-        state = {"config": cfg["crossbar"], "preset": cfg["preset"], "seed": cfg["seed"],
-                 "mapping": cfg["mapping"], "time": attr_float(g, "time"),
-                 "n_mvm": _int_attr(g, "n_mvm"), "n_refresh": _int_attr(g, "n_refresh")}
-        for k in _JSON_ATTRS:
-            state[k] = attr_json(g, k)
-        for k, units in DATASETS.items():
-            state[k] = read_dataset(g, k, units)
-        state["adc_ranges"] = read_dataset(g, "adc_ranges", "1") if "adc_ranges" in g \
-            else None
-        state["factors"] = {tr: _factor(read_dataset(g, f"factor_{int(tr)}", "1"))
-                            for tr in (False, True) if f"factor_{int(tr)}" in g}
-        state["compensation"] = _read_compensation(g)
-        state["arrays"] = {name: read_array(f["devices"][name]) for name in f["devices"]}
+        return read_crossbar(f, str(path))
+
+
+def read_crossbar(f, where: str) -> dict:
+    """Read a crossbar state dict from the group ``f`` written by :func:`write_crossbar`
+    (``where`` names it in errors); structure checked as by :func:`load_crossbar_state`."""
+    cfg = read_config(f)
+    for k in ("preset", "mapping", "seed", "crossbar"):
+        if k not in cfg:
+            raise SchemaError(f"{where}: /config lacks {k!r}; the file is incomplete")
+    if not isinstance(f.get("crossbar"), h5py.Group) \
+            or not isinstance(f.get("devices"), h5py.Group) or not len(f["devices"]):
+        raise SchemaError(f"{where}: incomplete crossbar file (no /crossbar group or no "
+                          f"device arrays under /devices)")
+    g = f["crossbar"]
+    if attr_str(g, "mapping") != cfg["mapping"]:
+        raise SchemaError(f"{where}: /crossbar mapping {attr_str(g, 'mapping')!r} differs "
+                          f"from /config's {cfg['mapping']!r}")
+    if "time_units" in g.attrs and attr_str(g, "time_units") != "s":
+        raise SchemaError(f"{where}: /crossbar time_units {g.attrs['time_units']!r}, "
+                          f"expected 's'")
+    state = {"config": cfg["crossbar"], "preset": cfg["preset"], "seed": cfg["seed"],
+             "mapping": cfg["mapping"], "time": attr_float(g, "time"),
+             "n_mvm": _int_attr(g, "n_mvm"), "n_refresh": _int_attr(g, "n_refresh")}
+    for k in _JSON_ATTRS:
+        state[k] = attr_json(g, k)
+    for k, units in DATASETS.items():
+        state[k] = read_dataset(g, k, units)
+    state["adc_ranges"] = read_dataset(g, "adc_ranges", "1") if "adc_ranges" in g \
+        else None
+    state["factors"] = {tr: _factor(read_dataset(g, f"factor_{int(tr)}", "1"))
+                        for tr in (False, True) if f"factor_{int(tr)}" in g}
+    state["compensation"] = _read_compensation(g)
+    state["arrays"] = {name: read_array(f["devices"][name]) for name in f["devices"]}
     return state
 
 

@@ -5,6 +5,12 @@ Import this module to use Brian2 (it imports ``brian2``). Building blocks:
 :class:`TwoWindowSTDP` and :class:`PairSTDP`, :class:`ThresholdRefresh` (the devices' rule,
 shared with the crossbar) and :class:`TruncateRefresh`, :class:`WTALayer` (LIF, exact
 winner-take-all, homeostasis) and :class:`PhaseChangeNeurons`.
+
+What lives where: :mod:`.models` (Brian2 code rendered from the device relations),
+:mod:`.synapses`, :mod:`.neurons`, :mod:`.plasticity`, :mod:`.refresh`; :mod:`.config`
+(network definitions), :mod:`.clustering` (the clustering network and its input encoding),
+:mod:`.metrics` (label assignment and scoring), :mod:`.runner` and :mod:`.builds` (compiled
+once with ``cpp_standalone``, run in checkpointed chunks, builds cached per network).
 """
 
 from .models import DeviceVars, read_expr, reset_code, set_pulse_code
