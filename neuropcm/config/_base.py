@@ -8,7 +8,7 @@ import dataclasses
 import json
 import types
 import typing
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,8 +19,9 @@ from ._quantities import _example, check_unit_text, si_value
 _MISSING = dataclasses.MISSING
 
 
-def option(default: Any, doc: str, *, unit: str | None = None, lo: float | None = None,
-           hi: float | None = None, lo_open: bool = False, choices: tuple | None = None) -> Any:
+def option(default: Any, doc: str | Callable[[], str], *, unit: str | None = None,
+           lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+           choices: tuple | Callable[[], tuple] | None = None) -> Any:
     """A config field: default, one-line doc, SI unit, bounds and allowed choices.
 
     Parameters
@@ -28,16 +29,29 @@ def option(default: Any, doc: str, *, unit: str | None = None, lo: float | None 
     default : Any
         Default value (SI for fields with a unit). Lists are stored as tuples; a
         :class:`Config` subclass as the default makes a nested section.
-    doc : str
-        One line for ``--help`` and the docstring.
+    doc : str or callable
+        One line for ``--help`` and the docstring; a callable returning it is called each
+        time help is printed (e.g. to name what a registry holds now).
     unit : str, optional
         SI unit symbol (``"s"``, ``"S"``, ``"K"``, ``"J"``, ``"Hz"``, ``"V"``, ``"A"``
         or a ratio such as ``"V/S"``).
     lo, hi : float, optional
         Inclusive bounds (``lo_open=True`` makes the lower bound strict).
-    choices : tuple, optional
+    choices : tuple or callable, optional
         The allowed values of a string field; for a ``str | float`` field, the keywords
-        it takes besides a number (e.g. ``("reset", "none")`` or a voltage).
+        it takes besides a number (e.g. ``("reset", "none")`` or a voltage). A callable
+        returning them is called each time a value is checked and ``--help`` is printed
+        (:func:`choices_of`), so choices read from a registry include names registered
+        after the class was defined.
+
+    Examples
+    --------
+    >>> from neuropcm.devices.presets import preset_names
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Run(Config):
+    ...     preset: str = option("joshi2020", "device preset", choices=preset_names)
+    >>> Run(preset="ideal").preset  # any preset registered by now
+    'ideal'
     """
     meta = {"doc": doc, "unit": unit, "lo": lo, "hi": hi, "lo_open": lo_open,
             "choices": choices}
@@ -47,6 +61,13 @@ def option(default: Any, doc: str, *, unit: str | None = None, lo: float | None 
     if isinstance(default, type) and issubclass(default, Config):
         return dataclasses.field(default_factory=default, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
+
+
+def choices_of(f: dataclasses.Field) -> tuple | None:
+    """The allowed values of field ``f`` now (its ``choices``, called if callable), or
+    None for a field without choices."""
+    ch = f.metadata.get("choices")
+    return tuple(ch()) if callable(ch) else ch
 
 
 def base_type(tp):
@@ -88,7 +109,7 @@ def _coerce(value, tp, f: dataclasses.Field, where: str):
             return base.from_dict(value, where=where)
         raise ParameterError(f"{where} = {value!r} must be a table of {base.__name__} fields")
     if _keyword_or_number(base):
-        if isinstance(value, str) and value in (m.get("choices") or ()):
+        if isinstance(value, str) and value in (choices_of(f) or ()):
             return value
         try:
             value = si_value(value, unit, where)
@@ -117,7 +138,7 @@ def _coerce(value, tp, f: dataclasses.Field, where: str):
     elif base is str:
         if not isinstance(value, str):
             raise ParameterError(f"{where} = {value!r} must be a string")
-        ch = m.get("choices")
+        ch = choices_of(f)
         if ch is not None and value not in ch:
             raise ParameterError(f"{where} = {value!r} is not one of {list(ch)}")
         return value
@@ -155,7 +176,7 @@ def _not_keyword(value, f: dataclasses.Field, where: str) -> ParameterError:
     unit = f.metadata.get("unit")
     what = f"a quantity in {unit}, e.g. \"{_example(None, unit)}\"" if unit else "a number"
     return ParameterError(f"{where} = {value!r} must be one of "
-                          f"{list(f.metadata.get('choices') or ())} or {what}")
+                          f"{list(choices_of(f) or ())} or {what}")
 
 
 def _check_text(value, tp, f: dataclasses.Field, where: str) -> None:
@@ -178,7 +199,7 @@ def _check_text(value, tp, f: dataclasses.Field, where: str) -> None:
     unit = m.get("unit")
     default = f.default if isinstance(f.default, float) else None
     if _keyword_or_number(base):
-        if isinstance(value, str) and value in (m.get("choices") or ()):
+        if isinstance(value, str) and value in (choices_of(f) or ()):
             return
         try:
             if unit not in (None, "1"):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, UnitError
-from ._base import _MISSING, Config, _is_config, base_type, field_types
+from ._base import _MISSING, Config, _is_config, base_type, choices_of, field_types
 
 def read_toml(path, what: str = "config file") -> dict:
     """The contents of a TOML file.
@@ -124,7 +124,8 @@ def apply_sets(config: Config, sets) -> Config:
 
 
 def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
-    """(name, unit, default, doc) for every field, nested ones dotted, for ``--help``."""
+    """(name, unit, default, doc) for every field, nested ones dotted, for ``--help``;
+    docs and choices as they are now (callables called, see :func:`option`)."""
     rows = []
     hints = field_types(cls)
     for f in dataclasses.fields(cls):
@@ -133,10 +134,11 @@ def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
             rows += describe(sub, f"{prefix}{f.name}.")
             continue
         default = f.default if f.default is not _MISSING else f.default_factory()
-        extra = f" (one of {', '.join(map(str, f.metadata['choices']))})" \
-            if f.metadata.get("choices") else ""
+        choices = choices_of(f)
+        extra = f" (one of {', '.join(map(str, choices))})" if choices else ""
+        doc = f.metadata.get("doc", "")
         rows.append((prefix + f.name, f.metadata.get("unit") or "", repr(default),
-                     f.metadata.get("doc", "") + extra))
+                     (doc() if callable(doc) else doc) + extra))
     return rows
 
 

@@ -5,8 +5,12 @@ The crossbar calls :meth:`~DriftCompensation.calibrate` right after every progra
 devices at age 0), :meth:`~DriftCompensation.on_write` after every later write (update,
 refresh) and :meth:`~DriftCompensation.factor` for the factor a read is multiplied by (one
 float, or one per output line); it caches factors per (time, write, direction). A user
-subclass implements these (``factor`` at least). The named ones (:data:`COMPENSATIONS`;
-``Crossbar(..., drift_compensation="global")`` is ``GlobalCompensation()``):
+subclass implements these (``factor`` at least). The named ones are the registry
+:data:`COMPENSATIONS` (a :class:`~neuropcm.registry.Registry`);
+``Crossbar(..., drift_compensation="global")`` builds ``GlobalCompensation`` from the
+config section (:meth:`DriftCompensation.from_config`). A user class registered under its
+``name`` (``COMPENSATIONS.register(cls)``) is selectable by that name everywhere: crossbar
+configs, the workloads' compensation options and their ``--help``. Built in:
 
 * ``global`` (:class:`GlobalCompensation`): one factor for all outputs,
   ``alpha = sum |Y_ref| / sum |Y(t)|`` over a fixed set of random +-1 calibration inputs
@@ -55,6 +59,7 @@ import numpy as np
 from ..devices import physics as ph
 from ..devices.theory import rectified_moments as _rectified_moments
 from ..errors import ParameterError
+from ..registry import Registry
 from .mapping import effective_mean
 
 
@@ -102,23 +107,37 @@ class DriftCompensation:
     Persistence: :meth:`settings` (the constructor's keyword arguments, JSON-able) and
     :meth:`state_dict`/:meth:`load_state`; a subclass is written to files only when it is
     registered in :data:`COMPENSATIONS` under its :attr:`name` (files never hold code).
+    A registered class is also selectable by name (``drift_compensation="known_drift"``):
+    :meth:`from_config` builds it from the crossbar's compensation settings.
 
     Examples
     --------
     Undo a drift of known exponent ``nu`` since programming:
 
     >>> class KnownDrift(DriftCompensation):
-    ...     def __init__(self, nu, t0):
+    ...     name = "known_drift"
+    ...     def __init__(self, nu=0.06, t0=20.0):
     ...         self.nu, self.t0 = nu, t0
+    ...     def settings(self):
+    ...         return {"nu": self.nu, "t0": self.t0}
     ...     def calibrate(self, xb):
     ...         self.t_p = xb.time
     ...     def factor(self, xb, transpose):
     ...         return ((xb.time - self.t_p + self.t0) / self.t0) ** self.nu
-    >>> xb = Crossbar(W, "joshi2020", drift_compensation=KnownDrift(0.06, 20.0))  # doctest: +SKIP
+    >>> xb = Crossbar(W, "joshi2020", drift_compensation=KnownDrift(0.05))  # doctest: +SKIP
+    >>> COMPENSATIONS.register(KnownDrift)  # doctest: +SKIP
+    >>> xb = Crossbar(W, "joshi2020", drift_compensation="known_drift")  # doctest: +SKIP
     """
 
     #: Registry name (:data:`COMPENSATIONS`); None for an unregistered class.
     name: ClassVar[str | None] = None
+
+    @classmethod
+    def from_config(cls, section) -> "DriftCompensation":
+        """A new object for ``drift_compensation=<name>``, from the crossbar's
+        :class:`~neuropcm.crossbar.config.CompensationConfig` ``section``: ``cls()`` here; a
+        class whose constructor reads settings of the section overrides this."""
+        return cls()
 
     def settings(self) -> dict:
         """Constructor keyword arguments that rebuild this object (JSON-able)."""
@@ -176,6 +195,10 @@ class _ReferenceReadCompensation(DriftCompensation):
         self._x_in = {}    # direction -> X_c as the array sees it (after the DAC)
         self._M0 = None    # age-0 mean matrix that ``ref`` corresponds to
         self._stale = False
+
+    @classmethod
+    def from_config(cls, section) -> "_ReferenceReadCompensation":
+        return cls(section.calibration_size)
 
     def settings(self) -> dict:
         return {"calibration_size": self.calibration_size}
@@ -303,6 +326,10 @@ class LRSReferenceCompensation(DriftCompensation):
             devices, "LRSReferenceCompensation.devices")
         self.lrs0 = None   # mean LRS read right after programming (S)
 
+    @classmethod
+    def from_config(cls, section) -> "LRSReferenceCompensation":
+        return cls(section.lrs_devices)
+
     def settings(self) -> dict:
         return {"devices": self.devices}
 
@@ -335,10 +362,49 @@ class LRSReferenceCompensation(DriftCompensation):
         self.lrs0 = float(v)
 
 
-#: The named drift compensations; a user class registered here (under its ``name``) can
-#: be written to files and read back.
-COMPENSATIONS: dict[str, type] = {c.name: c for c in (GlobalCompensation, ColumnCompensation,
-                                                      LRSReferenceCompensation)}
+def _name_of(cls) -> str:
+    """The registry name of a compensation class: its ``name`` attribute."""
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ParameterError(f"{getattr(cls, '__name__', cls)!r} has name = {name!r}; set the "
+                             f"class attribute name = '...' before registering it")
+    return name
+
+
+def _check_class(name: str, cls) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, DriftCompensation)):
+        raise ParameterError(f"drift compensation {name!r}: {cls!r} is not a "
+                             f"DriftCompensation subclass; register the class itself")
+    if cls.name != name:
+        raise ParameterError(f"drift compensation {name!r}: {cls.__name__}.name = "
+                             f"{cls.name!r} must be the name it is registered under; set "
+                             f"name = {name!r} on the class")
+
+
+#: The named drift compensations, by their class's ``name``: selectable as
+#: ``drift_compensation=<name>`` and written to files (``{"name": ..., **settings}``).
+COMPENSATIONS = Registry("drift compensation",
+                         how="neuropcm.crossbar.COMPENSATIONS.register(cls) (cls: a "
+                             "DriftCompensation subclass, cls.name the name)",
+                         key=_name_of, check=_check_class)
+for _cls in (GlobalCompensation, ColumnCompensation, LRSReferenceCompensation):
+    COMPENSATIONS.register(_cls)
+del _cls
+
+
+def compensation_names(over_devices: bool = False) -> tuple[str, ...]:
+    """The registered compensation names, read now (registration order).
+
+    With ``over_devices`` only those a crossbar over existing devices
+    (:meth:`~neuropcm.crossbar.Crossbar.from_devices`) can use: classes that program no
+    reference devices (they keep :meth:`DriftCompensation.reference_arrays`).
+    """
+    return tuple(n for n, cls in COMPENSATIONS.items() if not over_devices
+                 or cls.reference_arrays is DriftCompensation.reference_arrays)
+
+
+def _choices() -> str:
+    return f"{[None, *COMPENSATIONS]} or a DriftCompensation object"
 
 
 def check_compensation(value, where: str = "drift_compensation"):
@@ -349,22 +415,12 @@ def check_compensation(value, where: str = "drift_compensation"):
         return value
     if isinstance(value, str):
         if value not in COMPENSATIONS:
-            raise ParameterError(f"{where} = {value!r}; use one of "
-                                 f"{[None, *COMPENSATIONS]} or a DriftCompensation object")
+            raise ParameterError(f"{where} = {value!r}; use one of {_choices()}; register "
+                                 f"a class with {COMPENSATIONS.how}")
         return value
     if isinstance(value, dict):
-        spec = dict(value)
-        name = spec.pop("name", None)
-        if name not in COMPENSATIONS:
-            raise ParameterError(f"{where} = {value!r}: unknown compensation {name!r}; known: "
-                                 f"{sorted(COMPENSATIONS)}")
-        try:
-            return COMPENSATIONS[name](**spec)
-        except TypeError as e:
-            raise ParameterError(f"{where}: compensation {name!r} with settings {spec!r} is "
-                                 f"invalid ({e})") from None
-    raise ParameterError(f"{where} = {value!r}; use one of {[None, *COMPENSATIONS]} or a "
-                         f"DriftCompensation object")
+        return COMPENSATIONS.build(value, where)
+    raise ParameterError(f"{where} = {value!r}; use one of {_choices()}")
 
 
 def compensation_spec(value):
@@ -380,29 +436,30 @@ def compensation_spec(value):
     if value is None or isinstance(value, str):
         return value
     name = getattr(type(value), "name", None)
-    if name is not None and COMPENSATIONS.get(name) is type(value):
+    if name is not None and COMPENSATIONS.get(name, None) is type(value):
         return {"name": name, **value.settings()}
     raise ParameterError(f"drift compensation {value!r} is not a registered one "
-                         f"({sorted(COMPENSATIONS)}) and cannot be saved (files never hold "
-                         f"code); register its class in neuropcm.crossbar.COMPENSATIONS under "
-                         f"its name, or keep the crossbar in memory")
+                         f"({list(COMPENSATIONS)}) and cannot be saved (files never hold "
+                         f"code); register its class with {COMPENSATIONS.how}, or keep the "
+                         f"crossbar in memory")
 
 
 def build_compensation(config) -> DriftCompensation | None:
-    """The compensation object of a crossbar from its :class:`CompensationConfig`: a new
-    object for a name (with the config's ``calibration_size``/``lrs_devices``), a copy of
-    an object."""
+    """The compensation object of a crossbar from its :class:`CompensationConfig`: for a
+    name, the registered class's :meth:`~DriftCompensation.from_config`; a copy of an
+    object."""
     v = config.drift_compensation
     if v is None:
         return None
     if isinstance(v, DriftCompensation):
         return copy.deepcopy(v)
-    cls = COMPENSATIONS[v]
-    if issubclass(cls, _ReferenceReadCompensation):
-        return cls(config.calibration_size)
-    if issubclass(cls, LRSReferenceCompensation):
-        return cls(config.lrs_devices)
-    return cls()
+    cls = COMPENSATIONS.get(v)
+    try:
+        return cls.from_config(config)
+    except TypeError as e:
+        raise ParameterError(f"drift_compensation = {v!r}: {cls.__name__}.from_config(section) "
+                             f"failed ({e}); give its constructor defaults or override "
+                             f"from_config") from None
 
 
 def _all_at_age0(xb) -> bool:

@@ -16,12 +16,13 @@ Flat keywords: field names are unique across the sections, so
 Two fields hold objects, validated by hand (not scalars): ``update.refresh`` (a rule name,
 a refresh-rule object, an object with ``select`` or a callable; callables are kept wrapped
 in :class:`~neuropcm.devices.refresh.MaskRefresh`) and ``compensation.drift_compensation``
-(None, a name of :data:`~neuropcm.crossbar.compensation.COMPENSATIONS` or a
-:class:`~neuropcm.crossbar.compensation.DriftCompensation` object). The config keeps what
-was given (the name or the object); a crossbar works on its own copy of a compensation
-object. :meth:`Config.to_dict` writes a name as itself and a named object as
-``{"name": ..., **settings}`` (read back by :meth:`Config.from_dict`); an object that no
-registered class rebuilds exactly cannot be written (files never hold code).
+(None, a name of the registry :data:`~neuropcm.crossbar.compensation.COMPENSATIONS` -- read
+when the value is checked and when ``--help`` is printed, so a class registered later is
+accepted and listed -- or a :class:`~neuropcm.crossbar.compensation.DriftCompensation`
+object). The config keeps what was given (the name or the object); a crossbar works on its
+own copy of a compensation object. :meth:`Config.to_dict` writes a name as itself and a
+named object as ``{"name": ..., **settings}`` (read back by :meth:`Config.from_dict`); an
+object that no registered class rebuilds exactly cannot be written (files never hold code).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import numpy as np
 
 from ..config import Config, coerce_value, describe, option
 from ..errors import ParameterError
-from .compensation import check_compensation, compensation_spec
+from .compensation import check_compensation, compensation_names, compensation_spec
 from .update import UPDATE_MODES, check_refresh, refresh_spec
 
 __all__ = ["CrossbarConfig", "PeripheryConfig", "UpdateConfig", "CompensationConfig",
@@ -117,8 +118,8 @@ class CompensationConfig(_Section):
     _BY_HAND: ClassVar[dict] = {"drift_compensation": (check_compensation,
                                                        compensation_spec)}
 
-    drift_compensation: object = option(None, "None, 'global', 'column', 'lrs' or a "
-                                        "DriftCompensation object")
+    drift_compensation: object = option(None, "None, a DriftCompensation object or a "
+                                        "registered name", choices=compensation_names)
     calibration_size: int = option(16, "random +-1 calibration inputs of the named 'global'/"
                                    "'column' compensations", lo=1)
     lrs_devices: int | None = option(None, "devices of the LRS reference column of the named "

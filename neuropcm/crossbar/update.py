@@ -15,12 +15,12 @@ import math
 import numpy as np
 
 # the refresh rule is the devices' (one rule for the crossbar and the SNN), re-exported here
-from ..devices.refresh import MaskRefresh, RefreshRule, ThresholdRefresh  # noqa: F401
+from ..devices.refresh import (REFRESH_RULES, MaskRefresh, RefreshRule,  # noqa: F401
+                               ThresholdRefresh)
 from ..devices.theory import mean_set_curve, mean_step, open_loop_pulses  # noqa: F401
 from ..errors import ModelError, ParameterError, ShapeError
 from . import _kernels as K
 
-REFRESH_RULES = {"threshold": ThresholdRefresh}
 UPDATE_MODES = ("deterministic", "stochastic", "mixed")
 #: Most SET pulses one update may ask of one device (beyond: a units mistake).
 MAX_PULSES = 2 ** 20

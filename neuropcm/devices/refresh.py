@@ -13,6 +13,8 @@ each engine takes it from here:
   :meth:`RefreshRule.brian2_pulses` give the same decisions as code strings, with the same
   numbers (the Brian2 engine adds the RESET/SET code of its devices).
 
+The named rules are the registry :data:`REFRESH_RULES` (``refresh="threshold"``); a rule
+class registered there is selectable by name in crossbar configs and written to files.
 This module imports neither Brian2 nor any engine.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError, ShapeError
+from ..registry import Registry
 from ..units import to_si
 from .theory import mean_set_curve, open_loop_thresholds, saturation_conductance
 
@@ -236,3 +239,18 @@ class MaskRefresh(RefreshRule):
     def __repr__(self):
         return f"MaskRefresh({self._select!r}, max_pulses={self.max_pulses!r}, " \
                f"reads={self.reads!r})"
+
+
+def _check_rule(name: str, cls) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, RefreshRule)):
+        raise ParameterError(f"refresh rule {name!r}: {cls!r} is not a RefreshRule subclass; "
+                             f"register the class itself")
+
+
+#: The named refresh rules of the numpy engine (the crossbar): ``refresh="threshold"`` is
+#: ``ThresholdRefresh()``; a ``{"name": ..., **parameters}`` spec is
+#: ``REFRESH_RULES.build(spec)``.
+REFRESH_RULES = Registry("refresh rule",
+                         how="neuropcm.devices.refresh.REFRESH_RULES.register(name, cls)",
+                         check=_check_rule)
+REFRESH_RULES.register("threshold", ThresholdRefresh)

@@ -5,13 +5,21 @@ its schema version, its headline results (attributes of ``/results``) and its da
 with their units, so that readers (:func:`neuropcm.io.open`, the analysis CLI) can check a
 file and show it without knowing the run that made it. Units come from one small
 vocabulary of SI symbols (:data:`UNITS`).
+
+Results named after an extension (one per drift compensation, say) are declared by name
+pattern (:attr:`FileKind.optional_patterns`, :attr:`FileKind.dataset_patterns`): a file
+written with a compensation registered by a user reads back with its units, also in a
+session where that compensation is not registered (files outlive the code that made them).
+The registry of kinds, :data:`KINDS`, is a :class:`~neuropcm.registry.Registry`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from ..errors import ParameterError, UnknownPresetError
+from ..errors import ParameterError
+from ..registry import Registry
 
 #: The unit symbols a dataset or headline may carry: siemens, seconds, volts, amperes,
 #: joules, kelvin, hertz (rates), dimensionless (ratios, fractions, class labels), and
@@ -156,6 +164,13 @@ class FileKind:
         Headline attributes a file may hold, and their units.
     datasets : dict
         Datasets every file of this kind holds (path under the root) and their units.
+    optional_patterns : dict
+        Headline attributes a file may hold, by name pattern, and their units: one
+        ``{placeholder}`` in a key stands for any name of letters, digits, ``_``, ``-``
+        and ``.`` (``{"eta_t_max_{compensation}": "1"}``).
+    dataset_patterns : dict
+        Datasets a file may hold, by path pattern (as ``optional_patterns``), and their
+        units.
     devices : bool
         Whether device states are stored under ``/devices/<name>/`` (at least one).
     config : bool
@@ -170,6 +185,8 @@ class FileKind:
     datasets: dict = field(default_factory=dict)
     devices: bool = False
     config: bool = True
+    optional_patterns: dict = field(default_factory=dict)
+    dataset_patterns: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if isinstance(self.schema_version, bool) or not isinstance(self.schema_version, int) \
@@ -177,24 +194,64 @@ class FileKind:
             raise ParameterError(f"file kind {self.name!r}: schema_version = "
                                  f"{self.schema_version!r} must be a whole number >= 1")
         for where, table in (("headline", self.headline), ("optional", self.optional),
-                             ("datasets", self.datasets)):
+                             ("datasets", self.datasets),
+                             ("optional_patterns", self.optional_patterns),
+                             ("dataset_patterns", self.dataset_patterns)):
             for k, u in table.items():
                 check_units(u, f"file kind {self.name!r}: {where} {k!r} unit")
+                if where.endswith("patterns"):
+                    _pattern(k, f"file kind {self.name!r}: {where} {k!r}")
 
     def units_of(self, attribute: str) -> str | None:
-        """The unit of headline attribute ``attribute`` (None if the kind does not know it)."""
-        return self.headline.get(attribute, self.optional.get(attribute))
+        """The unit of headline attribute ``attribute`` (None if the kind does not know it;
+        a name matching one of :attr:`optional_patterns` has its unit)."""
+        known = self.headline.get(attribute, self.optional.get(attribute))
+        return known if known is not None else _match(self.optional_patterns, attribute)
+
+    def dataset_units(self, path: str) -> str | None:
+        """The unit of the dataset ``path`` (under the root) if the kind declares it, by
+        name (:attr:`datasets`) or by pattern (:attr:`dataset_patterns`); else None."""
+        known = self.datasets.get(path)
+        return known if known is not None else _match(self.dataset_patterns, path)
 
 
-KINDS: dict[str, FileKind] = {}
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_]+\}")
+
+
+def _pattern(key: str, where: str = "pattern") -> re.Pattern:
+    """The regular expression of a name pattern with one ``{placeholder}``."""
+    parts = _PLACEHOLDER.split(key)
+    if len(parts) != 2:
+        raise ParameterError(f"{where} must hold exactly one {{placeholder}}, e.g. "
+                             f"'eta_{{compensation}}'")
+    return re.compile(re.escape(parts[0]) + r"[A-Za-z0-9_.\-]+" + re.escape(parts[1]))
+
+
+def _match(patterns: dict, name: str) -> str | None:
+    """The unit of the first pattern ``name`` matches, or None."""
+    return next((u for k, u in patterns.items() if _pattern(k).fullmatch(name)), None)
+
+
+def _check_kind(name: str, kind) -> None:
+    if not isinstance(kind, FileKind) or kind.name != name:
+        raise ParameterError(f"file kind {name!r}: {kind!r} must be a FileKind named {name!r}")
+
+
+#: The registered kinds, by name.
+KINDS = Registry("file kind", how="neuropcm.io.kinds.register_kind(FileKind(...))",
+                 key=lambda kind: kind.name, check=_check_kind)
 
 
 def register_kind(kind: FileKind) -> FileKind:
-    """Add a kind to the registry (a name may be registered once)."""
-    if kind.name in KINDS and KINDS[kind.name] != kind:
-        raise ParameterError(f"file kind {kind.name!r} is registered twice, differently")
-    KINDS[kind.name] = kind
-    return kind
+    """Add a kind to the registry (a name is registered once; registering an equal kind
+    again is a no-op).
+
+    Raises
+    ------
+    ParameterError
+        Another kind of the same name is registered.
+    """
+    return KINDS.register(kind)
 
 
 def get_kind(name: str) -> FileKind:
@@ -205,9 +262,7 @@ def get_kind(name: str) -> FileKind:
     UnknownPresetError
         If no such kind is registered (the message lists the known ones).
     """
-    if name not in KINDS:
-        raise UnknownPresetError(f"unknown file kind {name!r}; known: {sorted(KINDS)}")
-    return KINDS[name]
+    return KINDS.get(name)
 
 
 # -- the kinds the project writes (names checked against the writers by the tests) -------
@@ -318,7 +373,10 @@ register_kind(FileKind(
               "results/fixed/eta": "1", "results/pcm/devices_per_weight": "count",
               "results/pcm/eta": "1", "results/drift/time": "s",
               "results/drift/eta_none": "1", "results/drift/eta_global": "1",
-              "results/drift/eta_column": "1", "results/drift/eta_lrs": "1"}))
+              "results/drift/eta_column": "1", "results/drift/eta_lrs": "1"},
+    # every further registered drift compensation of the time sweep
+    optional_patterns={"eta_t_max_{compensation}": "1"},
+    dataset_patterns={"results/drift/eta_{compensation}": "1"}))
 register_kind(FileKind(
     "compressed_sensing", 1, "compressed sensing with AMP recovery on one PCM crossbar",
     headline={"final_nmse_db_float": "1", "final_nmse_db_fixed4": "1",
@@ -337,7 +395,9 @@ register_kind(FileKind(
     headline={"test_accuracy_rate": "1", "test_accuracy_spiking": "1", "wall_s": "s",
               "test_examples": "count", "spiking_test_examples": "count"},
     datasets={"results/time": "s", "results/accuracy_none": "1",
-              "results/accuracy_global": "1"}))
+              "results/accuracy_global": "1"},
+    # the readout with any other registered drift compensation
+    dataset_patterns={"results/accuracy_{compensation}": "1"}))
 register_kind(FileKind(
     "sweep_summary", 1,
     "a sweep of one workload over a grid of configs (neuropcm sweep): every point's axis values "

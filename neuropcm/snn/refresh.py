@@ -4,6 +4,8 @@
 crossbar: its selection and pulse count come from there as Brian2 expressions, and this
 module adds what the Brian2 engine does around them (reading the devices, RESET and the
 open-loop SET pulses of its device code). :class:`TruncateRefresh` is a Brian2-only rule.
+The rules selectable by name (``refresh="truncate"``) are the registry
+:data:`REFRESH_RULES` (the Brian2 engine's: a rule needs Brian2 code).
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 from ..devices.params import DeviceParams
 from ..devices.refresh import RefreshRule, ThresholdRefresh
 from ..errors import ParameterError
+from ..registry import Registry
 from ._checks import check_count
 from .models import DeviceVars, read_expr, reset_code, set_pulse_code
 
-__all__ = ["Refresh", "ThresholdRefresh", "TruncateRefresh", "refresh_code", "refresh_model",
-           "resolve_refresh"]
+__all__ = ["Refresh", "ThresholdRefresh", "TruncateRefresh", "REFRESH_RULES", "refresh_code",
+           "refresh_model", "resolve_refresh"]
 
 
 class Refresh:
@@ -58,24 +61,33 @@ class TruncateRefresh(Refresh):
         return "npost : integer\nnrefresh : integer"
 
 
-_REFRESH = {"threshold": ThresholdRefresh, "truncate": TruncateRefresh}
+def _check_rule(name: str, cls) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, (Refresh, ThresholdRefresh))):
+        raise ParameterError(f"Brian2 refresh rule {name!r}: {cls!r} is neither a Refresh "
+                             f"nor a ThresholdRefresh subclass; register the class itself")
+
+
+#: The Brian2 engine's named refresh rules: ``refresh="truncate"`` is ``TruncateRefresh()``.
+REFRESH_RULES = Registry("Brian2 refresh rule",
+                         how="neuropcm.snn.refresh.REFRESH_RULES.register(name, cls)",
+                         check=_check_rule)
+REFRESH_RULES.register("threshold", ThresholdRefresh)
+REFRESH_RULES.register("truncate", TruncateRefresh)
+_REFRESH = REFRESH_RULES  # the former private name
 
 
 def resolve_refresh(refresh):
-    """None, a :class:`ThresholdRefresh`, a :class:`Refresh` or a rule name."""
+    """None, a :class:`ThresholdRefresh`, a :class:`Refresh` or a rule name of
+    :data:`REFRESH_RULES`."""
     if refresh is None or isinstance(refresh, (Refresh, ThresholdRefresh)):
         return refresh
     if isinstance(refresh, RefreshRule):
         raise ParameterError(f"refresh = {refresh!r} has no Brian2 form; the Brian2 engine "
                              f"takes ThresholdRefresh, TruncateRefresh or a Refresh subclass")
     if isinstance(refresh, str):
-        try:
-            return _REFRESH[refresh]()
-        except KeyError:
-            raise ParameterError(f"unknown refresh rule {refresh!r}; known: "
-                                 f"{sorted(_REFRESH)} or a Refresh object") from None
-    raise ParameterError(f"refresh = {refresh!r} must be None, a rule name {sorted(_REFRESH)} "
-                         f"or a refresh rule object")
+        return REFRESH_RULES.build(refresh, "refresh")
+    raise ParameterError(f"refresh = {refresh!r} must be None, a rule name "
+                         f"{list(REFRESH_RULES)} or a refresh rule object")
 
 
 def refresh_model(refresh) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...config import Config, option
 from ...devices import PCMArray, get_preset
-from ...devices.presets import PRESETS
+from ...devices.presets import preset_names
 from ...devices.theory import accumulation_moments, saturation_conductance
 from ...random import rng
 from .. import Workload, refuse_resume
@@ -33,7 +33,7 @@ class DeviceCharacterisationConfig(Config):
     """Settings of a device characterisation."""
 
     preset: str = option("nandakumar2018", "device preset to characterise",
-                         choices=tuple(sorted(PRESETS)))
+                         choices=preset_names)
     devices: int = option(10_000, "simulated devices per experiment", lo=80)
     pulses: int = option(20, "SET pulses of the accumulation curve", lo=1, hi=1000)
     seed: int = option(0, "seed of every random stream of the run", lo=0)

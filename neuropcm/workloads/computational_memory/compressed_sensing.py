@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config, option
-from ...devices.presets import PRESETS
+from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed, rng
 from .. import Workload, refuse_resume
@@ -87,7 +87,7 @@ class CompressedSensingConfig(Config):
     devices_per_weight: int = option(1, "PCM devices per matrix element", lo=1, hi=64)
     fixed_inputs: bool = option(True, "quantise the input vectors of the fixed-point "
                                 "MVMs to 4 bits too (False: the matrix only)")
-    preset: str = option("joshi2020", "device preset", choices=tuple(sorted(PRESETS)))
+    preset: str = option("joshi2020", "device preset", choices=preset_names)
     seed: int = option(0, "seed of every random stream of the run", lo=0)
 
     def validate(self) -> None:

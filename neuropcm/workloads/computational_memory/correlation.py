@@ -48,7 +48,7 @@ import numpy as np
 
 from ...config import Config, option
 from ...devices import PCMArray, get_preset
-from ...devices.presets import PRESETS
+from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import rng
 from .. import Workload, refuse_resume
@@ -76,7 +76,11 @@ _CURVE_UNITS = {
     "mean_g_correlated": "S", "std_g_correlated": "S", "mean_g_uncorrelated": "S",
     "std_g_uncorrelated": "S"}
 
-PULSED_PRESETS = tuple(sorted(n for n in PRESETS if get_preset(n).model == "pulsed"))
+
+def pulsed_presets() -> tuple[str, ...]:
+    """Presets of the pulsed model (SET pulses need it), read from the preset registry when
+    a config is checked."""
+    return preset_names("pulsed")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class CorrelationConfig(Config):
     i_ref: float = option(80e-6, "current of the model's fitted pulse, relative amplitude 1 "
                           "(assumed: the cap)", unit="A", lo=0.0, lo_open=True)
     preset: str = option("nandakumar2018", "device preset (a pulsed model)",
-                         choices=PULSED_PRESETS)
+                         choices=pulsed_presets)
     read_noise: bool = option(True, "score noisy reads of the devices (false: the programmed "
                               "conductance)")
     bins: int = option(100, "bins of the final-conductance histogram", lo=2, hi=100_000)

@@ -28,7 +28,9 @@ interpolates ``log2 eta_fixed`` linearly in b to the b where it equals ``eta_PCM
 Drift: the same devices (``drift_devices_per_weight`` per weight; one instance seed per
 instance, so every compensation sees the same programmed devices) are read from
 ``t_min`` to ``t_max`` after programming (log-spaced) without compensation and with
-each of the crossbar's compensations (``global``, ``column``, ``lrs``).
+each of the crossbar's compensations (``global``, ``column``, ``lrs`` and every one
+registered in :data:`neuropcm.crossbar.COMPENSATIONS` when the run starts; dataset
+``eta_<name>``, headline ``eta_t_max_<name>``).
 """
 
 from __future__ import annotations
@@ -39,14 +41,26 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config, option
-from ...devices.presets import PRESETS
+from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed, rng
 from .. import Workload, refuse_resume
 from ...plotting import save_figure
 
-#: Drift compensations of the time sweep: file/dataset name -> Crossbar option.
-COMPENSATIONS = {"none": None, "global": "global", "column": "column", "lrs": "lrs"}
+
+def sweep_compensations() -> dict:
+    """Drift compensations of the time sweep, read from the registry now: file/dataset
+    name -> Crossbar option (``"none"``: None, then every registered name)."""
+    from ...crossbar.compensation import compensation_names
+
+    return {"none": None, **{n: n for n in compensation_names()}}
+
+
+def __getattr__(name):
+    # COMPENSATIONS, the names of the time sweep, is read from the registry on each access
+    if name == "COMPENSATIONS":
+        return tuple(sweep_compensations())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -61,14 +75,16 @@ class MVMPrecisionConfig(Config):
                                                  "compare", lo=1, hi=64)
     bits_min: int = option(2, "fewest fixed-point bits", lo=2, hi=24)
     bits_max: int = option(8, "most fixed-point bits", lo=2, hi=24)
-    preset: str = option("joshi2020", "device preset", choices=tuple(sorted(PRESETS)))
+    preset: str = option("joshi2020", "device preset", choices=preset_names)
     drift_devices_per_weight: int = option(1, "devices per weight of the drift sweep",
                                            lo=1, hi=64)
     t_min: float = option(1.0, "first read time after programming", unit="s", lo=0.0,
                           lo_open=True)
     t_max: float = option(1e6, "last read time after programming", unit="s", lo=0.0,
                           lo_open=True)
-    time_points: int = option(13, "read times of the drift sweep (log-spaced)", lo=2)
+    time_points: int = option(13, lambda: "read times of the drift sweep (log-spaced), read "
+                              "without compensation and with each registered one: "
+                              + ", ".join(list(sweep_compensations())[1:]), lo=2)
     seed: int = option(0, "seed of every random stream of the run", lo=0)
 
     def validate(self) -> None:
@@ -172,7 +188,8 @@ def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
     bits = np.arange(c.bits_min, c.bits_max + 1)
     ks = list(c.devices_per_weight)
     times = np.logspace(np.log10(c.t_min), np.log10(c.t_max), c.time_points)
-    bar = tqdm(total=1 + c.instances * (len(ks) + len(COMPENSATIONS)), desc="mvm-precision",
+    comps = sweep_compensations()
+    bar = tqdm(total=1 + c.instances * (len(ks) + len(comps)), desc="mvm-precision",
                unit="step", disable=not progress)
 
     eta_fixed = np.array([relative_error(quantise(W, b) @ quantise(X, b, axis=0), Y)
@@ -187,7 +204,7 @@ def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
             bar.update()
 
     drift = {}
-    for name, comp in COMPENSATIONS.items():
+    for name, comp in comps.items():
         e = np.empty((times.size, c.instances, c.vectors))
         for j in range(c.instances):
             # one seed per instance: every compensation reads the same programmed devices
@@ -247,6 +264,14 @@ def _load(path) -> dict:
     return d
 
 
+def _file_compensations(d: dict) -> list[str]:
+    """The compensations a file holds: the registered ones in sweep order, then any other
+    (written with a class not registered now), sorted."""
+    held = {k[len("eta_"):] for k in d["drift"] if k.startswith("eta_")}
+    order = [n for n in sweep_compensations() if n in held]
+    return order + sorted(held - set(order))
+
+
 def summary(path) -> str:
     """Headline lines for the CLI, read from the file."""
     d = _load(path)
@@ -263,7 +288,7 @@ def summary(path) -> str:
         lines.append(f"K = {K}: eta_PCM = {e:.4f} +- {se:.4f} -> equivalent_bits {shown} "
                      f"({fr:.2f} fractional)" + ("; paper: about 4" if K == 1 else ""))
     lines.append(f"at t = {cfg['t_max']:g} s (K = {a['drift_devices_per_weight']}): "
-                 + ", ".join(f"{n} {a['eta_t_max_' + n]:.4f}" for n in COMPENSATIONS))
+                 + ", ".join(f"{n} {a['eta_t_max_' + n]:.4f}" for n in _file_compensations(d)))
     return "\n".join(lines)
 
 
@@ -288,7 +313,7 @@ def figure(path, png) -> Path:
               title="MVM precision right after programming (mean ± std)")
     ax[0].legend(fontsize=8)
     t = d["drift"]["time"]
-    for name in COMPENSATIONS:
+    for name in _file_compensations(d):
         e = d["drift"][f"eta_{name}"].mean(axis=2)  # (time, instances)
         m, s = e.mean(1), e.std(1)
         ax[1].plot(t, m, "o-", ms=3, label=f"compensation: {name}")

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config, option
-from ...devices.presets import PRESETS
+from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed, rng
 from .. import Workload, refuse_resume
@@ -57,6 +57,13 @@ BASELINES = ("float64_inner", "exact_inner", "float64_cg")
 #: Stored per-solve summary figures and their units.
 FIGURES = {"final_relative_residual": "1", "outer_iterations": "count", "mvms": "count",
            "device_reads": "count"}
+
+
+def compensation_choices() -> tuple[str, ...]:
+    """``"none"`` and every registered drift compensation, read when a config is checked."""
+    from ...crossbar.compensation import compensation_names
+
+    return ("none", *compensation_names())
 
 
 @dataclass(frozen=True)
@@ -73,13 +80,13 @@ class SolverConfig(Config):
     tile_rows: int = option(12, "rows per crossbar tile of the banded matrix", lo=1)
     rho: float = option(0.9, "correlation decay rho of A_ij = rho^|i-j|", lo=0.0, lo_open=True,
                         hi=0.999)
-    preset: str = option("joshi2020", "device preset", choices=tuple(sorted(PRESETS)))
+    preset: str = option("joshi2020", "device preset", choices=preset_names)
     mapping: str = option("offset", "weight mapping: offset = one device set per (positive) "
                           "element, as the paper", choices=("offset", "differential"))
     program_tol: float = option(1.74e-6, "program-and-verify tolerance", unit="S", lo=0.0)
     program_max_iterations: int = option(20, "program-and-verify budget of shots", lo=1)
     drift_compensation: str = option("global", "crossbar output rescaling against drift",
-                                     choices=("global", "column", "none"))
+                                     choices=compensation_choices)
     times: tuple[float, ...] = option([1.0, 86400.0], "read times after programming "
                                       "(increasing)", unit="s", lo=0.0)
     inner_steps: int = option(8, "CG steps of the inner solver", lo=1)

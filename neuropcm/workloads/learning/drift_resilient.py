@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config, option
+from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed
 from .. import Workload, refuse_resume
@@ -50,8 +51,12 @@ COMPENSATIONS = ("none", "lrs")
 #: Analog variants: state-dependent drift (the preset) and one drift exponent for all
 #: states (:data:`~neuropcm.workloads.learning._drift_network.IDEAL_DRIFT`).
 ANALOG = ("state", "ideal")
-#: Presets of the programmed-state (inference) model, which the mappings need.
-PROGRAMMED_PRESETS = ("binary", "ideal", "joshi2020")
+
+
+def programmed_presets() -> tuple[str, ...]:
+    """Presets of the programmed-state (inference) model, which the mappings need: a filter
+    over the preset registry, read when a config is checked."""
+    return preset_names("programmed")
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,9 @@ class DriftResilientConfig(Config):
     instances: int = option(10, "device instances of the drift run (Monte Carlo)", lo=2)
     sweep_instances: int = option(3, "device instances of each sweep point", lo=1)
     preset: str = option("binary", "device preset of the digital weights",
-                         choices=PROGRAMMED_PRESETS)
+                         choices=programmed_presets)
     analog_preset: str = option("joshi2020", "device preset of the analog baseline",
-                                choices=PROGRAMMED_PRESETS)
+                                choices=programmed_presets)
     device_overrides: dict | None = option(None, "device parameter overrides (SI) of the "
                                            "digital preset, e.g. {'nu_std_max': 0.0}")
     throughput: ThroughputModel = option(ThroughputModel, "assumptions of the throughput "

@@ -73,7 +73,8 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config, option
-from ...devices.presets import PRESETS
+from ...devices.presets import preset_names
+from ...devices.refresh import REFRESH_RULES
 from ...errors import ParameterError
 from .. import Workload
 from ...plotting import save_figure
@@ -100,7 +101,7 @@ class MlpTrainConfig(Config):
                        "chi accumulation (Nandakumar 2018)",
                        choices=("in-situ", "mixed-precision"))
     preset: str = option("nandakumar2018", "device preset of the crossbars",
-                         choices=tuple(sorted(PRESETS)))
+                         choices=preset_names)
     hidden: int = option(250, "hidden neurons", lo=1)
     activation: str = option("sigmoid", "hidden activation", choices=tuple(sorted(ACTIVATIONS)))
     epochs: int | None = option(None, "passes over the training examples (default 20 in-situ,"
@@ -120,7 +121,7 @@ class MlpTrainConfig(Config):
                        "rint(lr d x / epsilon) pulses", choices=("stochastic", "deterministic"))
     pulse_length: int = option(31, "slots of the stochastic pulse streams (BL)", lo=1)
     refresh: str = option("threshold", "refresh rule of the pairs (none: never)",
-                          choices=("threshold", "none"))
+                          choices=lambda: (*REFRESH_RULES, "none"))
     refresh_every: int | None = option(None, "examples between refreshes (assumed; default "
                                        "50 in-situ, 500 mixed-precision)", lo=1)
     w_max: tuple[float, ...] | None = option(None, "weight mapped to g_target, per layer "

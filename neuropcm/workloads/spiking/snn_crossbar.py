@@ -7,7 +7,10 @@ holding ``W^T``; the test images' relative rates ``r = pixel/255 * max_rate`` gi
 input currents ``W r`` in one batched transposed read, and the rate model of the WTA layer
 (:func:`neuropcm.bridge.rate_scores`: ``tau_m W r - (v_thresh + theta)``) picks the winning
 neuron, whose label (``/network/assignments``) is the prediction. The devices then drift on
-and the test set is read again at each time, without and with global drift compensation.
+and the test set is read again at each time, without and with global drift compensation
+(``compensation = "both"``), or with one of them, or with any other registered compensation
+that needs no reference devices (the crossbar programs none: it reads the network's own);
+dataset ``accuracy_<name>``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ from ...errors import ParameterError
 from .. import Workload, refuse_resume
 from ...plotting import save_figure
 
-COMPENSATIONS = ("none", "global")
+#: The readouts of ``compensation = "both"``; every file holds both datasets (NaN where
+#: the readout was not run).
+BOTH = ("none", "global")
+
+
+def compensation_choices() -> tuple[str, ...]:
+    """``"none"``, ``"both"`` and every registered drift compensation a crossbar over
+    existing devices can use, read when a config is checked."""
+    from ...crossbar.compensation import compensation_names
+
+    return ("none", "both", *compensation_names(over_devices=True))
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,7 @@ class SnnCrossbarConfig(Config):
     times: str = option("0,3600,86400,2592000,31536000",
                         "read times after the end of training, s, comma-separated, ascending")
     compensation: str = option("both", "drift compensation of the readout",
-                               choices=("none", "global", "both"))
+                               choices=compensation_choices)
     test: int = option(10_000, "test images classified", lo=1, hi=10_000)
     seed: int = option(0, "seed of the crossbar's read noise", lo=0)
 
@@ -126,7 +139,7 @@ def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool 
         raise ParameterError(f"source = {c.source!r} is not a file; give --set "
                              f"source=RESULT.h5 (a mnist_clustering result)")
     times = parse_times(c.times)
-    comps = COMPENSATIONS if c.compensation == "both" else (c.compensation,)
+    comps = BOTH if c.compensation == "both" else (c.compensation,)
     x, y = load_mnist("test", limit=c.test)
     acc = {}
     t0 = time.perf_counter()
@@ -157,11 +170,17 @@ def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool 
         r.attrs["wall_s"] = wall
         r.attrs["read_time_offset"] = float(times[0])
         write_dataset(r, "time", times, "s")
-        for comp in COMPENSATIONS:
+        for comp in (*BOTH, *(k for k in acc if k not in BOTH)):
             v = acc.get(comp, np.full(times.size, np.nan))
             write_dataset(r, f"accuracy_{comp}", v, "1")
         f.create_group("network").attrs["layout"] = net["layout"].describe()
     return out
+
+
+def _held(f) -> list[str]:
+    """The readouts a file holds: those of ``both``, then any other, sorted."""
+    other = sorted(k[len("accuracy_"):] for k in f["results"] if k.startswith("accuracy_"))
+    return [*BOTH, *(k for k in other if k not in BOTH)]
 
 
 def summary(path) -> str:
@@ -175,7 +194,7 @@ def summary(path) -> str:
                  f"{r['test_examples']} images (spiking network: "
                  f"{100 * r['test_accuracy_spiking']:.2f} % on {r['spiking_test_examples']}); "
                  f"{r['wall_s']:.2f} s"]
-        for comp in COMPENSATIONS:
+        for comp in _held(f):
             a = f[f"results/accuracy_{comp}"][:]
             if np.all(np.isfinite(a)):
                 lines.append(f"  {comp}: " + ", ".join(
@@ -191,7 +210,7 @@ def figure(path, png) -> Path:
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         t = f["results/time"][:]
-        curves = {c: f[f"results/accuracy_{c}"][:] for c in COMPENSATIONS}
+        curves = {c: f[f"results/accuracy_{c}"][:] for c in _held(f)}
         spk = float(f["results"].attrs["test_accuracy_spiking"])
     fig, ax = new_figure(1, 1, (5, 3.5))
     tt = np.maximum(t, 1.0)
