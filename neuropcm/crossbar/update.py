@@ -63,16 +63,7 @@ def check_refresh(value, where: str = "refresh"):
     (callables and ``select`` objects wrapped; a ``{"name": ..., **parameters}`` dict, as
     :func:`refresh_spec` writes it, rebuilt)."""
     if isinstance(value, dict):
-        spec = dict(value)
-        name = spec.pop("name", None)
-        if name not in REFRESH_RULES:
-            raise ParameterError(f"{where} = {value!r}: unknown refresh rule {name!r}; known: "
-                                 f"{sorted(REFRESH_RULES)}")
-        try:
-            return REFRESH_RULES[name](**spec)
-        except (TypeError, ValueError) as e:
-            raise ParameterError(f"{where}: refresh rule {name!r} with parameters {spec!r} is "
-                                 f"invalid ({e})") from None
+        return REFRESH_RULES.build(value, where)
     rule = get_refresh(value, where)
     return value if isinstance(value, str) else rule
 

@@ -394,6 +394,8 @@ register_kind(FileKind(
     "snn_crossbar", 1, "MNIST by rates through a crossbar over a clustering network's devices",
     headline={"test_accuracy_rate": "1", "test_accuracy_spiking": "1", "wall_s": "s",
               "test_examples": "count", "spiking_test_examples": "count"},
+    # seconds between the end of training and the first read time (the devices' age)
+    optional={"read_time_offset": "s"},
     datasets={"results/time": "s", "results/accuracy_none": "1",
               "results/accuracy_global": "1"},
     # the readout with any other registered drift compensation

@@ -35,6 +35,14 @@ __all__ = ["InputConfig", "NeuronConfig", "SynapseConfig", "STDPConfig", "Simula
 _DIMENSIONAL = ("S", "s", "J", "K")
 
 
+def _refresh_rules() -> tuple[str, ...]:
+    """The Brian2 refresh rules registered now (imported when a config is checked: the
+    rules' module imports Brian2, which a network definition alone does not need)."""
+    from .refresh import REFRESH_RULES
+
+    return tuple(REFRESH_RULES)
+
+
 @dataclass(frozen=True)
 class InputConfig(Config):
     """Poisson rate coding of the images."""
@@ -108,7 +116,7 @@ class SynapseConfig(Config):
     initial_pulses: tuple[int, int] = option([3, 3], "initial state: 0..k random SET pulses "
                                              "on each G+ and G- device", lo=0)
     refresh: str = option("threshold", "conductance refresh (aihwkit threshold refresh)",
-                          choices=("threshold", "truncate", "none"))
+                          choices=lambda: (*_refresh_rules(), "none"))
     refresh_period: float = option(0.0, "refresh sweep period (0: at every event)", unit="s",
                                    lo=0.0)
     read_noise: bool = option(True, "read noise of the devices")
