@@ -11,12 +11,16 @@ previous file intact.
 Every kind of file the project writes is declared in :mod:`neuropcm.io.kinds` (its schema
 version, headline results and datasets with units from one vocabulary, :data:`UNITS`);
 ``neuropcm.io.open(path)`` reads any of them back as a :class:`Result`.
+
+One writer per output: :class:`FileLock` (:mod:`neuropcm.io.locks`), an ``flock`` that the
+kernel releases when its holder dies.
 """
 
 from .hdf5 import (SCHEMA_VERSION, atomic_h5, attr_float, attr_json, attr_str, load_array,
                    open_h5, read_array, read_config, read_dataset, read_provenance, save_array,
                    write_array, write_config, write_dataset)
 from .kinds import KINDS, UNITS, FileKind, get_kind, register_kind
+from .locks import FileLock, LockHeld, lock_holder, try_lock, wait_lock
 from .result import DatasetInfo, DeviceInfo, Result, open_result
 
 #: ``neuropcm.io.open(path)``: any NeuroPCM file as a :class:`Result` (see
@@ -28,4 +32,5 @@ __all__ = ["SCHEMA_VERSION", "atomic_h5", "open_h5", "write_dataset", "read_data
            "write_array", "read_array", "read_provenance", "save_array", "load_array",
            "write_config", "read_config", "attr_str", "attr_json", "attr_float", "KINDS",
            "UNITS", "FileKind", "get_kind", "register_kind", "Result", "DatasetInfo",
-           "DeviceInfo", "open_result"]
+           "DeviceInfo", "open_result", "FileLock", "LockHeld", "lock_holder", "try_lock",
+           "wait_lock"]

@@ -2,8 +2,9 @@
 
 One folder holds one compiled network. Any number of runs may use it at once; each keeps
 its own files (run arguments, results, the binary's standard error) in a subfolder
-``run-*`` that it removes when it ends. Coordination uses ``flock`` locks, which the
-kernel releases when a process dies -- even by ``kill -9``:
+``run-*`` that it removes when it ends. Coordination uses ``flock`` locks
+(:mod:`neuropcm.io.locks`), which the kernel releases when a process dies -- even by
+``kill -9``:
 
 * ``.inuse``: held shared by every run using the folder; :func:`prune_builds` removes a
   folder only when it can take it exclusively (nobody uses it);
@@ -16,42 +17,36 @@ kernel releases when a process dies -- even by ``kill -9``:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
+from ..io.locks import try_lock, wait_lock
+
 INUSE = ".inuse"
 BUILD_LOCK = ".build.lock"
 RUN_PREFIX = "run-"
-
-
-def _try_lock(path: Path, mode: int) -> int | None:
-    """Open ``path`` (created if missing) and take a non-blocking flock: the fd, or None."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, mode | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
 
 
 def _hold_shared(folder: Path) -> int:
     """A shared lock on ``folder/.inuse``, retried if the folder was pruned meanwhile."""
     while True:
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / INUSE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_SH)
         try:
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)  # locked a file that a pruner has just removed: start again
+            return wait_lock(folder / INUSE, shared=True)
+        except FileNotFoundError:  # a pruner removed the whole folder: create it again
+            continue
+
+
+def _try_lock_gone_ok(path: Path) -> int | None:
+    """An exclusive :func:`try_lock` of ``path``; None also when its folder was removed
+    meanwhile (by another process cleaning the same folder: nothing left to do)."""
+    try:
+        return try_lock(path)
+    except FileNotFoundError:
+        return None
 
 
 def prune_builds(root, pattern: str, keep) -> list[Path]:
@@ -67,7 +62,7 @@ def prune_builds(root, pattern: str, keep) -> list[Path]:
     for d in sorted(root.iterdir()):
         if not d.is_dir() or not re.fullmatch(pattern, d.name) or d.resolve() == keep:
             continue
-        fd = _try_lock(d / INUSE, fcntl.LOCK_EX)
+        fd = _try_lock_gone_ok(d / INUSE)
         if fd is None:
             continue
         try:
@@ -94,7 +89,7 @@ class BuildFolder:
         try:
             self.clean_stale_runs()
             tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=self.path))
-            self._run_lock = _try_lock(tmp / "lock", fcntl.LOCK_EX)
+            self._run_lock = try_lock(tmp / "lock")
             self.run_dir = self.path / f"{RUN_PREFIX}{os.getpid()}-{tmp.name[5:]}"
             os.rename(tmp, self.run_dir)
         except BaseException:
@@ -110,7 +105,7 @@ class BuildFolder:
                     shutil.rmtree(d, ignore_errors=True)
                     removed.append(d)
                 continue
-            fd = _try_lock(d / "lock", fcntl.LOCK_EX)
+            fd = _try_lock_gone_ok(d / "lock")
             if fd is not None:
                 try:
                     shutil.rmtree(d, ignore_errors=True)
@@ -120,21 +115,20 @@ class BuildFolder:
         return removed
 
     @contextlib.contextmanager
-    def _flock(self, mode):
-        fd = os.open(self.path / BUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    def _flock(self, shared: bool):
+        fd = wait_lock(self.path / BUILD_LOCK, shared=shared)
         try:
-            fcntl.flock(fd, mode)
             yield
         finally:
             os.close(fd)
 
     def building(self):
         """Context: the exclusive right to generate and compile the project."""
-        return self._flock(fcntl.LOCK_EX)
+        return self._flock(shared=False)
 
     def running(self):
         """Context: the project is not rewritten while a chunk runs."""
-        return self._flock(fcntl.LOCK_SH)
+        return self._flock(shared=True)
 
     def close(self) -> None:
         """Remove ``run_dir`` and let go of the folder."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import ParameterError, RunInterrupted
+from ..io.locks import FileLock
 from .grid import Point, expand_grid, load_grid
 from .summary import collect_summary, error_path, format_table, write_summary
 
@@ -211,21 +212,18 @@ def _connect(scheduler, workers, client):
         cluster.close()
 
 
-def _lock_folder(out: Path) -> int:
-    """Take ``DIR/.sweep.lock`` (one sweep per folder at a time; the kernel releases the
-    lock when the process dies, even by ``kill -9``). Returns the fd to close."""
-    import fcntl
+def _lock_folder(out: Path) -> FileLock:
+    """Take ``DIR/.sweep.lock``: one sweep per folder at a time (the kernel releases the
+    lock when the process dies, even by ``kill -9``). Returns the lock to close.
 
+    Raises
+    ------
+    LockHeld
+        Another live sweep holds the folder.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out / ".sweep.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise ParameterError(f"another sweep is running in {out} (it holds "
-                             f"{out / '.sweep.lock'}); wait for it to end or choose another "
-                             f"--out") from None
-    return fd
+    return FileLock(out / ".sweep.lock", what=f"sweep folder {out}",
+                    by="another NeuroPCM sweep")
 
 
 def default_workers() -> int:
@@ -304,7 +302,7 @@ def run_sweep(workload, grid, out_dir, *, base: Config | None = None, where: str
                                        base=plan.base)
         report.table = format_table(s, show)
     finally:
-        os.close(lock)
+        lock.close()
     return report
 
 

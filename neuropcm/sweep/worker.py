@@ -7,7 +7,6 @@ worker process runs one point at a time and keeps its own Brian2 build folder.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from distributed import WorkerPlugin, get_worker
 
+from ..io.locks import try_lock
 from .summary import error_path
 
 __all__ = ["ENV_BUILD_DIR", "MainThreadImports", "run_point", "worker_build_dir"]
@@ -73,11 +73,8 @@ def worker_build_dir() -> Path:
         while True:
             folder = root / f"sweep-worker-{k}"
             folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(folder / ".worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
+            fd = try_lock(folder / ".worker.lock")
+            if fd is None:  # a live worker uses this one
                 k += 1
                 continue
             _BUILD.update(dir=folder, fd=fd)  # the fd stays open: the lock lives with us

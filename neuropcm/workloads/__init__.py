@@ -4,7 +4,8 @@ A workload module defines ``WORKLOAD = Workload(...)``: a frozen, validated conf
 dataclass (:class:`neuropcm.config.Config`) and ``run(config, out, *, resume=False,
 progress=True) -> Path``, which writes one HDF5 file of the workload's own ``kind``
 (registered in :mod:`neuropcm.io.kinds`). The CLI (``neuropcm run NAME``), sweeps and
-analysis are built on this shape alone.
+analysis are built on this shape alone. Every call of a workload's ``run`` holds the lock of
+its output (:class:`LockedRun`), so two runs never write one file at once.
 
 The families, each a sub-package holding its workloads and their private helpers (``_*.py``)
 side by side:
@@ -33,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
@@ -43,7 +45,7 @@ from ..config import Config
 from ..errors import UnknownPresetError
 from ..plotting import save_figure  # noqa: F401  (re-exported: workloads draw with it)
 
-__all__ = ["Workload", "workloads", "get_workload", "refuse_resume", "reproduce_main"]
+__all__ = ["Workload", "LockedRun", "workloads", "get_workload", "refuse_resume", "reproduce_main"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ class Workload:
     config : type
         Its frozen config dataclass (a :class:`~neuropcm.config.Config`).
     run : callable
-        ``run(config, out, *, resume=False, progress=True) -> Path``.
+        ``run(config, out, *, resume=False, progress=True) -> Path``; stored wrapped in a
+        :class:`LockedRun`, so each call holds the output's lock (one run per ``out``).
     summary : callable
         ``summary(path) -> str``: the headline lines the CLI prints, read from the file.
     description : str
@@ -94,6 +97,45 @@ class Workload:
     def __post_init__(self):
         if not (isinstance(self.config, type) and issubclass(self.config, Config)):
             raise TypeError(f"workload {self.name!r}: config must be a Config subclass")
+        if not isinstance(self.run, LockedRun):  # every caller of ``run`` gets the lock
+            object.__setattr__(self, "run", LockedRun(self.run))
+
+
+class LockedRun:
+    """A workload's ``run`` that holds its output's lock while it runs.
+
+    ``Workload`` wraps every ``run`` in one, so the CLI, sweeps, reproductions and direct
+    calls alike refuse an ``out`` that another live run is writing (instead of both
+    writing it and both reporting success). The lock is
+    :class:`~neuropcm.workloads._checkpoint.OutputLock`; a run that takes it itself
+    (``mnist-clustering``) joins it.
+
+    Parameters
+    ----------
+    run : callable
+        The module's ``run(config, out, *, resume=False, progress=True) -> Path``.
+
+    Raises
+    ------
+    neuropcm.io.locks.LockHeld
+        (when called) ``out`` is being written by another live run: nothing is read,
+        written or removed.
+    """
+
+    def __init__(self, run: Callable[..., Path]):
+        functools.update_wrapper(self, run)  # name, doc and signature of the module's run
+
+    def __call__(self, config, out, *args, **kwargs) -> Path:
+        from ..io.paths import check_output_path
+        from ._checkpoint import OutputLock
+
+        # a folder or a path under a file is refused before a lock file is made next to it
+        check_output_path(out, what="out")
+        with OutputLock(out):
+            return self.__wrapped__(config, out, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"LockedRun({self.__wrapped__!r})"
 
 
 def refuse_resume(name: str, why: str) -> None:

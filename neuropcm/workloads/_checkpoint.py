@@ -8,10 +8,11 @@ is, and the run's settings -- every setting that shapes the result, as one JSON-
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import glob
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 from ..config import check_resume, settings_diff  # noqa: F401  (the one resume rule)
 from ..errors import ParameterError, SchemaError
 from ..io import atomic_h5, open_h5, write_dataset
-from ..snn.builds import _try_lock
+from ..io.locks import FileLock
 
 __all__ = ["Checkpoint", "checkpoint_path", "settings_diff", "check_resume", "save_checkpoint",
            "load_checkpoint", "OutputLock"]
@@ -101,38 +102,74 @@ def load_checkpoint(path) -> Checkpoint:
     return Checkpoint(settings, int(done), float(wall), state)
 
 
+#: Output locks this process holds: lock path -> [thread id, depth, FileLock]
+_HELD: dict = {}
+_HELD_GUARD = threading.Lock()
+
+
 class OutputLock:
     """Exclusive right to write ``out`` and its checkpoint (one run per output at a time).
 
-    Takes a lock on ``.<out>.lock`` next to ``out`` and removes the temporary files that an
-    earlier run killed while writing ``out`` or its checkpoint left behind.
+    Every workload takes it: :class:`~neuropcm.workloads.Workload` wraps each ``run`` in it.
+    A :class:`~neuropcm.io.locks.FileLock` on ``.<out>.lock`` next to ``out`` (released when
+    the run ends or dies, even by ``kill -9``); taking it also removes the temporary files
+    that an earlier run killed while writing ``out`` or its checkpoint left behind.
+
+    Taking it again in the thread that holds it (``mnist-clustering``'s engine under
+    ``Workload.run``) joins the held lock instead of failing: it is the same run.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run's output file (its folder is created if missing).
 
     Raises
     ------
-    ParameterError
-        Another live run writes the same ``out``.
+    neuropcm.io.locks.LockHeld
+        Another live run (another process, or another thread of this one) writes the same
+        ``out``: ``"<out> is being written by another NeuroPCM run (pid N); wait for it to
+        end or choose another --out"``.
     """
 
     def __init__(self, out):
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         self.path = out.with_name(f".{out.name}.lock")
-        self._fd = _try_lock(self.path, fcntl.LOCK_EX)
-        if self._fd is None:
-            raise ParameterError(f"another run is writing {out} (it holds {self.path}); wait "
-                                 f"for it to end or choose another out")
+        self._key = os.path.realpath(self.path)
+        me = threading.get_ident()
+        with _HELD_GUARD:
+            held = _HELD.get(self._key)
+            if held is not None and held[0] == me:
+                held[1] += 1
+                self._open = True
+                return
+        lock = FileLock(self.path, what=str(out), remove=True)  # another thread: refused
+        with _HELD_GUARD:
+            _HELD[self._key] = [me, 1, lock]
+        self._open = True
         for tmp in glob.glob(os.path.join(glob.escape(str(out.parent)),
                                           f".{glob.escape(out.name)}.*.tmp")):
-            os.unlink(tmp)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
     def close(self) -> None:
-        if self._fd is not None:
-            try:
-                os.unlink(self.path)
-            except OSError:
-                pass
-            os.close(self._fd)
-            self._fd = None
+        """Let go (the lock itself is released when the outermost holder closes)."""
+        if not self._open:
+            return
+        self._open = False
+        with _HELD_GUARD:
+            held = _HELD[self._key]
+            held[1] -= 1
+            if held[1]:
+                return
+            del _HELD[self._key]
+        held[2].close()
+
+    def __enter__(self) -> OutputLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def checkpoint_chunks(path) -> int:
