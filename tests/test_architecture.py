@@ -14,7 +14,7 @@ import pytest
 
 # Floors, lowest first: a module imports only from its own floor or lower ones.
 FLOORS = [
-    ("base", {"errors", "units", "random", "_version", "_moved", "plotting", "registry",
+    ("base", {"errors", "units", "random", "_version", "_moved", "plotting", "registry", "checks",
               "config", "datasets", "networks"}),
     ("devices", {"devices"}),
     ("io", {"io"}),

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ParameterError, ShapeError
 from ..random import rng
-from . import _checks as chk
+from .. import checks as chk
 
 _CHUNK = 1 << 22  # random numbers drawn at a time by poisson_spikes (32 MiB of float64)
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..errors import ParameterError, ShapeError
 from ..random import check_seed, int_seed, rng
-from . import _checks as chk
+from .. import checks as chk
 
 
 class MLP(NamedTuple):

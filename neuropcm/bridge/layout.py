@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError, SchemaError, ShapeError
-from . import _checks as chk
+from .. import checks as chk
 
 _LAYOUT = re.compile(r"^flat synapse order k = input \* (\d+) \+ neuron$")
 

@@ -1,4 +1,5 @@
-"""Argument checks of the bridge's public functions: one place for each rule.
+"""Argument checks of public functions (the bridge, the engines, workload sizes): one place
+for each rule.
 
 Each check raises a one-line :mod:`neuropcm.errors` error that names the argument, the
 offending value and the fix, before any long work. Nothing is rounded, clamped or
@@ -15,8 +16,8 @@ import os
 
 import numpy as np
 
-from ..errors import ParameterError, ShapeError, UnitError
-from ..units import brian2_unit, check_finite, is_quantity, to_si, unit_name
+from .errors import ParameterError, ShapeError, UnitError
+from .units import brian2_unit, check_finite, is_quantity, to_si, unit_name
 
 _SIGNS = {None: (lambda v: True, ""), "positive": (lambda v: v > 0, " > 0"),
           "nonnegative": (lambda v: v >= 0, " >= 0")}
