@@ -37,17 +37,31 @@ def resolve_seed(seed) -> int:
 def check_matrix(W) -> np.ndarray:
     """``W`` as a finite, non-empty 2-d float array.
 
+    Only real numbers are accepted (integer or floating dtypes): a complex matrix (whose
+    imaginary part a float conversion would drop), a boolean one and one of Python objects
+    or strings are refused, never converted.
+
     Raises
     ------
     ParameterError
-        ``W`` is not numeric or holds NaN/Inf.
+        ``W`` is not a real numeric array (complex, bool, object, strings) or holds NaN/Inf.
     ShapeError
         ``W`` is not a non-empty matrix.
     """
     try:
-        W = np.asarray(W, dtype=float)
+        raw = np.asarray(W)
     except (TypeError, ValueError):
         raise ParameterError(f"W must be a real numeric matrix, got {type(W).__name__}") from None
+    kind = raw.dtype.kind
+    if kind == "c":
+        raise ParameterError(f"W has the complex dtype {raw.dtype}: a crossbar stores real "
+                             f"weights; pass W.real (or split real and imaginary parts into "
+                             f"two crossbars) explicitly")
+    if kind not in "iuf":
+        what = {"b": "boolean", "O": "object"}.get(kind, "non-numeric")
+        raise ParameterError(f"W has the {what} dtype {raw.dtype}: a crossbar stores a real "
+                             f"numeric matrix; convert it explicitly, e.g. W.astype(float)")
+    W = np.asarray(raw, dtype=float)
     if W.ndim != 2 or 0 in W.shape:
         raise ShapeError(f"W has shape {W.shape}; a crossbar stores a non-empty 2-d matrix "
                          f"(m, n)")

@@ -23,7 +23,23 @@ _reset_level = ph.RESET_LEVEL.numba
 _writable = ph.WRITABLE.numba
 
 
-def _make_set_kernel(mean_fn, std_fn):
+def _make_set_kernels(mean_fn, std_fn):
+    @numba.njit(inline="always")
+    def pulse(i, a, x, G, P, f_set, t_prog, n_set, energy, now, mem, mean_p, std_p, g_min,
+              g_max, e_set):
+        """One SET pulse of relative amplitude ``a`` with the normal ``x`` on device ``i``:
+        ``P <- P exp(-1/mem)``; ``G <- clip(G + a f_set (mean(G, P) + std(G, P) x), g_min,
+        g_max)``; ``t_prog <- now``; ``n_set += 1``; ``energy += e_set``."""
+        p = _pulse_memory(P[i], mem)
+        g = G[i]
+        m = mean_fn(g, p, *mean_p)
+        s = std_fn(g, p, *std_p)
+        G[i] = _set_update(g, a * f_set[i], m, s, x, g_min, g_max)
+        P[i] = p
+        t_prog[i] = now
+        n_set[i] += 1
+        energy[i] += e_set
+
     @numba.njit(nogil=True)
     def set_kernel(G, P, f_set, t_prog, n_set, n_reset, energy, idx, amp, xi, now,
                    mem, mean_p, std_p, g_min, g_max, e_set, endurance):
@@ -42,21 +58,45 @@ def _make_set_kernel(mean_fn, std_fn):
             a = amp[0] if one_amp else amp[k]
             if a <= 0.0 or not _writable(n_set[i], n_reset[i], endurance):
                 continue
-            p = _pulse_memory(P[i], mem)
-            g = G[i]
-            m = mean_fn(g, p, *mean_p)
-            s = std_fn(g, p, *std_p)
-            G[i] = _set_update(g, a * f_set[i], m, s, xi[k], g_min, g_max)
-            P[i] = p
-            t_prog[i] = now
-            n_set[i] += 1
-            energy[i] += e_set
+            pulse(i, a, xi[k], G, P, f_set, t_prog, n_set, energy, now, mem, mean_p, std_p,
+                  g_min, g_max, e_set)
 
-    return set_kernel
+    @numba.njit(nogil=True)
+    def set_rounds(G, P, f_set, t_prog, n_set, n_reset, energy, active, n_active, counts,
+                   k0, k1, xi, now, mem, mean_p, std_p, g_min, g_max, e_set, endurance):
+        """Apply pulse rounds ``k0 .. k1-1`` of ``counts`` nominal SET pulses (in place).
+
+        In round ``k`` every device ``i`` with ``counts[i] > k`` gets one pulse of amplitude
+        1 -- the update of :func:`set_kernel`,
+        ``G <- clip(G + f_set (mean(G, P) + std(G, P) xi_j), g_min, g_max)`` after
+        ``P <- P exp(-1/mem)`` -- in increasing ``i``, taking the next normal ``xi_j``
+        (also for a worn-out device, which is skipped): the same updates and draws, in
+        the same order, as ``k1 - k0`` calls of :func:`set_kernel` on the devices with
+        ``counts > k``. ``active[:n_active]`` holds, ascending, the devices with
+        ``counts > k0``; it is compacted in place to those with ``counts > k1``, whose
+        number is returned. ``xi`` holds exactly the draws of these rounds.
+        """
+        j = 0
+        for k in range(k0, k1):
+            m = 0
+            for q in range(n_active):
+                i = active[q]
+                if _writable(n_set[i], n_reset[i], endurance):
+                    pulse(i, 1.0, xi[j], G, P, f_set, t_prog, n_set, energy, now, mem,
+                          mean_p, std_p, g_min, g_max, e_set)
+                j += 1
+                if counts[i] > k + 1:
+                    active[m] = i
+                    m += 1
+            n_active = m
+        return n_active
+
+    return set_kernel, set_rounds
 
 
-set_pulsed = _make_set_kernel(ph.SET_MEAN.numba, ph.SET_STD.numba)
-set_linear = _make_set_kernel(ph.LINEAR_SET_MEAN.numba, ph.LINEAR_SET_STD.numba)
+set_pulsed, set_rounds_pulsed = _make_set_kernels(ph.SET_MEAN.numba, ph.SET_STD.numba)
+set_linear, set_rounds_linear = _make_set_kernels(ph.LINEAR_SET_MEAN.numba,
+                                                  ph.LINEAR_SET_STD.numba)
 
 
 @numba.njit(nogil=True)

@@ -16,6 +16,9 @@ from .presets import get_preset
 from .programming import ProgramResult, program_oneshot, program_verify
 from .validation import STATE_UNITS  # noqa: F401  (re-exported)
 
+#: Largest number of normal draws :meth:`PCMArray.set_pulses` holds at once (8 MiB).
+_DRAW_BLOCK = 2 ** 20
+
 
 class PCMArray:
     """An N-d array of phase-change memory devices.
@@ -252,30 +255,66 @@ class PCMArray:
         self._set_idx(idx, np.ascontiguousarray(amp))
         return self
 
+    def _set_model(self):
+        """The SET kernels' model arguments: ``(pulsed?, mem, mean_p, std_p)``."""
+        p = self.params
+        if p.model == "pulsed":
+            return True, p.pulse_memory, (p.set_a, p.set_b, p.set_c), (p.set_d, p.set_e, p.set_f)
+        return False, 1.0, (p.set_step,), (p.set_step_std,)
+
     def _set_idx(self, idx, amp) -> None:
         p, s = self.params, self._s
-        if p.model == "pulsed":
-            kern, mean_p, std_p = K.set_pulsed, (p.set_a, p.set_b, p.set_c), \
-                (p.set_d, p.set_e, p.set_f)
-            mem = p.pulse_memory
-        else:
-            kern, mean_p, std_p, mem = K.set_linear, (p.set_step,), (p.set_step_std,), 1.0
+        pulsed, mem, mean_p, std_p = self._set_model()
+        kern = K.set_pulsed if pulsed else K.set_linear
         kern(s["G"], s["P"], s["f_set"], s["t_prog"], s["n_set"], s["n_reset"], s["energy"],
              idx, amp, self._normals(idx.size), self.time, mem, mean_p, std_p, p.g_min, p.g_max,
              p.e_set, p.endurance)
 
     def set_pulses(self, counts) -> "PCMArray":
-        """Apply ``counts`` SET pulses to each device (whole numbers >= 0, an array of the
-        array's shape or a scalar for all devices; fractions are refused, not rounded)."""
+        """Apply ``counts`` nominal SET pulses to each device.
+
+        Parameters
+        ----------
+        counts : int or array of int
+            Pulses per device: whole numbers >= 0 (whole floats accepted), a scalar for all
+            devices or an array broadcasting to the array's shape. Fractions, NaN/Inf,
+            negative counts, counts above :data:`~neuropcm.devices.validation.COUNT_MAX`
+            and quantities with a unit are refused (one line, before any pulse), never
+            rounded.
+
+        Notes
+        -----
+        The pulses are applied in rounds: in round ``k`` every device with more than ``k``
+        pulses gets one pulse, in flat index order, drawing one normal each -- exactly what
+        ``max(counts)`` calls of :meth:`set_pulse` on the devices with ``counts > k`` do,
+        bit for bit (same updates, same draws in the same order), but the loop runs inside
+        one numba kernel (:func:`~neuropcm.devices._kernels.set_rounds_pulsed`) over blocks
+        of rounds of at most ``2**20`` draws, so ``10**7`` pulses on a few devices take
+        seconds and little memory. A worn-out device still takes its draw and is skipped,
+        as in :meth:`set_pulse`.
+        """
         c = V.as_counts(counts, "counts")
         try:
-            c = np.broadcast_to(c, self.shape).ravel()
+            c = np.ascontiguousarray(np.broadcast_to(c, self.shape).ravel())
         except ValueError:
             raise ShapeError(f"counts of shape {c.shape} does not fit the array shape "
                              f"{self.shape}") from None
-        one = np.ones(1)
-        for k in range(int(c.max()) if c.size else 0):
-            self._set_idx(np.flatnonzero(c > k), one)
+        active = np.flatnonzero(c > 0).astype(np.int64)
+        n_active = active.size
+        if n_active == 0:
+            return self
+        p, s = self.params, self._s
+        pulsed, mem, mean_p, std_p = self._set_model()
+        kern = K.set_rounds_pulsed if pulsed else K.set_rounds_linear
+        k, k_end = 0, int(c.max())
+        while k < k_end:
+            k1 = min(k_end, k + max(1, _DRAW_BLOCK // n_active))
+            n_draws = int(np.minimum(c[active[:n_active]] - k, k1 - k).sum())
+            n_active = kern(s["G"], s["P"], s["f_set"], s["t_prog"], s["n_set"], s["n_reset"],
+                            s["energy"], active, n_active, c, k, k1, self._normals(n_draws),
+                            self.time, mem, mean_p, std_p, p.g_min, p.g_max, p.e_set,
+                            p.endurance)
+            k = k1
         return self
 
     def program(self, target, mask=None, tol=None, max_iterations=None) -> ProgramResult:

@@ -159,7 +159,12 @@ PULSE_MEMORY = Relation(
 SET_MEAN = Relation(
     "set_mean", "set_a * G + set_b + set_c * P", (("G", "S"), ("P", "1")),
     ("set_a", "set_b", "set_c"), "S")
-"""Mean SET increment ``a G + b + c P`` (siemens)."""
+"""Mean SET increment ``a G + b + c P`` (siemens). The parameters are bounded so that a SET
+never lowers G where the device starts (:meth:`PulsedParams.check_relations
+<neuropcm.devices.params.PulsedParams.check_relations>`): ``-1 < a <= 0``, ``c >= 0`` and
+``a g_min + b > 0``, so the step is positive from g_min up to the fixed point
+``-(b + c P)/a`` (10.48 uS for the published fit); above it the mean is negative, the fit's
+saturation."""
 
 SET_STD = Relation(
     "set_std", "set_d * G + set_e + set_f * P", (("G", "S"), ("P", "1")),

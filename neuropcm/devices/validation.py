@@ -15,13 +15,17 @@ from ..errors import ParameterError, ShapeError
 from ..random import check_seed, rng
 from ..units import check_finite, is_quantity, to_si
 from . import physics as ph
-from .params import DeviceParams
+from .params import T_MAX, DeviceParams
 
 #: State arrays of a PCMArray with their units (the HDF5 layout uses the same names).
 STATE_UNITS = {
     "G": "S", "P": "1", "t_prog": "s", "nu": "1", "f_set": "1",
     "n_set": "count", "n_reset": "count", "n_read": "count", "energy": "J",
 }
+
+
+#: Largest count accepted (the int64 counters' limit, as a float that converts exactly).
+COUNT_MAX = 2 ** 62
 
 
 def _integral(v) -> bool:
@@ -43,7 +47,7 @@ def as_count(value, name: str, *, minimum: int = 0) -> int:
 
 def as_counts(values, name: str) -> np.ndarray:
     """A non-negative whole-number array (int64); whole floats are accepted, fractions,
-    NaN/Inf, negatives and quantities with a unit refused."""
+    NaN/Inf, negatives, counts above :data:`COUNT_MAX` and quantities with a unit refused."""
     v = to_si(values, "1", name) if is_quantity(values) else values
     a = np.asarray(v)
     if a.dtype.kind == "b" or a.dtype.kind not in "iuf":
@@ -56,6 +60,9 @@ def as_counts(values, name: str) -> np.ndarray:
     if a.size and a.min() < 0:
         raise ParameterError(f"{name} contains the negative count {a.min().item()!r}; counts "
                              f"are >= 0")
+    if a.size and a.max() > COUNT_MAX:
+        raise ParameterError(f"{name} contains {a.max().item()!r}, above the largest count "
+                             f"{COUNT_MAX} (an int64 counter); give a smaller count")
     return a.astype(np.int64)
 
 
@@ -113,11 +120,17 @@ def as_time(value, name: str, *, nonnegative: bool = True) -> float:
 
 
 def as_temperature(value) -> float:
-    """A positive finite temperature in kelvin."""
+    """A positive finite temperature in kelvin, at most
+    :data:`~neuropcm.devices.params.T_MAX` (about the melting point of Ge2Sb2Te5: above
+    it there is no device), the bound of the models' ``t_ref`` too."""
     v = to_si(value, "K", "temperature")
     if not (isinstance(v, float) and math.isfinite(v) and v > 0):
         raise ParameterError(f"temperature = {value!r} must be a positive finite number of "
                              f"kelvin, e.g. 300 or 300*kelvin")
+    if v > T_MAX:
+        raise ParameterError(f"temperature = {value!r} K is out of range: it must be <= "
+                             f"{T_MAX!r} K (about the melting point of Ge2Sb2Te5; above it "
+                             f"there is no device)")
     return v
 
 

@@ -12,6 +12,7 @@ from brian2.units.fundamentalunits import get_dimensions
 from ..devices import physics as ph
 from ..devices.params import DeviceParams
 from ..devices.presets import get_preset
+from ..devices.validation import as_temperature
 from ..errors import ParameterError, UnitError
 from ..random import check_seed, rng
 from ._checks import check_count, check_quantity
@@ -74,7 +75,9 @@ def synapse_state_to_devices(state: dict, params, time: float = 0.0, preset="cus
     seed : int or None
         The run's seed: G+ gets the random stream ``rng(seed, "snn", "export", "G_plus")``
         and G- ``rng(seed, "snn", "export", "G_minus")`` (:mod:`neuropcm.random`). None:
-        fresh, unpredictable streams (as ``PCMArray(seed=None)``), independent of each other.
+        fresh, unpredictable streams (as ``PCMArray(seed=None)``), independent of each other
+        -- never in a seeded run: arrays written to a file must carry streams derived from
+        the run's seed, or two runs with one seed write different files.
     temperature : float or None
         Operating temperature (K) of both arrays; None: the model's reference ``t_ref``.
     """
@@ -281,8 +284,8 @@ class PCMSynapses(Synapses):
             check_quantity(drift_update, second, "drift_update", "1*second", "positive")
         temp_k = None
         if temperature is not None:
-            temp_k = float(check_quantity(temperature, kelvin, "temperature", "300*kelvin",
-                                          "positive") / kelvin)
+            temp_k = as_temperature(float(check_quantity(
+                temperature, kelvin, "temperature", "300*kelvin", "positive") / kelvin))
         self._seed = None if seed is None else check_seed(seed)
         self._temperature = self.device_params.t_ref if temp_k is None else temp_k
         self._initial_pulses = None

@@ -240,7 +240,10 @@ def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignment
     params = cfg.synapses.device_params()
     n_in, n_out = n_inputs(cfg), cfg.neurons.n
     syn_state = {k[4:]: v for k, v in state.items() if k.startswith("syn.")}
-    plus, minus = synapse_state_to_devices(syn_state, params, preset=cfg.synapses.preset)
+    # the stored arrays' random streams come from the run's seed (rng(seed, "snn", "export",
+    # "G_plus"/"G_minus")): two runs with one seed write the same files
+    plus, minus = synapse_state_to_devices(syn_state, params, preset=cfg.synapses.preset,
+                                           seed=check_seed(settings["seed"]))
     w = (plus.conductance - minus.conductance).reshape(n_in, n_out)
     tot_p, tot_m = plus.totals(), minus.totals()
     results = {

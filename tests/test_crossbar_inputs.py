@@ -1,0 +1,41 @@
+"""Crossbar matrices must be real numbers (issue 18, point 3): complex, boolean and object
+matrices are refused in one line, before any device is programmed."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from neuropcm.crossbar import Crossbar
+from neuropcm.crossbar.state import check_matrix
+from neuropcm.errors import ParameterError
+
+W = np.arange(6.0).reshape(2, 3) / 6
+
+
+@pytest.mark.parametrize("bad,word", [
+    (W + 1j * W, "complex128"),
+    (W.astype(np.complex64), "complex64"),   # zero imaginary part: still refused
+    (W > 0.3, "bool"),
+    (W.astype(object), "object"),
+    (np.array([["0.1", "0.2"], ["0.3", "0.4"]]), "<U3"),
+])
+def test_non_real_matrices_are_refused_in_one_line(bad, word):
+    for call in (lambda: Crossbar(bad, "ideal", seed=0), lambda: check_matrix(bad)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no ComplexWarning before the error
+            with pytest.raises(ParameterError) as e:
+                call()
+        msg = str(e.value)
+        assert "\n" not in msg and "W" in msg and word in msg, msg
+    xb = Crossbar(W, "ideal", seed=0)
+    with pytest.raises(ParameterError, match=word.replace("<", ".")):
+        xb.program(bad)
+
+
+@pytest.mark.parametrize("ok", [W, W.astype(np.float32), (W * 6).astype(np.int64),
+                                (W * 6).astype(np.uint8), W.tolist()])
+def test_real_matrices_are_accepted(ok):
+    out = check_matrix(ok)
+    assert out.dtype == np.float64 and out.shape == (2, 3)
+    np.testing.assert_array_equal(out, np.asarray(ok, dtype=float))
