@@ -1,4 +1,15 @@
-"""PCM device objects: the single source of truth for PCM physics in NeuroPCM."""
+"""PCM device objects: the single source of truth for PCM physics in NeuroPCM (the ground
+floor: nothing here imports io, the engines or anything above).
+
+What lives where: :mod:`.params` (frozen, validated parameter dataclasses of the two device
+models, every field with its unit and physical bounds; their shared base in
+``_params_base``), :mod:`.presets` (named presets that only change defaults and cite their
+source), :mod:`.physics` (each relation written once, rendered into numpy, numba and Brian2),
+:mod:`.array` (:class:`PCMArray`: state, operations, counters; its numba kernels in
+``_kernels``), :mod:`.programming` (program-and-verify), :mod:`.theory` (exact analytic
+references), :mod:`.validation` (argument and state checks) and :mod:`.refresh` (refresh
+rules shared by the crossbar and the SNN).
+"""
 
 from .array import STATE_UNITS, PCMArray, ProgramResult
 from .params import EV, K_BOLTZMANN, DeviceParams, ProgrammedStateParams, PulsedParams
