@@ -39,3 +39,18 @@ def test_real_matrices_are_accepted(ok):
     out = check_matrix(ok)
     assert out.dtype == np.float64 and out.shape == (2, 3)
     np.testing.assert_array_equal(out, np.asarray(ok, dtype=float))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_banded_crossbar_refuses_complex_matrices_by_the_same_rule(sparse):
+    """The tiled crossbar checks its matrix with the crossbar's own rule (dense or sparse)."""
+    import scipy.sparse as sp
+
+    from neuropcm.crossbar.tiled import BandedCrossbar
+
+    A = np.eye(4) + 0.1j * np.eye(4, k=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ParameterError) as e:
+            BandedCrossbar(sp.csr_matrix(A) if sparse else A, band=1, tile_rows=2, seed=0)
+    assert "complex128" in str(e.value) and "A" in str(e.value) and "\n" not in str(e.value)

@@ -34,12 +34,26 @@ def resolve_seed(seed) -> int:
     return check_seed(seed)
 
 
-def check_matrix(W) -> np.ndarray:
-    """``W`` as a finite, non-empty 2-d float array.
+def check_real_dtype(dtype, name: str = "W") -> None:
+    """Refuse a dtype that is not a real number type (integer or floating): a complex matrix
+    (whose imaginary part a float conversion would drop), a boolean one and one of Python
+    objects or strings are never converted."""
+    kind = np.dtype(dtype).kind
+    if kind == "c":
+        raise ParameterError(f"{name} has the complex dtype {dtype}: a crossbar stores real "
+                             f"weights; pass {name}.real (or split real and imaginary parts "
+                             f"into two crossbars) explicitly")
+    if kind not in "iuf":
+        what = {"b": "boolean", "O": "object"}.get(kind, "non-numeric")
+        raise ParameterError(f"{name} has the {what} dtype {dtype}: a crossbar stores a real "
+                             f"numeric matrix; convert it explicitly, e.g. "
+                             f"{name}.astype(float)")
 
-    Only real numbers are accepted (integer or floating dtypes): a complex matrix (whose
-    imaginary part a float conversion would drop), a boolean one and one of Python objects
-    or strings are refused, never converted.
+
+def check_matrix(W, name: str = "W") -> np.ndarray:
+    """``W`` as a finite, non-empty 2-d float array (``name`` names it in errors).
+
+    Only real numbers are accepted (:func:`check_real_dtype`).
 
     Raises
     ------
@@ -51,24 +65,22 @@ def check_matrix(W) -> np.ndarray:
     try:
         raw = np.asarray(W)
     except (TypeError, ValueError):
-        raise ParameterError(f"W must be a real numeric matrix, got {type(W).__name__}") from None
-    kind = raw.dtype.kind
-    if kind == "c":
-        raise ParameterError(f"W has the complex dtype {raw.dtype}: a crossbar stores real "
-                             f"weights; pass W.real (or split real and imaginary parts into "
-                             f"two crossbars) explicitly")
-    if kind not in "iuf":
-        what = {"b": "boolean", "O": "object"}.get(kind, "non-numeric")
-        raise ParameterError(f"W has the {what} dtype {raw.dtype}: a crossbar stores a real "
-                             f"numeric matrix; convert it explicitly, e.g. W.astype(float)")
+        raise ParameterError(f"{name} must be a real numeric matrix, got "
+                             f"{type(W).__name__}") from None
+    check_real_dtype(raw.dtype, name)
     W = np.asarray(raw, dtype=float)
     if W.ndim != 2 or 0 in W.shape:
-        raise ShapeError(f"W has shape {W.shape}; a crossbar stores a non-empty 2-d matrix "
-                         f"(m, n)")
-    if not np.isfinite(W).all():
-        bad = W[~np.isfinite(W)].ravel()[0]
-        raise ParameterError(f"W contains {bad!r}; every weight must be finite")
+        raise ShapeError(f"{name} has shape {W.shape}; a crossbar stores a non-empty 2-d "
+                         f"matrix (m, n)")
+    check_finite_entries(W, name)
     return W
+
+
+def check_finite_entries(values: np.ndarray, name: str = "W") -> None:
+    """Refuse NaN or Inf among ``values`` (naming the first one)."""
+    if not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)].ravel()[0]
+        raise ParameterError(f"{name} contains {bad!r}; every entry must be finite")
 
 
 def restore(obj, state: dict) -> None:

@@ -27,6 +27,7 @@ from ..errors import ParameterError, ShapeError
 from ..random import check_seed, int_seed
 from ..units import to_si
 from .crossbar import Crossbar
+from .state import check_finite_entries, check_matrix, check_real_dtype
 
 __all__ = ["Tile", "BandedCrossbar", "bandwidths"]
 
@@ -58,22 +59,15 @@ def _whole(v, name, minimum):
 
 
 def _check_matrix(A) -> sp.csr_matrix:
-    if sp.issparse(A):
-        M = sp.csr_matrix(A, dtype=float)
-    else:
-        try:
-            arr = np.asarray(A, dtype=float)
-        except (TypeError, ValueError):
-            raise ParameterError(f"A must be a real matrix (array or scipy.sparse), got "
-                                 f"{type(A).__name__}") from None
-        if arr.ndim != 2:
-            raise ShapeError(f"A has shape {arr.shape}; give a 2-d matrix (m, n)")
-        M = sp.csr_matrix(arr)
+    """``A`` (dense or scipy.sparse) as a finite, non-empty, real CSR matrix: the crossbar's
+    own rules (:func:`~neuropcm.crossbar.state.check_matrix`)."""
+    if not sp.issparse(A):
+        return sp.csr_matrix(check_matrix(A, "A"))
+    check_real_dtype(A.dtype, "A")
+    M = sp.csr_matrix(A, dtype=float)
     if 0 in M.shape:
         raise ShapeError(f"A has shape {M.shape}; a crossbar stores a non-empty matrix")
-    if not np.isfinite(M.data).all():
-        bad = M.data[~np.isfinite(M.data)][0]
-        raise ParameterError(f"A contains {bad!r}; every entry must be finite")
+    check_finite_entries(M.data, "A")
     return M
 
 
