@@ -52,5 +52,5 @@ def test_banded_crossbar_refuses_complex_matrices_by_the_same_rule(sparse):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ParameterError) as e:
-            BandedCrossbar(sp.csr_matrix(A) if sparse else A, band=1, tile_rows=2, seed=0)
+            BandedCrossbar(sp.csr_matrix(A) if sparse else A, lower=1, upper=1, tile_rows=2, seed=0)
     assert "complex128" in str(e.value) and "A" in str(e.value) and "\n" not in str(e.value)
