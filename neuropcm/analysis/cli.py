@@ -17,10 +17,6 @@ from ..errors import ParameterError
 
 __all__ = ["add_analysis_parsers"]
 
-#: First bytes of the image files ``plot`` may replace.
-_SIGNATURES = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF", ".jpg": b"\xff\xd8\xff",
-               ".jpeg": b"\xff\xd8\xff"}
-
 
 def _emit(text: str) -> None:
     """Print ``text``; a reader that stops early (``| head``) ends the output quietly."""
@@ -40,15 +36,16 @@ def _inspect(args) -> int:
 
 def _image_path(path, source: Path) -> Path:
     """``--out``: a suffix matplotlib writes, a writable place, not the file read, and an
-    existing file there only an image of the same type."""
+    existing file there only an image NeuroPCM wrote, of the same format (its mark in the
+    image's metadata: :func:`neuropcm.plotting.replace_refusal`); a user's image is never
+    replaced."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from ..io.paths import check_output_path
 
     suffixes = tuple(sorted("." + t for t in FigureCanvasAgg(Figure()).get_supported_filetypes()))
-    out = check_output_path(path, what="--out", suffixes=suffixes,
-                            signature=_SIGNATURES.get(Path(path).suffix.lower()))
+    out = check_output_path(path, what="--out", suffixes=suffixes)  # images: marked ones only
     if out.exists() and out.resolve() == source.resolve():
         raise ParameterError(f"--out {str(out)!r} is the file being read; give another name")
     return out

@@ -19,7 +19,9 @@ from ..devices.array import STATE_UNITS, PCMArray
 from ..devices.params import PARAM_CLASSES
 from ..devices.presets import PRESETS, with_preset
 from ..errors import ParameterError, ResultsFileError, SchemaError
+from ..plotting import file_mode
 from .kinds import KINDS, check_units, get_kind
+from .paths import check_replace, is_lock_error, locked_message
 
 #: The layout version every file kind started at. The root ``schema_version`` of a file is
 #: its kind's version (:attr:`~neuropcm.io.kinds.FileKind.schema_version`); readers refuse
@@ -38,6 +40,11 @@ def atomic_h5(path, kind: str):
     :class:`ResultsFileError` and also leaves ``path`` as it was: HDF5 never sees the
     failing disk, so no half-written file or error flood can follow.
 
+    Only a NeuroPCM file of the same ``kind`` is ever replaced: a file already at ``path``
+    that is not HDF5, an HDF5 file NeuroPCM did not write, or a NeuroPCM file of another
+    kind is refused before anything is written, and again just before the rename
+    (:func:`neuropcm.io.paths.check_replace`, the rule ``--out`` is checked with).
+
     Parameters
     ----------
     path : str or Path
@@ -45,9 +52,18 @@ def atomic_h5(path, kind: str):
     kind : str
         What produced the file: a kind of :data:`~neuropcm.io.kinds.KINDS`
         (``"pcm_array"``, ``"device_characterisation"``, ...); its schema version is written.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` is not a file path, is a folder, or holds a file that must not be replaced
+        (one line naming it).
+    ResultsFileError
+        The file could not be written.
     """
     version = get_kind(kind).schema_version
-    path = Path(path)
+    path = _as_path(path, "output file")
+    check_replace(path, what="output file", kind=kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(f"{path}.{uuid.uuid4().hex}.mem", "w", driver="core",
                    backing_store=False) as f:
@@ -58,7 +74,34 @@ def atomic_h5(path, kind: str):
         yield f
         f.flush()
         image = f.id.get_file_image()
+    check_replace(path, what="output file", kind=kind)  # it may have appeared meanwhile
     _write_replace(path, image)
+
+
+def _as_path(path, what: str) -> Path:
+    """``path`` (a str or os.PathLike naming a file) as a Path.
+
+    Raises
+    ------
+    ParameterError
+        Anything else (None, a number, an open file), an empty name, or a folder.
+    """
+    if isinstance(path, (bytes, bytearray)):
+        path = os.fsdecode(bytes(path))
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"{what}: {_short_repr(path)} is not a file path; give a str or "
+                             f"pathlib.Path naming a .h5 file")
+    p = Path(os.fsdecode(os.fspath(path)))
+    if str(path) == "":
+        raise ParameterError(f"{what}: the path is empty; give the name of a .h5 file")
+    if p.is_dir():
+        raise ParameterError(f"{what}: {str(p)!r} is a folder; give the name of a .h5 file")
+    return p
+
+
+def _short_repr(v, limit: int = 60) -> str:
+    text = " ".join(repr(v).split())
+    return text if len(text) <= limit else f"{text[:limit]}... (a {type(v).__name__})"
 
 
 def _write_replace(path: Path, data: bytes) -> None:
@@ -67,6 +110,7 @@ def _write_replace(path: Path, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
+            os.fchmod(fd, file_mode(path))  # the replaced file's, or a new file's, not 0o600
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
@@ -89,20 +133,25 @@ def open_h5(path, kind: str | None = None) -> h5py.File:
 
     Raises
     ------
+    ParameterError
+        ``path`` is not a file path (None, a number, ...), is empty or is a folder.
     ResultsFileError
-        The file is missing, truncated or corrupt (the message names the file).
+        The file is missing, truncated or corrupt, or another process has it open for
+        writing (the message names the file).
     SchemaError
         The file is HDF5 but not a NeuroPCM file, of a kind this NeuroPCM does not know,
         of another schema version than its kind's (:mod:`neuropcm.io.kinds`), or of
         another ``kind`` than requested.
     """
-    path = Path(path)
+    path = _as_path(path, "open_h5")
     if not path.exists():
         raise ResultsFileError(f"{path}: no such file; check the path or run the command that "
                                f"writes it first")
     try:
         f = h5py.File(path, "r")
     except OSError as e:
+        if is_lock_error(e):
+            raise ResultsFileError(locked_message(path)) from None
         raise ResultsFileError(f"{path}: not a readable HDF5 file (truncated or corrupt: {e}); "
                                f"re-create it") from None
     try:
@@ -358,8 +407,31 @@ def read_provenance(group: h5py.Group, params):
         raise SchemaError(f"{where}: preset {name!r}: {e}") from None
 
 
+def _check_array_name(name, what: str) -> str:
+    """A device array's name: one HDF5 link name (no '/', not '.' or '..')."""
+    if not isinstance(name, str) or name in ("", ".", ".."):
+        raise ParameterError(f"{what}: name={name!r} is not a device array name; give a "
+                             f"non-empty string such as 'array'")
+    if "/" in name:
+        raise ParameterError(f"{what}: name={name!r} contains '/', which HDF5 reads as "
+                             f"nested groups, so the array could not be read back; use e.g. "
+                             f"{name.replace('/', '_')!r}")
+    return name
+
+
 def save_array(path, arr: PCMArray, name: str = "array", config: dict | None = None) -> Path:
-    """Save a :class:`PCMArray` to ``path`` (atomically) under ``/devices/<name>``."""
+    """Save a :class:`PCMArray` to ``path`` (atomically) under ``/devices/<name>``.
+
+    Raises
+    ------
+    ParameterError
+        ``arr`` is not a PCMArray, ``name`` is not one HDF5 name (it contains ``'/'``), or
+        ``path`` holds a file that is not a ``pcm_array`` file NeuroPCM wrote (it is never
+        replaced) -- one line, before anything is written.
+    """
+    if not isinstance(arr, PCMArray):
+        raise ParameterError(f"save_array: arr is a {type(arr).__name__}, not a PCMArray")
+    _check_array_name(name, "save_array")
     with atomic_h5(path, kind="pcm_array") as f:
         write_array(f.create_group(f"devices/{name}"), arr)
         if config is not None:
@@ -369,6 +441,8 @@ def save_array(path, arr: PCMArray, name: str = "array", config: dict | None = N
 
 def load_array(path, name: str | None = None) -> PCMArray:
     """Load a :class:`PCMArray` saved by :func:`save_array` (the only one, or ``name``)."""
+    if name is not None:
+        _check_array_name(name, "load_array")
     with open_h5(path) as f:
         if "devices" not in f or not len(f["devices"]):
             raise SchemaError(f"{path}: holds no device arrays (/devices is missing or empty)")

@@ -26,8 +26,8 @@ import h5py
 import numpy as np
 
 from ..errors import ParameterError, SchemaError
-from .hdf5 import _schema_version, attr_json, attr_str, open_h5, read_array, read_config, \
-    read_dataset
+from .hdf5 import _as_path, _schema_version, attr_json, attr_str, open_h5, read_array, \
+    read_config, read_dataset
 from .kinds import KINDS, FileKind, normalise_units
 
 __all__ = ["Result", "DatasetInfo", "DeviceInfo", "open_result"]
@@ -196,13 +196,17 @@ def open_result(path) -> Result:
 
     Raises
     ------
+    ParameterError
+        ``path`` is not a file path (None, a number, an open file ...), is empty or is a
+        folder (one line).
     ResultsFileError
-        The file is missing, truncated or not HDF5.
+        The file is missing, truncated or not HDF5, or another process is writing it.
     SchemaError
         The file is not a NeuroPCM file, is of a kind this NeuroPCM does not know or of
         another schema version, or lacks a headline, dataset, configuration or device
         array its kind declares, or a declared dataset has other units (one line).
     """
+    path = _as_path(path, "neuropcm.io.open")
     with open_h5(path) as f:
         kind = KINDS[attr_str(f, "kind")]  # open_h5 refused unknown kinds
         version = _schema_version(path, f.attrs["schema_version"])

@@ -7,6 +7,7 @@ import argparse
 
 from ..config import load_config
 from ..errors import ParameterError
+from .grid import MAX_POINTS, count_points, load_grid, point_limit
 from .runner import plan_sweep, run_sweep
 
 _GRID_HELP = """\
@@ -16,8 +17,10 @@ setting; nested fields dotted or as tables. Example:
     preset = ["nandakumar2018", "joshi2020"]
     devices = 2000
     seed = { range = [0, 5] }
-Each point writes DIR/<hash of its config>.h5; a rerun skips finished points. Exit status:
-0 all points finished, 1 some failed (DIR/<point>.error.txt), 2 bad input, 130 interrupted.
+Each point writes DIR/<hash of its config>.h5; a rerun skips finished points. The points
+are counted first: a grid of more than {max_points:,} points is refused unless --max-points
+raises the limit. Exit status: 0 all points finished, 1 some failed
+(DIR/<point>.error.txt), 2 bad input, 130 interrupted.
 """
 
 
@@ -36,14 +39,25 @@ def _sweep_command(args) -> int:
             raise ParameterError(f"--show {args.show!r}: {unknown} are not results of a "
                                  f"{w.kind!r} file; known: "
                                  f"{sorted([*kind.headline, *kind.optional])}")
-    if args.dry_run:
-        plan = plan_sweep(w, args.grid, args.out, base=base)
-        for p in plan.points:
-            print(f"{p.name}  {'finished' if p in plan.done else 'to run  '}  {p.describe()}")
-        print(f"{len(plan.points)} points, {len(plan.done)} finished, {len(plan.todo)} to run")
-        return 0
-    report = run_sweep(w, args.grid, args.out, base=base, scheduler=args.scheduler,
-                       workers=args.workers, progress=not args.quiet, show=show)
+    where = f"--grid {str(args.grid)!r}"
+    grid = load_grid(args.grid)
+    # counted from the axes' lengths before any config is built: a huge grid is refused
+    # at once, and the count is on screen before the configs are checked
+    n = count_points(w, grid, where, max_points=args.max_points)
+    print(f"{where}: {n:,} point{'s' if n != 1 else ''} of {w.name}; checking their "
+          f"configs", flush=True)
+    with point_limit(args.max_points):
+        if args.dry_run:
+            plan = plan_sweep(w, grid, args.out, base=base, where=where)
+            for p in plan.points:
+                print(f"{p.name}  {'finished' if p in plan.done else 'to run  '}  "
+                      f"{p.describe()}")
+            print(f"{len(plan.points)} points, {len(plan.done)} finished, {len(plan.todo)} "
+                  f"to run")
+            return 0
+        report = run_sweep(w, grid, args.out, base=base, where=where,
+                           scheduler=args.scheduler, workers=args.workers,
+                           progress=not args.quiet, show=show)
     print(report.table)
     print(f"wrote {report.summary}")
     return 0 if report.ok else 1
@@ -58,7 +72,8 @@ def add_sweep_parser(sub) -> None:
                                    "local Dask cluster or an existing one; one HDF5 file per "
                                    "point in DIR, DIR/summary.h5 and a table of the results "
                                    "(mean ± std over seeds).",
-                       epilog=_GRID_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=_GRID_HELP.replace("{max_points:,}", f"{MAX_POINTS:,}"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("workload", metavar="WORKLOAD", choices=sorted(workloads()),
                    help=f"one of {', '.join(sorted(workloads()))}")
     p.add_argument("--grid", required=True, metavar="GRID.toml", help="the grid (TOML)")
@@ -73,6 +88,9 @@ def add_sweep_parser(sub) -> None:
                    help="worker processes of the local cluster (default: the CPUs available)")
     p.add_argument("--show", metavar="NAME[,NAME]",
                    help="results to print (default: the file kind's headline results)")
+    p.add_argument("--max-points", type=int, default=None, metavar="N",
+                   help=f"the most points the grid may have (default {MAX_POINTS:,}); the "
+                        f"count is checked before any config is built")
     p.add_argument("--dry-run", action="store_true",
                    help="list the points (finished or to run) and run nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

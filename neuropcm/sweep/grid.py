@@ -16,14 +16,20 @@ Example (``seed = { range = [0, 5] }`` gives the seeds 0, 1, 2, 3, 4)::
 
 Every point's config is built (validated) before anything runs; each point is named by
 :func:`point_name`, a hash of the workload's name and the point's full canonical config.
+The number of points is counted from the axes' lengths first (:func:`count_points`): a grid
+of more than :data:`MAX_POINTS` points is refused at once, before any config is built,
+unless the limit is raised (``max_points=``, :func:`point_limit`, ``--max-points``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 import typing
 from dataclasses import dataclass
@@ -32,7 +38,15 @@ from pathlib import Path
 from ..config import Config, base_type, field_types, merge_tables
 from ..errors import NeuroPCMError, ParameterError
 
-__all__ = ["Point", "load_grid", "expand_grid", "point_name"]
+__all__ = ["Point", "load_grid", "expand_grid", "point_name", "count_points", "point_limit",
+           "MAX_POINTS"]
+
+#: The most points a grid may have unless the limit is raised: building and checking one
+#: config (and looking for its file) takes 0.1 ms or more, so this many take 10 s or more,
+#: and a run of each takes far longer.
+MAX_POINTS = 100_000
+_LIMIT: contextvars.ContextVar[int] = contextvars.ContextVar("neuropcm_max_points",
+                                                             default=MAX_POINTS)
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,7 @@ def _is_range(value) -> bool:
     return isinstance(value, dict) and set(value) == {"range"}
 
 
-def _range_values(spec, field: str, where: str) -> list[int]:
+def _range_values(spec, field: str, where: str) -> range:
     bounds = spec["range"]
     if not isinstance(bounds, list):
         bounds = [bounds]
@@ -103,7 +117,7 @@ def _range_values(spec, field: str, where: str) -> list[int]:
                              f"(stop excluded), e.g. {{ range = [0, 5] }} for 0..4")
     if len(bounds) == 3 and bounds[2] == 0:
         raise ParameterError(f"{where}: {field} = {{ range = {bounds} }} has step 0")
-    values = list(range(*bounds))
+    values = range(*bounds)  # not a list: its length is known without building it
     if not values:
         raise ParameterError(f"{where}: {field} = {{ range = {bounds} }} is empty (stop is "
                              f"excluded: [0, 5] gives 0..4)")
@@ -162,8 +176,66 @@ def _get(d: dict, dotted: str):
     return d
 
 
+def _check_limit(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ParameterError(f"--max-points (max_points=) {n!r} must be a whole number >= 1")
+    return n
+
+
+@contextlib.contextmanager
+def point_limit(max_points: int | None):
+    """Raise (or lower) the largest grid :func:`expand_grid` builds, inside the ``with``
+    block (for callers of :func:`~neuropcm.sweep.plan_sweep` and
+    :func:`~neuropcm.sweep.run_sweep`; ``neuropcm sweep --max-points N``). None keeps the
+    current limit."""
+    if max_points is None:
+        yield
+        return
+    token = _LIMIT.set(_check_limit(max_points))
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
+def _axes(workload, grid: dict, where: str) -> tuple[dict, list]:
+    """The fixed settings and the axes ``[(dotted name, values), ...]`` of ``grid``."""
+    if not isinstance(grid, dict):
+        raise ParameterError(f"{where} must be a table of config fields")
+    fixed: dict = {}
+    axes: list = []
+    _walk(workload.config, grid, "", where, fixed, axes)
+    return fixed, axes
+
+
+def _limit_points(axes: list, where: str, max_points: int | None) -> int:
+    n = math.prod(len(values) for _, values in axes)
+    limit = _LIMIT.get() if max_points is None else _check_limit(max_points)
+    if n > limit:
+        shape = " x ".join(f"{name} {len(values):,}" for name, values in axes)
+        raise ParameterError(f"{where}: {n:,} points ({shape}) are more than the limit of "
+                             f"{limit:,}; shrink an axis, or raise the limit with "
+                             f"--max-points {n} (max_points={n} in Python)")
+    return n
+
+
+def count_points(workload, grid: dict, where: str = "grid",
+                 max_points: int | None = None) -> int:
+    """How many points ``grid`` has: the product of its axes' lengths, counted without
+    building any config (fields are checked by name, values not).
+
+    Raises
+    ------
+    ParameterError
+        An unknown field, an empty axis or a malformed range; or more points than
+        ``max_points`` (default :data:`MAX_POINTS`, or the :func:`point_limit` in force).
+    """
+    _, axes = _axes(workload, grid, where)
+    return _limit_points(axes, where, max_points)
+
+
 def expand_grid(workload, grid: dict, base: Config | None = None,
-                where: str = "grid") -> list[Point]:
+                where: str = "grid", max_points: int | None = None) -> list[Point]:
     """Every point of ``grid`` for ``workload``, each config built and validated.
 
     Parameters
@@ -176,6 +248,9 @@ def expand_grid(workload, grid: dict, base: Config | None = None,
         Settings under the grid (default: the config class's defaults).
     where : str
         How the grid is named in messages (e.g. ``"grid sweep.toml"``).
+    max_points : int, optional
+        The most points built (default :data:`MAX_POINTS`, or the :func:`point_limit` in
+        force); the count is checked before any config is built.
 
     Returns
     -------
@@ -185,16 +260,13 @@ def expand_grid(workload, grid: dict, base: Config | None = None,
     Raises
     ------
     ParameterError, UnitError
-        An unknown field, an empty axis, a malformed range, a value the config refuses
-        (out of range, wrong unit: the message names the point), or two points with the same
-        config -- all before anything runs.
+        An unknown field, an empty axis, a malformed range, more points than the limit, a
+        value the config refuses (out of range, wrong unit: the message names the point),
+        or two points with the same config -- all before anything runs.
     """
     cls = workload.config
-    if not isinstance(grid, dict):
-        raise ParameterError(f"{where} must be a table of config fields")
-    fixed: dict = {}
-    axes: list = []
-    _walk(cls, grid, "", where, fixed, axes)
+    fixed, axes = _axes(workload, grid, where)
+    _limit_points(axes, where, max_points)
     base_raw = (base if base is not None else cls()).to_dict()
     base_raw = merge_tables(base_raw, _nest(fixed))
     points, seen = [], {}
