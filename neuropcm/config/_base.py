@@ -67,7 +67,10 @@ def choices_of(f: dataclasses.Field) -> tuple | None:
     """The allowed values of field ``f`` now (its ``choices``, called if callable), or
     None for a field without choices."""
     ch = f.metadata.get("choices")
-    return tuple(ch()) if callable(ch) else ch
+    if callable(ch):
+        ch = ch()
+    # a tuple subclass is kept: its ``in`` may accept more than it lists (preset files)
+    return ch if ch is None or isinstance(ch, tuple) else tuple(ch)
 
 
 def base_type(tp):

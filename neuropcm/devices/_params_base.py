@@ -257,6 +257,23 @@ class DeviceParams:
         return self.__dict__.get("_overrides", ())
 
     @property
+    def source(self) -> dict | None:
+        """The preset file these values were read from, as ``{"path", "sha256", "text"}``
+        (its whole text, so a result file that records it can be repeated without the
+        file); None for a built-in preset or hand-built values."""
+        return self.__dict__.get("_source")
+
+    def with_source(self, source: dict | None) -> "DeviceParams":
+        """A copy that records the preset file ``source`` (see :attr:`source`)."""
+        if source is not None and not (isinstance(source, dict)
+                                       and set(source) == {"path", "sha256", "text"}):
+            raise ParameterError(f"source must be None or a dict with path, sha256 and text, "
+                                 f"got {source!r}")
+        out = copy.copy(self)
+        object.__setattr__(out, "_source", None if source is None else dict(source))
+        return out
+
+    @property
     def provenance(self) -> str:
         """The provenance in words: ``"joshi2020"``, ``"joshi2020 (g_max, t0 overridden)"``
         or ``"custom"``."""
@@ -299,6 +316,8 @@ class DeviceParams:
             raise ParameterError(f"overrides {sorted(over)} need a preset name; a hand-built "
                                  f"parameter object has none")
         out = copy.copy(self)
+        if preset != self.preset:  # another preset: the file of this one no longer applies
+            object.__setattr__(out, "_source", None)
         object.__setattr__(out, "_preset", preset)
         object.__setattr__(out, "_overrides", tuple(sorted(set(over))))
         object.__setattr__(out, "_reference", None)
@@ -356,9 +375,12 @@ class DeviceParams:
             return new
         reference = self.__dict__.get("_reference")
         if reference is not None:
-            return new.with_reference(self.preset, reference)
-        over = set(self.overrides) | {k for k in changes if getattr(new, k) != getattr(self, k)}
-        return new.with_provenance(self.preset, over)
+            new = new.with_reference(self.preset, reference)
+        else:
+            over = set(self.overrides) | {k for k in changes
+                                          if getattr(new, k) != getattr(self, k)}
+            new = new.with_provenance(self.preset, over)
+        return new.with_source(self.source)  # overrides of a file preset keep its file
 
     def as_dict(self) -> dict[str, float]:
         """Field values as a plain dict (for JSON/HDF5)."""

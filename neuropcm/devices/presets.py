@@ -1,93 +1,65 @@
-"""Named device presets. A preset only changes defaults and cites its source."""
+"""Named device presets. A preset only changes defaults and cites its source.
+
+The built-in presets are :data:`PRESETS`; a user's device is a preset file
+(:mod:`~neuropcm.devices.preset_files`), named by its path or by its name in the user
+preset folder, and accepted wherever a preset name is.
+"""
 
 from __future__ import annotations
 
-import math
-from typing import Callable
-
 from ..errors import ParameterError, UnknownPresetError
 from ..units import is_quantity, to_si
-from .params import DeviceParams, ProgrammedStateParams, PulsedParams
+from .builtin_presets import PRESETS, binary, ideal, joshi2020, nandakumar2018  # noqa: F401
+from .params import DeviceParams
+from .preset_files import (find_preset_file, is_preset_path, load_preset_file, user_preset_dir,
+                           user_presets)
 
 
-def nandakumar2018() -> PulsedParams:
-    """Pulsed SET-accumulation model fitted on 10,000 devices.
+class PresetNames(tuple):
+    """The preset names a config field accepts: the built-in and user-folder names (what
+    ``--help`` lists), and -- tested by ``in`` -- any path of a valid preset file of the
+    field's device model. A path to an invalid file raises its one-line error from ``in``
+    (the reason, rather than "not one of ...")."""
 
-    S. R. Nandakumar et al., "A phase-change memory model for neuromorphic computing",
-    J. Appl. Phys. 124, 152135 (2018); drift and read noise as in its public
-    implementations (physics.md section 1). ``g_max`` = 20 uS as in the paper's figures
-    and a public implementation (12 uS has no source and pins ~11 % of devices at the
-    clip after 100 pulses; give ``g_max=12e-6`` as an override where a workload wants
-    it). The dataclass defaults are this preset.
-    """
-    return PulsedParams()
+    def __new__(cls, names, model: str | None = None):
+        out = super().__new__(cls, names)
+        out.model = model
+        return out
 
-
-def joshi2020() -> ProgrammedStateParams:
-    """Programmed-state inference model (programming noise, drift, 1/f read noise).
-
-    V. Joshi et al., "Accurate deep neural network inference using computational
-    phase-change memory", Nat. Commun. 11, 2473 (2020); as in IBM aihwkit's
-    ``PCMLikeNoiseModel`` (physics.md section 2). The dataclass defaults are this preset.
-    """
-    return ProgrammedStateParams()
-
-
-def binary() -> ProgrammedStateParams:
-    """Binary (digital) PCM: LRS = g_max, HRS = g_max/100, 5 % programming spread.
-
-    Muñoz-Martín et al., "Drift-resilient PCM MLP" (seed 2): HRS about two orders of
-    magnitude more resistive than LRS. Drift exponents of an embedded PCM at 300 K (the kind
-    of device of seed 2; physics.md section 3): mean 0.03 at the LRS and 0.09 at the HRS,
-    log-linear in G between them (``nu_a``, ``nu_b``). Assumed, no source: the 5 % relative
-    LRS/HRS programming spread (physics.md section 3) and a device-to-device spread of the
-    drift exponent of 8 % of its mean (``nu_c``, ``nu_d``; the relative spread of the Joshi
-    2020 relation at gn = 0.5, the highest conductance where that relation's own spread is
-    positive -- extrapolated to gn = 1 it is negative, and aihwkit's floor of 0.008 there
-    is a numerical clip, not data). Read noise follows the Joshi 2020 relation.
-    Programming saturates at g_max, so an LRS programmed at g_max is
-    ``min(N(g_max, (0.05 g_max)^2), g_max)``: half the devices sit at g_max.
-    """
-    ln_hrs = math.log(0.01)  # gn of the HRS
-    return ProgrammedStateParams(
-        g_min=0.0, g_max=25e-6, reset_mean=0.25e-6, reset_std=0.0125e-6, prog_p2=0.0,
-        prog_p1=0.0, prog_p0=0.0, prog_rel=0.05,
-        nu_b=0.03, nu_a=(0.09 - 0.03) / ln_hrs, nu_mean_min=0.0, nu_mean_max=0.1,
-        nu_d=0.08 * 0.03, nu_c=0.08 * (0.09 - 0.03) / ln_hrs, nu_std_min=0.0, nu_std_max=0.045)
+    def __contains__(self, name) -> bool:
+        if tuple.__contains__(self, name):
+            return True
+        if not (isinstance(name, str) and is_preset_path(name)):
+            return False
+        params = _build(name)
+        if self.model is not None and params.model != self.model:
+            raise ParameterError(f"preset file {name!r} is a {params.model!r} model; this "
+                                 f"setting takes a {self.model!r} one")
+        return True
 
 
-def ideal() -> ProgrammedStateParams:
-    """Ideal device: no noise, no drift, linear exact SET steps (for tests and references).
-
-    Programming hits the target exactly, reads return the programmed value, a SET pulse
-    adds exactly ``set_step`` = g_max/100 (up to g_max), RESET gives exactly 0.
-    """
-    return ProgrammedStateParams(
-        g_min=0.0, g_max=25e-6, reset_mean=0.0, reset_std=0.0, prog_p2=0.0, prog_p1=0.0,
-        prog_p0=0.0, prog_rel=0.0, nu_a=0.0, nu_b=0.0, nu_mean_min=0.0, nu_mean_max=0.0,
-        nu_c=0.0, nu_d=0.0, nu_std_min=0.0, nu_std_max=0.0, q_a=0.0, set_step=0.25e-6,
-        set_step_std=0.0, ea_hrs=0.0, ea_lrs=0.0)
-
-
-PRESETS: dict[str, Callable[[], DeviceParams]] = {
-    "nandakumar2018": nandakumar2018,
-    "joshi2020": joshi2020,
-    "binary": binary,
-    "ideal": ideal,
-}
-
-
-def preset_names(model: str | None = None) -> tuple[str, ...]:
-    """The names of :data:`PRESETS` now, sorted (config ``choices`` call this when they
-    validate, so a preset added to :data:`PRESETS` later is accepted everywhere).
+def preset_names(model: str | None = None) -> PresetNames:
+    """The names of the built-in presets and of the user preset folder's files, sorted
+    (config ``choices`` call this when they validate, so a preset added later is accepted
+    everywhere; a path of a preset file is accepted too, see :class:`PresetNames`).
 
     Parameters
     ----------
     model : str, optional
         Only the presets of this device model (``"pulsed"``, ``"programmed"``).
     """
-    return tuple(sorted(n for n, make in PRESETS.items()
-                        if model is None or make().model == model))
+    names = {n for n, make in PRESETS.items() if model is None or make().model == model}
+    for n, path in user_presets().items():
+        if n in PRESETS:
+            continue
+        if model is not None:
+            try:
+                if load_preset_file(path).model != model:
+                    continue
+            except (ParameterError, UnknownPresetError):
+                continue  # an invalid user file is reported when it is named, not here
+        names.add(n)
+    return PresetNames(sorted(names), model)
 
 
 def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams:
@@ -100,7 +72,8 @@ def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams
     Parameters
     ----------
     preset : str or DeviceParams
-        A name from :data:`PRESETS` or a ready parameter object.
+        A name from :data:`PRESETS`, a preset file's path or its name in the user preset
+        folder (:mod:`~neuropcm.devices.preset_files`), or a ready parameter object.
     **overrides : float or brian2 quantity
         Field values to change: plain SI floats, or Brian2 quantities of the field's unit
         (converted; e.g. ``g_max=20*usiemens``).
@@ -116,7 +89,8 @@ def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams
         params = preset
     elif isinstance(preset, str):
         params = _build(preset)
-        params = params.with_reference(preset, params)
+        if preset in PRESETS:  # a file preset carries its own name and reference
+            params = params.with_reference(preset, params)
     else:
         raise ParameterError(f"preset must be a preset name or a DeviceParams object, got "
                              f"{preset!r}; known presets: {sorted(PRESETS)}")
@@ -129,12 +103,18 @@ def get_preset(preset: "str | DeviceParams", **overrides: float) -> DeviceParams
 
 
 def _build(name: str) -> DeviceParams:
-    try:
-        factory = PRESETS[name]
-    except KeyError:
-        raise UnknownPresetError(
-            f"unknown device preset {name!r}; known presets: {sorted(PRESETS)}") from None
-    return factory()
+    """A built-in preset's values, or the validated values of the preset file ``name``
+    stands for (a path, or a name in the user preset folder)."""
+    if name in PRESETS:
+        return PRESETS[name]()
+    path = find_preset_file(name)
+    if path is not None:
+        return load_preset_file(path)
+    where = "" if is_preset_path(name) else f" nor a file {str(user_preset_dir())!r}/{name}.toml"
+    raise UnknownPresetError(
+        f"unknown device preset {name!r}: not a built-in preset{where}; known presets: "
+        f"{sorted(PRESETS) + sorted(set(user_presets()) - set(PRESETS))}, or the path of a "
+        f"preset file (.toml)")
 
 
 def with_preset(params: DeviceParams, name: str) -> DeviceParams:
