@@ -141,3 +141,21 @@ def test_a_file_neuropcm_did_not_write_is_never_replaced(tmp_path, mine):
     with pytest.raises(ParameterError, match="set_a"):  # invalid content is never written
         write_preset_file(tmp_path / "new.toml", "new", "nandakumar2018", {"set_a": 3.0})
     assert not (tmp_path / "new.toml").exists()
+
+
+def test_a_network_file_takes_a_preset_file(mine, tmp_path):
+    """``synapses.preset`` of a network definition may name a preset file; its device
+    overrides are checked against that file's model."""
+    from neuropcm.snn.config import NETWORKS_DIR, load_network
+
+    text = (NETWORKS_DIR / "sidler2017.toml").read_text()
+    assert 'preset = "nandakumar2018"' in text
+    net = tmp_path / "net.toml"
+    net.write_text(text.replace('preset = "nandakumar2018"', f'preset = "{mine}"', 1))
+    cfg = load_network(str(net))
+    params = cfg.synapses.device_params()
+    assert params.preset == "mine" and params.set_a == FITTED["set_a"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('preset = "nandakumar2018"', 'preset = "gone.toml"', 1))
+    with pytest.raises(UnknownPresetError, match="gone.toml"):
+        load_network(str(bad))

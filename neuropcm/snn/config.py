@@ -94,10 +94,21 @@ class NeuronConfig(Config):
                 f"every step")
 
 
+def _device_params(preset):
+    """The values of ``preset`` (a built-in name, a preset file or its name in the user
+    preset folder); None when it cannot be resolved (:meth:`SynapseConfig.validate` says
+    why)."""
+    try:
+        return get_preset(preset)
+    except (ParameterError, UnknownPresetError):
+        return None
+
+
 def _device_units(preset) -> dict[str, str]:
     """The unit of every parameter of ``preset`` (of any preset when it is not known)."""
-    if isinstance(preset, str) and preset in PRESETS:
-        return type(get_preset(preset)).units()
+    params = _device_params(preset)
+    if params is not None:
+        return type(params).units()
     return {k: v for name in PRESETS for k, v in type(get_preset(name)).units().items()}
 
 
@@ -109,7 +120,9 @@ class SynapseConfig(Config):
     (units checked against the field; plain numbers for counts and ratios); stored in SI.
     """
 
-    preset: str = option("nandakumar2018", "device preset (neuropcm.devices.presets)")
+    preset: str = option("nandakumar2018", "device preset: a built-in name, a preset file's "
+                         "path (relative to the working folder) or its name in the user preset "
+                         "folder (neuropcm.devices.presets)")
     w_scale: float = option(20.0, "input weight per conductance difference G+ - G- "
                             "(0.02 mV/uS: 1 uS adds 0.02 mV per input spike)", unit="V/S",
                             lo=0.0, lo_open=True)
@@ -136,8 +149,7 @@ class SynapseConfig(Config):
             return
         preset = raw.get("preset", cls.preset)
         units = _device_units(preset)
-        known = isinstance(preset, str) and preset in PRESETS
-        example = get_preset(preset if known else cls.preset)
+        example = _device_params(preset) or get_preset(cls.preset)
         for name, value in overrides.items():
             if units.get(name) in _DIMENSIONAL:
                 check_unit_text(value, units[name], f"{prefix}device_overrides.{name}",
