@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -28,13 +29,20 @@ from .paths import check_replace, is_lock_error, locked_message
 #: any other.
 SCHEMA_VERSION = 1
 
+#: Root attribute holding the sha256 of the headline results (:func:`results_checksum`),
+#: written by :func:`atomic_h5` and checked by :func:`open_h5`.
+RESULTS_SHA256 = "results_sha256"
+
 
 @contextlib.contextmanager
 def atomic_h5(path, kind: str):
     """Write an HDF5 file atomically.
 
     Yields an open, writable ``h5py.File`` with the root attributes already set. The file is
-    assembled in memory; on normal exit its bytes are written to a temporary file next to
+    assembled in memory; on normal exit the sha256 of the headline results (the attributes
+    of ``/results``, :func:`results_checksum`) is stored as the root attribute
+    ``results_sha256`` (so that :func:`open_h5` refuses a file whose headlines were edited
+    afterwards), then its bytes are written to a temporary file next to
     ``path``, synced and renamed over ``path``; on an exception nothing is written and
     ``path`` is untouched. A failed write (a full disk, a quota) raises one
     :class:`ResultsFileError` and also leaves ``path`` as it was: HDF5 never sees the
@@ -72,6 +80,7 @@ def atomic_h5(path, kind: str):
         f.attrs["kind"] = kind
         f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat()
         yield f
+        f.attrs[RESULTS_SHA256] = results_checksum(f)
         f.flush()
         image = f.id.get_file_image()
     check_replace(path, what="output file", kind=kind)  # it may have appeared meanwhile
@@ -131,6 +140,12 @@ def _write_replace(path: Path, data: bytes) -> None:
 def open_h5(path, kind: str | None = None) -> h5py.File:
     """Open a NeuroPCM HDF5 file for reading, checking that it is one.
 
+    Its headline results (attributes of ``/results``) are checked too
+    (:func:`check_headlines`): each declared one against its kind's range, and all of them
+    against the ``results_sha256`` that :func:`atomic_h5` stored. A file written before
+    that checksum existed (no ``results_sha256`` attribute) is still read, checked by the
+    ranges only.
+
     Raises
     ------
     ParameterError
@@ -141,7 +156,8 @@ def open_h5(path, kind: str | None = None) -> h5py.File:
     SchemaError
         The file is HDF5 but not a NeuroPCM file, of a kind this NeuroPCM does not know,
         of another schema version than its kind's (:mod:`neuropcm.io.kinds`), or of
-        another ``kind`` than requested.
+        another ``kind`` than requested; or a headline result is out of its range or was
+        edited after NeuroPCM wrote it (one line).
     """
     path = _as_path(path, "open_h5")
     if not path.exists():
@@ -175,10 +191,100 @@ def open_h5(path, kind: str | None = None) -> h5py.File:
             raise SchemaError(f"{path}: schema version {version} of kind {file_kind!r}, this "
                               f"NeuroPCM reads version {expected} only; re-create the file "
                               f"with this NeuroPCM")
+        check_headlines(f, path, KINDS[file_kind])
     except BaseException:
         f.close()
         raise
     return f
+
+
+def _results_attrs(f: h5py.File):
+    """The attributes of ``/results`` (empty when the file has no such group)."""
+    g = f.get("results")
+    return g.attrs if isinstance(g, h5py.Group) else {}
+
+
+def results_checksum(f: h5py.File) -> str:
+    """sha256 (hex) of a canonical serialisation of the headline results of ``f``.
+
+    Each attribute of ``/results``, by sorted name: its name, its dtype (little-endian,
+    e.g. ``"<f8"``; text as ``"text"``), its shape and its value (the array's bytes, text
+    as UTF-8 JSON), each part length-prefixed. A file without ``/results`` hashes as no
+    attributes. Editing a value, its type or adding/removing a headline changes it.
+    """
+    h = hashlib.sha256()
+    attrs = _results_attrs(f)
+    for name in sorted(attrs):
+        v = attrs[name]
+        a = np.asarray(v)
+        if a.dtype.kind in "OSU":  # text (str, bytes, arrays of them)
+            items = [x.decode(errors="surrogateescape") if isinstance(x, bytes) else str(x)
+                     for x in a.ravel().tolist()]
+            dtype, payload = "text", json.dumps(items, ensure_ascii=False).encode(
+                errors="surrogateescape")
+        else:
+            a = a.astype(a.dtype.newbyteorder("<"), copy=False)
+            dtype, payload = a.dtype.str, np.ascontiguousarray(a).tobytes()
+        head = json.dumps([name, dtype, list(a.shape), len(payload)]).encode(
+            errors="surrogateescape")
+        h.update(len(head).to_bytes(8, "little"))
+        h.update(head)
+        h.update(payload)
+    return h.hexdigest()
+
+
+def check_headlines(f: h5py.File, path, kind) -> None:
+    """Check the headline results of the open file ``f`` of ``kind`` (a
+    :class:`~neuropcm.io.kinds.FileKind`).
+
+    1. Each attribute of ``/results`` the kind declares (by name or pattern) must be in its
+       range (:meth:`~neuropcm.io.kinds.FileKind.range_of`: its unit's default rule or the
+       kind's bounds; an array is checked element-wise). Undeclared ones are not checked.
+    2. If the file carries ``results_sha256`` (every file :func:`atomic_h5` wrote since it
+       was introduced), it must equal :func:`results_checksum` of the file: any edit of a
+       headline after NeuroPCM wrote it -- in range or not -- is refused. Files written
+       before (no such attribute) are still read, checked by the ranges only.
+
+    Raises
+    ------
+    SchemaError
+        One line naming the file and, for a range, the headline, its value, the allowed
+        range and the unit.
+    """
+    attrs = _results_attrs(f)
+    for name in sorted(attrs):
+        rule = kind.range_of(name)
+        if rule is None:
+            continue
+        try:
+            value = attrs[name]
+        except (OSError, TypeError) as e:  # an attribute h5py cannot read back
+            raise SchemaError(f"{path}: headline {name!r} cannot be read "
+                              f"({str(e).splitlines()[0]}); the file is damaged") from None
+        bad = rule.violation(value)
+        if bad is not None:
+            raise SchemaError(f"{path}: headline {name!r} {bad} is out of range: a "
+                              f"{kind.name!r} file allows {rule.describe()} (unit "
+                              f"{kind.units_of(name)!r}); the file is damaged or was edited "
+                              f"-- re-run the run that wrote it or restore the file")
+    if RESULTS_SHA256 in f.attrs:
+        stored = f.attrs[RESULTS_SHA256]
+        if isinstance(stored, (bytes, np.bytes_)):
+            stored = bytes(stored).decode(errors="replace")
+        try:
+            actual = results_checksum(f)
+        except (OSError, TypeError, ValueError) as e:  # an attribute h5py cannot read back
+            raise SchemaError(f"{path}: the headline results cannot be read "
+                              f"({str(e).splitlines()[0]}); the file is damaged") from None
+        if stored != actual:
+            missing = sorted(set(kind.headline) - set(attrs))
+            if missing:  # the more specific message (open_result's)
+                raise SchemaError(f"{path}: /results lacks the headline(s) {missing} that "
+                                  f"every {kind.name!r} file holds; the file is incomplete "
+                                  f"or damaged")
+            raise SchemaError(f"{path}: the headline results were edited after NeuroPCM wrote "
+                              f"them ({RESULTS_SHA256} mismatch); re-run "
+                              f"the run that wrote it or restore the file")
 
 
 def _schema_version(path, raw) -> int:

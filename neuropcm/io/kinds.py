@@ -11,12 +11,23 @@ pattern (:attr:`FileKind.optional_patterns`, :attr:`FileKind.dataset_patterns`):
 written with a compensation registered by a user reads back with its units, also in a
 session where that compensation is not registered (files outlive the code that made them).
 The registry of kinds, :data:`KINDS`, is a :class:`~neuropcm.registry.Registry`.
+
+Every headline has a range (:meth:`FileKind.range_of`): a default rule by unit
+(:func:`default_range`: a ``count`` is a whole number >= 0, a magnitude of ``s``, ``J``,
+``Hz``, ``S``, ``K`` and their products is >= 0, anything else any number; all finite),
+replaced where the unit alone does not say it by the kind's :attr:`FileKind.bounds`
+(accuracies and other fractions in [0, 1], ...), NaN and infinities allowed only for the
+names in :attr:`FileKind.nonfinite`. Readers refuse a file whose headline leaves its range
+(:func:`neuropcm.io.hdf5.check_headlines`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ..errors import ParameterError
 from ..registry import Registry
@@ -144,6 +155,118 @@ def units_for_dimension(dim) -> str:
                          f"vocabulary {list(UNITS)} (or a product of two of them)")
 
 
+#: Units whose magnitudes are never negative (a time, an energy, a rate, a conductance, a
+#: temperature), alone or as products with any powers (``"J^-1"``, ``"S s"``).
+NONNEGATIVE_UNITS = ("s", "J", "Hz", "S", "K")
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a headline result may take.
+
+    Attributes
+    ----------
+    lo, hi : float or None
+        Inclusive bounds (None: unbounded on that side).
+    integer : bool
+        Whole numbers only (counts).
+    nonfinite : bool
+        NaN and infinities are allowed (e.g. a diverged residual, a threshold of equal
+        scores); an infinity must still respect the bounds (``-inf`` is below ``lo = 0``).
+    """
+
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+    nonfinite: bool = False
+
+    def __post_init__(self):
+        for name in ("lo", "hi"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                  or not math.isfinite(v)):
+                raise ParameterError(f"Range.{name} = {v!r} must be a finite number or None")
+        if self.lo is not None and self.hi is not None and self.lo > self.hi:
+            raise ParameterError(f"Range: lo = {self.lo!r} is above hi = {self.hi!r}")
+
+    def describe(self) -> str:
+        """The range in words: ``"[0, 1]"``, ``"a whole number >= 0"``, ``">= 0"``, ..."""
+        def num(v):
+            return f"{v:g}" if isinstance(v, float) else str(v)
+
+        if self.lo is not None and self.hi is not None:
+            text = f"[{num(self.lo)}, {num(self.hi)}]"
+        elif self.lo is not None:
+            text = f">= {num(self.lo)}"
+        elif self.hi is not None:
+            text = f"<= {num(self.hi)}"
+        else:
+            text = "any number"
+        if self.integer:
+            text = "a whole number" + ("" if text == "any number" else f" {text}")
+        return text + (", NaN or inf allowed" if self.nonfinite else ", finite")
+
+    def violation(self, value) -> str | None:
+        """None if ``value`` (a number, or an array of numbers checked element-wise) is in
+        the range; else the offending value as a phrase to follow a headline's name:
+        ``"= 7.5"``, ``"[2] (of 4) = -1.0"``, ``"= 'abc' (not a number)"``."""
+        a = np.asarray(value)
+        if a.dtype.kind not in "biuf":
+            return f"= {_shown(value)} (not a number)"
+        a = a.astype(float).ravel()
+        finite = np.isfinite(a)
+        bad = np.zeros(a.shape, bool) if self.nonfinite else ~finite
+        with np.errstate(invalid="ignore"):
+            if self.lo is not None:
+                bad |= a < self.lo
+            if self.hi is not None:
+                bad |= a > self.hi
+            if self.integer:
+                bad |= finite & (a != np.round(a))
+        if not bad.any():
+            return None
+        i = int(np.flatnonzero(bad)[0])
+        v = np.asarray(value).ravel()[i]
+        if np.ndim(value) == 0:
+            return f"= {_shown(v)}"
+        return f"[{i}] (of {a.size}) = {_shown(v)}"
+
+
+def _shown(v) -> str:
+    """A value for a message: ``7.5``, ``nan``, ``3``, a short repr otherwise."""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    text = " ".join(repr(v).split())
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def default_range(unit: str) -> Range:
+    """The range a headline of ``unit`` has unless its kind declares one
+    (:attr:`FileKind.bounds`): a ``count`` is a whole number >= 0; a magnitude whose unit is
+    one of :data:`NONNEGATIVE_UNITS` or a product of them (``"J^-1"``) is >= 0; anything
+    else (``"1"``, volts, amperes) any finite number."""
+    if unit == "count":
+        return Range(0, None, integer=True)
+    parsed = _parse(unit)
+    if parsed and all(sym in NONNEGATIVE_UNITS for sym in parsed):
+        return Range(0, None)
+    return Range()
+
+
+def _as_range(v, where: str) -> Range:
+    """A bounds entry -- a :class:`Range` or a pair ``(lo, hi)`` -- as a Range."""
+    if isinstance(v, Range):
+        return v
+    if isinstance(v, tuple) and len(v) == 2:
+        return Range(*v)
+    raise ParameterError(f"{where} = {v!r} must be a pair (lo, hi) (None: unbounded) or a "
+                         f"neuropcm.io.kinds.Range")
+
+
 @dataclass(frozen=True)
 class FileKind:
     """One kind of HDF5 file.
@@ -175,6 +298,15 @@ class FileKind:
         Whether device states are stored under ``/devices/<name>/`` (at least one).
     config : bool
         Whether the file must hold a ``/config``.
+    bounds : dict
+        The range of a headline (a name of :attr:`headline`/:attr:`optional` or a key of
+        :attr:`optional_patterns`) where its unit's default rule (:func:`default_range`)
+        does not say it: a pair ``(lo, hi)`` of inclusive bounds (None: unbounded; a
+        ``count`` stays a whole number) or a :class:`Range`. Accuracies and other fractions
+        are ``(0, 1)``; a dimensionless headline of the project's kinds always has an entry.
+    nonfinite : tuple
+        Headlines (names or pattern keys) that may be NaN or infinite; every other one must
+        be finite.
     """
 
     name: str
@@ -187,6 +319,8 @@ class FileKind:
     config: bool = True
     optional_patterns: dict = field(default_factory=dict)
     dataset_patterns: dict = field(default_factory=dict)
+    bounds: dict = field(default_factory=dict)
+    nonfinite: tuple = ()
 
     def __post_init__(self):
         if isinstance(self.schema_version, bool) or not isinstance(self.schema_version, int) \
@@ -201,12 +335,38 @@ class FileKind:
                 check_units(u, f"file kind {self.name!r}: {where} {k!r} unit")
                 if where.endswith("patterns"):
                     _pattern(k, f"file kind {self.name!r}: {where} {k!r}")
+        names = {**self.headline, **self.optional, **self.optional_patterns}
+        for where, keys in (("bounds", self.bounds), ("nonfinite", self.nonfinite)):
+            for k in keys:
+                if k not in names:
+                    raise ParameterError(f"file kind {self.name!r}: {where} {k!r} is not a "
+                                         f"declared headline (nor a key of optional_patterns)")
+        object.__setattr__(self, "bounds", {
+            k: _as_range(v, f"file kind {self.name!r}: bounds {k!r}")
+            for k, v in self.bounds.items()})
+        object.__setattr__(self, "nonfinite", tuple(self.nonfinite))
 
     def units_of(self, attribute: str) -> str | None:
         """The unit of headline attribute ``attribute`` (None if the kind does not know it;
         a name matching one of :attr:`optional_patterns` has its unit)."""
         known = self.headline.get(attribute, self.optional.get(attribute))
         return known if known is not None else _match(self.optional_patterns, attribute)
+
+    def range_of(self, attribute: str) -> Range | None:
+        """The :class:`Range` of headline ``attribute`` (None if the kind does not declare
+        it): its :attr:`bounds` entry (by name, or by the :attr:`optional_patterns` key it
+        matches), else its unit's :func:`default_range`; a ``count`` is always whole, and
+        NaN/inf are allowed only for the names in :attr:`nonfinite`."""
+        unit = self.units_of(attribute)
+        if unit is None:
+            return None
+        key = attribute
+        if attribute not in self.headline and attribute not in self.optional:
+            key = next((k for k in self.optional_patterns if _pattern(k).fullmatch(attribute)),
+                       attribute)
+        rule = self.bounds.get(key, default_range(unit))
+        return Range(rule.lo, rule.hi, integer=rule.integer or unit == "count",
+                     nonfinite=rule.nonfinite or key in self.nonfinite)
 
     def dataset_units(self, path: str) -> str | None:
         """The unit of the dataset ``path`` (under the root) if the kind declares it, by
@@ -277,6 +437,7 @@ register_kind(FileKind(
     "device_characterisation", 1,
     "a device preset measured on many simulated devices",
     headline={"g_after_pulses": "S", "g_after_pulses_theory": "S", "program_converged": "1"},
+    bounds={"program_converged": (0, 1)},  # the fraction of devices that converged
     datasets={"results/accumulation/pulses": "count", "results/accumulation/mean": "S",
               "results/accumulation/std": "S", "results/accumulation/theory_mean": "S",
               "results/accumulation/theory_std": "S",
@@ -295,21 +456,29 @@ register_kind(FileKind(
     optional={"presented_examples": "count", "assign_examples": "count",
               "assign_wall_s": "s", "compile_s": "s", "no_response": "count",
               "neurons_assigned": "count", "s_per_train_example": "s"},
+    bounds={"test_accuracy": (0, 1)},
     datasets={"network/theta": "V", "network/assignments": "1", "network/weights": "S",
               "results/confusion": "count", "results/per_class_accuracy": "1",
               "results/test_predictions": "1", "results/test_labels": "1",
               "results/train_spikes_per_example": "count", "results/assign_counts": "count",
               "results/test_counts": "count"},
     devices=True))
+# checkpoints, version 2: settings with their sha256 (settings_sha256) beside them
 register_kind(FileKind(
-    "mnist_checkpoint", 1, "a checkpoint of an MNIST clustering run (resume with --resume)",
+    "mnist_checkpoint", 2, "a checkpoint of an MNIST clustering run (resume with --resume)",
     config=False))
 register_kind(FileKind(
     "phase_change_neuron", 1, "phase-change neuron reproduction (Tuma 2016)",
     headline={"population_error": "1", "best_single_error": "1", "median_single_error": "1"},
+    # RMS error of a linear fit over the signal's std (about 1 without tracking)
+    bounds={"population_error": (0, None), "best_single_error": (0, None),
+            "median_single_error": (0, None)},
     datasets={"results/strength": "1", "results/rate": "Hz", "results/tracking/time": "s",
               "results/tracking/signal": "1", "results/tracking/population_rate": "Hz",
               "results/tracking/single_error": "1"}))
+_SOLVER_RESIDUALS = ("final_relative_residual", "worst_final_relative_residual",
+                     *(f"{p}_{v}_final_relative_residual" for p in ("dense", "banded")
+                       for v in ("crossbar", "float64_inner", "exact_inner", "float64_cg")))
 register_kind(FileKind(
     "solver", 1,
     "mixed-precision linear solver with MVMs on PCM crossbars (Le Gallo 2018); headline: "
@@ -330,6 +499,12 @@ register_kind(FileKind(
                         ("read_devices", "count"), ("tiles", "count"),
                         ("programming_reads", "count"), ("lambda_min", "1"),
                         ("condition_number", "1"))}},
+    # residuals are >= 0, and NaN or inf where a solve diverged (it stops there); the
+    # matrices are SPD (lambda_min > 0, condition number >= 1)
+    bounds={**{k: (0, None) for k in _SOLVER_RESIDUALS},
+            **{f"{p}_lambda_min": (0, None) for p in ("dense", "banded")},
+            **{f"{p}_condition_number": (1, None) for p in ("dense", "banded")}},
+    nonfinite=_SOLVER_RESIDUALS,
     datasets={
         **{f"results/{p}/{d}": u for p in ("dense", "banded")
            for d, u in (("times", "s"), ("b", "1"), ("x_exact", "1"),
@@ -350,6 +525,11 @@ register_kind(FileKind(
               "ideal_accuracy": "1", "mean_g_correlated": "S", "mean_g_uncorrelated": "S",
               "n_set": "count", "energy_J": "J", "pulse_steps": "count", "wall_s": "s",
               "process_steps_per_s": "Hz", "image_rows": "count", "image_width": "count"},
+    # ROC-AUCs and accuracies are fractions; Otsu's threshold (a conductance, reads are
+    # clipped at 0) is NaN when all scores are equal
+    bounds={k: (0, 1) for k in ("roc_auc", "accuracy", "best_accuracy", "covariance_roc_auc",
+                                "covariance_accuracy", "ideal_roc_auc", "ideal_accuracy")},
+    nonfinite=("threshold",),
     datasets={"results/snapshots/step": "count",
               **{f"results/snapshots/{k}": u for k, u in _CORR_SCORES.items()},
               "results/snapshots/mean_g_correlated": "S",
@@ -376,6 +556,14 @@ register_kind(FileKind(
               "results/drift/eta_column": "1", "results/drift/eta_lrs": "1"},
     # every further registered drift compensation of the time sweep
     optional_patterns={"eta_t_max_{compensation}": "1"},
+    # relative errors >= 0; equivalent bits whole (bits_min - 1 >= 1 when PCM is worse than
+    # every b), the fractional ones NaN outside the bits tried
+    bounds={"equivalent_bits": Range(0, None, integer=True),
+            "equivalent_bits_fractional": (0, None),
+            **{k: (0, None) for k in ("eta_pcm", "eta_pcm_se", "eta_t_max_none",
+                                      "eta_t_max_global", "eta_t_max_column", "eta_t_max_lrs",
+                                      "eta_t_max_{compensation}")}},
+    nonfinite=("equivalent_bits_fractional",),
     dataset_patterns={"results/drift/eta_{compensation}": "1"}))
 register_kind(FileKind(
     "compressed_sensing", 1, "compressed sensing with AMP recovery on one PCM crossbar",
@@ -384,6 +572,10 @@ register_kind(FileKind(
               "iterations_to_floor_fixed4": "count", "iterations_to_floor_pcm": "count",
               "lam": "1", "measurements": "count", "blocks": "count",
               "pcm_mvm_vectors": "count"},
+    # NMSE floors in dB: any sign, -inf for an exact recovery, +inf where AMP diverged
+    bounds={**{f"final_nmse_db_{v}": (None, None) for v in ("float", "fixed4", "pcm")},
+            "lam": (0, None)},
+    nonfinite=tuple(f"final_nmse_db_{v}" for v in ("float", "fixed4", "pcm")),
     datasets={"results/iteration": "count", "results/image": "1", "results/matrix": "1",
               "results/nmse_db_float": "1", "results/nmse_db_fixed4": "1",
               "results/nmse_db_pcm": "1", "results/onsager_float": "1",
@@ -396,6 +588,7 @@ register_kind(FileKind(
               "test_examples": "count", "spiking_test_examples": "count"},
     # seconds between the end of training and the first read time (the devices' age)
     optional={"read_time_offset": "s"},
+    bounds={"test_accuracy_rate": (0, 1), "test_accuracy_spiking": (0, 1)},
     datasets={"results/time": "s", "results/accuracy_none": "1",
               "results/accuracy_global": "1"},
     # the readout with any other registered drift compensation
@@ -421,6 +614,12 @@ register_kind(FileKind(
               "quantised_accuracy": "1", "weight_bits": "count", "adc_bits": "count",
               "instances": "count", "test_examples": "count", "t0": "s", "pass_s": "s",
               "wall_s": "s", "ops_per_second": "Hz", "ops_per_joule": "J^-1"},
+    # accuracies, and their std over >= 2 instances, are fractions; the throughput model
+    # gives NaN for a zero time or energy
+    bounds={k: (0, 1) for k in ("accuracy_t0", "accuracy_final", "accuracy_t0_std",
+                                "accuracy_final_std", "accuracy_final_none",
+                                "software_accuracy", "quantised_accuracy")},
+    nonfinite=("ops_per_second", "ops_per_joule"),
     datasets={"results/time": "s", "results/time_over_t0": "1", "results/weights/W1": "1",
               "results/weights/W2": "1", "results/drift/accuracy_none": "1",
               "results/drift/accuracy_lrs": "1", "results/bits/bits": "count",
@@ -446,6 +645,12 @@ register_kind(FileKind(
               "energy_J": "J", "epoch_wall_s": "s", "wall_s": "s",
               "energy_per_example": "J", "ops_per_joule": "J^-1"},
     optional={"quantised_test_accuracy": "1"},
+    # epsilon: the weight change of one SET pulse; the throughput model gives NaN for a
+    # zero energy
+    bounds={**{k: (0, 1) for k in ("test_accuracy", "best_test_accuracy", "train_accuracy",
+                                   "float_test_accuracy", "quantised_test_accuracy")},
+            "epsilon": (0, None)},
+    nonfinite=("ops_per_joule",),
     datasets={**{f"results/{k}": u for k, u in (
         ("epoch", "count"), ("train_accuracy", "1"), ("test_accuracy", "1"),
         ("float_train_accuracy", "1"), ("float_test_accuracy", "1"), ("epoch_wall_s", "s"),
@@ -455,6 +660,8 @@ register_kind(FileKind(
         ("weights/layer1", "1"), ("float_weights/layer0", "1"),
         ("float_weights/layer1", "1"))},
         **{f"results/throughput/{k}": u for k, u in THROUGHPUT.items()}}))
+# version 2: one file -- settings with their sha256, the crossbars under /crossbars/layer<l>
+# (neuropcm.io.crossbar.write_crossbar), no separate crossbar files
 register_kind(FileKind(
-    "mlp_train_checkpoint", 1, "a checkpoint of an mlp-train run (resume with --resume)",
-    config=False))
+    "mlp_train_checkpoint", 2, "a checkpoint of an mlp-train run, crossbars included (resume "
+    "with --resume)", config=False))

@@ -3,9 +3,13 @@
 A :class:`Result` holds what a file says about itself -- its kind (from the registry
 :mod:`neuropcm.io.kinds`), schema version, creation time, NeuroPCM version, run
 configuration, headline results with their units, and the list of its datasets with
-shapes and units -- checked against the kind's declaration when the file is opened. Arrays
-and device states are read on demand (:meth:`Result.dataset`, :meth:`Result.devices`),
-each time from the file, opened read-only: a Result never writes.
+shapes and units -- checked against the kind's declaration when the file is opened: every
+declared headline must lie in its range (:meth:`~neuropcm.io.kinds.FileKind.range_of`) and
+the headlines must match the ``results_sha256`` NeuroPCM stored when it wrote the file
+(files written before that checksum existed are read, checked by the ranges only; see
+:func:`~neuropcm.io.hdf5.check_headlines`). Arrays and device states are read on demand
+(:meth:`Result.dataset`, :meth:`Result.devices`), each time from the file, opened
+read-only: a Result never writes.
 
 Examples
 --------
@@ -204,7 +208,14 @@ def open_result(path) -> Result:
     SchemaError
         The file is not a NeuroPCM file, is of a kind this NeuroPCM does not know or of
         another schema version, or lacks a headline, dataset, configuration or device
-        array its kind declares, or a declared dataset has other units (one line).
+        array its kind declares, or a declared dataset has other units, or a headline is
+        out of its range (naming it, its value, the range and the unit) or was edited after
+        NeuroPCM wrote the file (``results_sha256`` mismatch) -- one line.
+
+    Notes
+    -----
+    A file written before the headline checksum was introduced (no root attribute
+    ``results_sha256``) is still read; its headlines are checked by their ranges only.
     """
     path = _as_path(path, "neuropcm.io.open")
     with open_h5(path) as f:

@@ -60,8 +60,12 @@ float 90.5 %). These are not the defaults: they use 8 PCM per
 weight instead of Burr 2015's 2 (give them explicitly).
 
 Training examples are the first ``train`` of the training split, test examples the first
-``test`` of the test split. After each epoch a checkpoint is written (``resume=True``
-continues exactly; other settings are refused).
+``test`` of the test split. After each epoch a checkpoint is written: one file
+``<out>.ckpt.h5``, written atomically, the crossbars inside
+(:mod:`~neuropcm.workloads.learning._mlp_checkpoint`); ``resume=True`` continues exactly;
+other settings, or a checkpoint whose settings were edited, are refused. Ctrl-C or SIGTERM
+ends the run with :class:`~neuropcm.errors.RunInterrupted` saying what the checkpoint
+holds (its ``checkpoint`` set when a resume can continue from it).
 """
 
 from __future__ import annotations
@@ -210,32 +214,45 @@ def run(config: MlpTrainConfig, out, *, resume: bool = False, progress: bool = T
 
     c = config
     out = Path(out)
-    X, y, Xt, yt = load_data(c)
-    sizes = (X.shape[0], c.hidden, 10)
     ckpt = MlpCheckpoint(out, c.to_dict())
-    if resume:
-        nets, hist, start = ckpt.load(c)
-    else:
-        ckpt.remove()
-        nets, hist, start = build(c, sizes), {}, 0
-    t_run = time.perf_counter()
-    bar = tqdm(total=c.n_epochs * X.shape[1], initial=start * X.shape[1], unit="ex",
-               desc=f"mlp-train {c.mode}", disable=not progress)
-    # per-example products are small (250 x 785): a second BLAS thread only waits for a
-    # busy core (20 ms instead of 0.35 ms per product measured under load)
-    with threadpool_limits(limits=1, user_api="blas"):
-        _train(c, nets, hist, start, X, y, Xt, yt, bar, ckpt)
-    bar.close()
-    _write(out, c, nets, hist, Xt, time.perf_counter() - t_run)
+    # what the run is doing, for the message of an interruption (Ctrl-C, SIGTERM): a phase,
+    # or the number of the epoch being trained and checkpointed
+    phase = ["loading the data"]
+    try:
+        X, y, Xt, yt = load_data(c)
+        sizes = (X.shape[0], c.hidden, 10)
+        if resume:
+            phase[0] = "loading the checkpoint"
+            nets, hist, start = ckpt.load(c)
+        else:
+            ckpt.remove()
+            phase[0] = "building the networks"
+            nets, hist, start = build(c, sizes), {}, 0
+        t_run = time.perf_counter()
+        bar = tqdm(total=c.n_epochs * X.shape[1], initial=start * X.shape[1], unit="ex",
+                   desc=f"mlp-train {c.mode}", disable=not progress)
+        try:
+            # per-example products are small (250 x 785): a second BLAS thread only waits
+            # for a busy core (20 ms instead of 0.35 ms per product measured under load)
+            with threadpool_limits(limits=1, user_api="blas"):
+                _train(c, nets, hist, start, X, y, Xt, yt, bar, ckpt, phase)
+        finally:
+            bar.close()
+        phase[0] = "writing the results"
+        _write(out, c, nets, hist, Xt, time.perf_counter() - t_run)
+    except KeyboardInterrupt as e:
+        raise ckpt.interrupted(e, phase[0], c.n_epochs) from None
     ckpt.remove()
     return out
 
 
-def _train(c, nets, hist, start, X, y, Xt, yt, bar, ckpt) -> None:
-    """The epochs from ``start`` on: train every network, evaluate, checkpoint."""
+def _train(c, nets, hist, start, X, y, Xt, yt, bar, ckpt, phase) -> None:
+    """The epochs from ``start`` on: train every network, evaluate, checkpoint (``phase[0]``:
+    the number of the epoch running)."""
     from ._mlp_training import epoch_order, evaluate, train_epoch
 
     for e in range(start, c.n_epochs):
+        phase[0] = e + 1
         order = epoch_order(c.seed, e, X.shape[1])
         row = {"epoch": e + 1}
         for name, net in nets.items():
