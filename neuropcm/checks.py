@@ -117,20 +117,69 @@ def whole_steps(duration: float, dt: float) -> int:
     return k
 
 
+#: Environment variable capping the memory a run may plan for (``"8GiB"``, ``"500MB"`` or
+#: bytes): for shared machines and clusters where free memory is not all one's own.
+MEMORY_ENV = "NEUROPCM_MEMORY"
+_SIZE_UNITS = {"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2 ** 10,
+               "MIB": 2 ** 20, "GIB": 2 ** 30, "TIB": 2 ** 40}
+
+
+def memory_cap() -> int | None:
+    """The cap of :data:`MEMORY_ENV` in bytes; None when it is not set.
+
+    Raises
+    ------
+    ParameterError
+        The variable is not a size such as ``8GiB``, ``500MB`` or a number of bytes.
+    """
+    raw = os.environ.get(MEMORY_ENV, "").strip()
+    if not raw:
+        return None
+    num = raw.rstrip("BbKkMmGgTtIi ")
+    unit = raw[len(num):].strip().upper()
+    try:
+        value = float(num) * _SIZE_UNITS[unit]
+    except (ValueError, KeyError):
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise ParameterError(f"{MEMORY_ENV} = {raw!r} is not a memory size; give e.g. 8GiB, "
+                             f"500MB or a number of bytes")
+    return int(value)
+
+
+def _cgroup_free() -> int | None:
+    """Memory left under this process's cgroup (v2) limit, where there is one: in a
+    container ``MemAvailable`` is the host's, not what the container may use."""
+    try:
+        top = open("/sys/fs/cgroup/memory.max").read().strip()
+        if top == "max":
+            return None
+        used = int(open("/sys/fs/cgroup/memory.current").read().strip())
+        return max(int(top) - used, 0)
+    except (OSError, ValueError):
+        return None
+
+
 def available_bytes() -> int | None:
-    """Memory available to a new allocation (``MemAvailable`` on Linux, else the free
-    physical pages); None where unknown."""
+    """Memory available to a new allocation: the least of ``MemAvailable`` (Linux; else the
+    free physical pages), the room under a cgroup limit and the cap of
+    :data:`MEMORY_ENV`; None where none is known."""
+    known = []
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    known.append(int(line.split()[1]) * 1024)
+                    break
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+    if not known:
+        try:
+            known.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            pass
+    known += [v for v in (_cgroup_free(), memory_cap()) if v is not None]
+    return min(known) if known else None
 
 
 def check_memory(nbytes: float, what: str, fix: str) -> None:

@@ -2,7 +2,9 @@
 
 Every argument is checked before long work starts (paths, counts, seed, network file) and
 a bad one ends with a one-line error and exit status 2. Ctrl-C or SIGTERM stops a run at its
-last complete checkpoint, says how to continue, and exits with 130 (143 for SIGTERM).
+last complete checkpoint, says how to continue, and exits with 130 (143 for SIGTERM); at any
+other moment (start-up, loading data, compiling) it says in one line that nothing was
+written (or which checkpoint is kept), with the same exit status.
 """
 
 from __future__ import annotations
@@ -52,9 +54,16 @@ def _execute(w, config, out, plot, resume: bool, quiet: bool) -> int:
     else:
         out, png = check_output_path(out, what="--out", kind=w.kind), None
     out = w.run(config, out, resume=resume, progress=not quiet)
-    if png is not None:
-        png = w.figure(out, png)
-    print(w.summary(out))
+    try:
+        if png is not None:
+            png = w.figure(out, png)
+        text = w.summary(out)
+    except KeyboardInterrupt as e:
+        why = f"{e} -- " if str(e) else ""
+        raise RunInterrupted(f"{why}stopped after {out} was written, before its "
+                             f"{'figure and ' if png is not None else ''}summary; the "
+                             f"results are complete") from None
+    print(text)
     print(f"wrote {out}" + (f" and {png}" if png is not None else ""))
     return 0
 
@@ -68,7 +77,7 @@ def _run_workload(args) -> int:
     values = {}
     if getattr(args, "seed", None) is not None:
         values["seed"] = check_seed(args.seed, "--seed")
-    sets = [f"{fld}={getattr(args, 'flag_' + fld)}" for fld, _ in w.flags.values()
+    sets = [w.flag_set(fld, getattr(args, "flag_" + fld)) for fld, _ in w.flags.values()
             if getattr(args, "flag_" + fld, None) is not None] + list(args.sets)
     config = load_config(w.config, args.config, sets, **values)
     plot = None
@@ -214,33 +223,112 @@ def _resume_command(argv: list[str]) -> str:
     return shlex.join(["neuropcm", *argv] + ([] if "--resume" in argv else ["--resume"]))
 
 
+def _out_from_argv(argv: list[str]):
+    """``--out`` of a resumable command line not parsed yet (interrupted while the parser
+    was being built), else None."""
+    for i, a in enumerate(argv):
+        if a == "--out" and i + 1 < len(argv):
+            out = argv[i + 1]
+        elif a.startswith("--out="):
+            out = a[len("--out="):]
+        else:
+            continue
+        return out if argv[:1] in (["mnist"], ["run"]) else None
+    if argv[:1] == ["mnist"]:
+        return "mnist.h5"
+    if argv[:1] == ["run"] and len(argv) > 1:
+        from .workloads import get_workload
+
+        w = get_workload(argv[1])
+        return w.default_out if w.resumable else None
+    return None
+
+
+def _kept_checkpoint(args, argv: list[str]):
+    """The checkpoint a ``--resume`` of the command would continue from, if one exists
+    (None for a command whose run keeps none)."""
+    try:
+        if args is None:
+            out = _out_from_argv(argv)
+        else:
+            w = getattr(args, "workload_obj", None)
+            resumable = getattr(args, "command", None) == "mnist" or \
+                getattr(w, "resumable", False)
+            out = getattr(args, "out", None) if resumable else None
+        if out is None:
+            return None
+        from .workloads._checkpoint import checkpoint_path
+
+        ckpt = checkpoint_path(out)
+        return ckpt if ckpt.is_file() else None
+    except Exception:  # noqa: BLE001  (only for the message)
+        return None
+
+
+def _interrupted(e: KeyboardInterrupt, argv: list[str], args) -> int:
+    """Ctrl-C or SIGTERM, wherever it came: one line saying what was kept (a second with
+    the command that continues, when a checkpoint can be resumed); 130, or 143 for
+    SIGTERM."""
+    terminated = bool(_TERMINATED)
+    if isinstance(e, RunInterrupted):
+        print(f"neuropcm: {e}", file=sys.stderr)
+        ckpt = getattr(e, "checkpoint", None)
+    else:  # before or outside a run's own handling (start-up, data loading, compiling)
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        ckpt = _kept_checkpoint(args, argv)
+        if ckpt is not None:
+            print(f"neuropcm: {what}; nothing new was written, the checkpoint {ckpt} is "
+                  f"kept", file=sys.stderr)
+        else:
+            print(f"neuropcm: {what}; nothing was written", file=sys.stderr)
+    if ckpt is not None:
+        print(f"neuropcm: to continue: {_resume_command(argv)}", file=sys.stderr)
+    return 143 if terminated else 130
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
     previous = None
+    args = None
     _TERMINATED.clear()
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread: leave signals alone
         pass
     try:
-        return args.func(args)
-    except KeyboardInterrupt as e:
-        terminated = bool(_TERMINATED)
-        print(f"neuropcm: {e if isinstance(e, RunInterrupted) else 'interrupted'}",
-              file=sys.stderr)
-        if getattr(e, "checkpoint", None) is not None:
-            print(f"neuropcm: to continue: {_resume_command(argv)}", file=sys.stderr)
-        return 143 if terminated else 130
-    except NeuroPCMError as e:
-        print(f"neuropcm: error: {e}", file=sys.stderr)
-        if getattr(e, "checkpoint", None) is not None:
-            print(f"neuropcm: once fixed, continue with: {_resume_command(argv)}",
-                  file=sys.stderr)
-        return 2
+        try:
+            args = build_parser().parse_args(argv)
+            return args.func(args)
+        except KeyboardInterrupt as e:  # anywhere: start-up, parsing, the run, the figure
+            # a second Ctrl-C while the message is written must not end in a traceback
+            with _sigint_ignored():
+                return _interrupted(e, argv, args)
+        except NeuroPCMError as e:
+            print(f"neuropcm: error: {e}", file=sys.stderr)
+            if getattr(e, "checkpoint", None) is not None:
+                print(f"neuropcm: once fixed, continue with: {_resume_command(argv)}",
+                      file=sys.stderr)
+            return 2
+    except KeyboardInterrupt as e:  # a second Ctrl-C while the first was reported
+        return 143 if _TERMINATED or "SIGTERM" in str(e) else 130
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+class _sigint_ignored:
+    """SIGINT ignored inside (main thread only; elsewhere nothing changes)."""
+
+    def __enter__(self):
+        try:
+            self._old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:
+            self._old = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
 
 
 if __name__ == "__main__":  # pragma: no cover

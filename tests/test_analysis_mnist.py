@@ -54,9 +54,16 @@ def test_inspect_mnist(runs, capsys):
         cfg = json.loads(f["config"].attrs["json"])
         n_plus = f["devices/plus/G"].shape
         acc = float(f["results"].attrs["test_accuracy"])
-    assert ["run.seed", "1"] in [ln.split() for ln in lines]
-    assert ["network.network.neurons.n", json.dumps(cfg["network"]["network"]["neurons"]["n"])] \
-        in [ln.split() for ln in lines]
+    # by section (issue 18, 14): the network definition's own tables read "neurons.n",
+    # not "network.network.neurons.n"; the run's settings under their own heading
+    heads = [k for k, ln in enumerate(lines) if ln.startswith("  [")]
+    assert [lines[k] for k in heads[:3]] == ["  [network definition]",
+                                             "  [network file as given]", "  [run settings]"]
+    net = [ln.split() for ln in lines[heads[0]:heads[1]]]
+    run_rows = [ln.split() for ln in lines[heads[2]:]]
+    assert ["neurons.n", json.dumps(cfg["network"]["network"]["neurons"]["n"])] in net
+    assert ["seed", "1"] in run_rows
+    assert not any(ln.split()[0].startswith("network.network") for ln in lines if ln.strip())
     assert f"  plus: {n_plus[0]} programmed devices, preset ideal" in lines
     row = [ln for ln in lines if ln.startswith("  test_accuracy ")]
     assert len(row) == 1 and f"{acc:.6g}" in row[0] and row[0].endswith("[1]")

@@ -298,15 +298,32 @@ def test_sweep_files_equal_the_points_run_one_by_one(client, tmp_path):
     assert "mean ± std" in report.table and "joshi2020" in report.table
 
 
-def test_a_failing_point_is_recorded_and_the_others_finish(client, tmp_path):
-    # 10**15 devices pass validation but cannot be allocated: a real failure of a run
-    grid = {"pulses": 3, "devices": [200, 10**15], "seed": [0, 1]}
+@pytest.fixture(scope="module")
+def small_client():
+    """Workers that may plan for 200 MB (NEUROPCM_MEMORY, set in their environment)."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address="127.0.0.1:0", silence_logs=40,
+                           env={"NEUROPCM_MEMORY": "200MB"})
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def test_a_failing_point_is_recorded_and_the_others_finish(small_client, tmp_path):
+    # 10**6 devices pass validation, but the workers may plan for 200 MB only: the run
+    # refuses itself in the worker (a real failure of a run, before any allocation)
+    client = small_client
+    grid = {"pulses": 3, "devices": [200, 10**6], "seed": [0, 1]}
     report = run_sweep(DC, grid, tmp_path, client=client, progress=False,
                        echo=lambda line: None)
-    big = [p.name for p in report.plan.points if p.config.devices == 10**15]
+    big = [p.name for p in report.plan.points if p.config.devices == 10**6]
     assert sorted(report.failed) == sorted(big) and len(report.ran) == 2
     for name in big:
-        assert "MemoryError" in report.failed[name]
+        assert "more memory than is available" in report.failed[name]
+        assert "devices = 1000000" in report.failed[name]
         text = (tmp_path / f"{name}.error.txt").read_text()
         assert text.splitlines()[0] == report.failed[name] and "Traceback" in text
         assert not (tmp_path / f"{name}.h5").exists()

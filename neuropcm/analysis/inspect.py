@@ -39,24 +39,51 @@ def _value(v, unit: str) -> str:
     return text
 
 
-def config_units(kind: str, config: dict) -> dict:
-    """``{dotted field: unit}`` for the stored configuration ``config`` of a file of
-    ``kind``, from the config classes of the workload that writes it (its
-    ``Workload.file_config`` sections where the file stores several, e.g. the MNIST run's
-    network definition beside its run settings); empty where no workload writes ``kind``."""
-    from ..config import describe as config_rows
+def _workload_of(kind: str):
     from ..workloads import workloads
 
-    for w in workloads().values():
-        if w.kind != kind:
-            continue
-        sections = getattr(w, "file_config", None) or {"": w.config}
-        units = {}
-        for key, cls in sections.items():
-            prefix = f"{key}." if key else ""
-            units.update({prefix + n: u for n, u, _, _ in config_rows(cls)})
-        return units
-    return {}
+    return next((w for w in workloads().values() if w.kind == kind), None)
+
+
+def _class(spec):
+    """A config class from ``"module:Class"`` (imported only now), or None."""
+    if spec is None:
+        return None
+    import importlib
+
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _units_of(cls) -> dict:
+    from ..config import describe as config_rows
+
+    return {n: u for n, u, _, _ in config_rows(cls)} if cls is not None else {}
+
+
+def _sections(kind: str, config: dict) -> list[tuple[str, dict, dict]]:
+    """``(title, flat fields, units)`` per section of a stored configuration: the
+    workload's ``file_config`` sections where it declares them, else the whole config (one
+    untitled section with the units of the workload's config class), else the top-level
+    tables as sections when there are several, each a non-empty table."""
+    w = _workload_of(kind)
+    if w is not None and getattr(w, "file_config", None):
+        out, seen = [], set()
+        for path, (title, spec) in w.file_config.items():
+            node = config
+            for part in path.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                out.append((title, flatten(node), _units_of(_class(spec))))
+                seen.add(path)
+        rest = {k: v for k, v in config.items()
+                if not any(p == k or p.startswith(k + ".") for p in seen)}
+        return out + [(k, flatten(v) if isinstance(v, dict) else {k: v}, {})
+                      for k, v in rest.items()]
+    units = _units_of(w.config) if w is not None else {}
+    if len(config) > 1 and all(isinstance(v, dict) and v for v in config.values()):
+        return [(k, flatten(v), {}) for k, v in config.items()]
+    return [("", flatten(config), units)]
 
 
 def describe(source) -> str:
@@ -110,24 +137,19 @@ def describe(source) -> str:
 
 
 def _config_lines(r) -> list[str]:
-    """The configuration, one field a line with its unit; a stored config made of several
-    sections (a dict of dicts, e.g. ``network`` and ``run``) is shown section by section,
-    so a section's own ``network`` table reads ``network.name``, not
-    ``network.network.name``."""
-    units = config_units(r.kind.name, r.config)
+    """The configuration, one field a line with its unit, section by section where the
+    stored config has several (so a section's own tables read ``neurons.n``, not
+    ``network.network.neurons.n``)."""
     cfg = flatten(r.config)
     if not cfg:
         return ["config: (none stored)"]
-    sectioned = len(r.config) > 1 and all(isinstance(v, dict) and v for v in r.config.values())
-    groups = {k: flatten(v) for k, v in r.config.items()} if sectioned else {"": cfg}
-    lines = [f"config ({len(cfg)} fields{', by section' if sectioned else ''}):"]
-    for sec, fields in groups.items():
-        indent = "  "
-        if sec:
-            lines.append(f"  [{sec}]")
-            indent = "    "
-        w = max(len(n) for n in fields)
-        for n, v in fields.items():
-            unit = units.get(f"{sec}.{n}" if sec else n, "")
-            lines.append(f"{indent}{n:<{w}}  {_value(v, unit)}")
+    sections = _sections(r.kind.name, r.config)
+    titled = any(title for title, _, _ in sections)
+    lines = [f"config ({len(cfg)} fields{', by section' if titled else ''}):"]
+    for title, fields, units in sections:
+        indent = "    " if titled else "  "
+        if titled:
+            lines.append(f"  [{title}]")
+        w = max((len(n) for n in fields), default=0)
+        lines += [f"{indent}{n:<{w}}  {_value(v, units.get(n, ''))}" for n, v in fields.items()]
     return lines

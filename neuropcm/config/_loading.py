@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ def read_toml(path, what: str = "config file") -> dict:
     ------
     ParameterError
         The path is a folder, missing or unreadable, not UTF-8 text, or not valid TOML
-        (one line naming the file).
+        (one line naming the file). A UTF-8 byte-order mark at the start (as some Windows
+        editors write) is allowed and dropped.
     """
     p = Path(path)
     if p.is_dir():
@@ -28,7 +30,7 @@ def read_toml(path, what: str = "config file") -> dict:
         raise ParameterError(f"{what} {str(path)!r} is not a file (not found); give a TOML "
                              f"file")
     try:
-        return tomllib.loads(p.read_bytes().decode("utf-8"))
+        return tomllib.loads(p.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ParameterError(f"{p}: not a text (UTF-8) TOML file; give a TOML file") from None
     except tomllib.TOMLDecodeError as e:
@@ -50,6 +52,28 @@ def _parse_set(item: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+def _toml_or_text(text: str):
+    """One item of a bare list: a TOML value (number, boolean, quoted string) if it is one,
+    else the text as it is (a quantity such as ``3600*second``)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _list_value(value, tp):
+    """A ``--set`` value for a list field: a TOML list as it is; a bare comma-separated list
+    (``1,2,4`` or ``0*second,3600*second``, which is not TOML) as the list of its items; a
+    single value as a list of one. The one place where ``--set`` text becomes a list (flags
+    such as ``--at 0,3600`` arrive here too); the items are checked as the field's values."""
+    base, _ = base_type(tp)
+    if typing.get_origin(base) is not tuple or isinstance(value, (list, dict)):
+        return value
+    if isinstance(value, str):
+        return [_toml_or_text(s.strip()) for s in value.split(",")]
+    return [value]
+
+
 def _nested_update(cls, raw: dict, path: list[str], value, item: str) -> None:
     names = {f.name: f for f in dataclasses.fields(cls)}
     head = path[0]
@@ -57,7 +81,7 @@ def _nested_update(cls, raw: dict, path: list[str], value, item: str) -> None:
         raise ParameterError(f"--set {item!r}: {cls.__name__} has no field {head!r}; known: "
                              f"{sorted(names)}")
     if len(path) == 1:
-        raw[head] = value
+        raw[head] = _list_value(value, field_types(cls)[head])
         return
     sub, _ = base_type(field_types(cls)[head])
     if not _is_config(sub):

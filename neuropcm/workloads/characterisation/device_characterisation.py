@@ -20,12 +20,17 @@ from ...devices import PCMArray, get_preset
 from ...devices.presets import preset_names
 from ...devices.theory import accumulation_moments, saturation_conductance
 from ...random import rng
-from .. import Workload, refuse_resume
+from .. import DEVICE_BYTES, SEED_MAX, MemoryNeed, Workload, refuse_resume
 
 #: Times after programming at which drift is read (s).
 DRIFT_TIMES = np.logspace(0, 6, 25)
 #: Repeated reads per device for the read-noise experiment.
 N_READS = 32
+
+
+#: Most simulated devices of one run: 1e8 gives the moments to ~1e-4 of their value, far
+#: below the model's own uncertainty (and takes about a quarter of an hour).
+MAX_DEVICES = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,23 @@ class DeviceCharacterisationConfig(Config):
 
     preset: str = option("nandakumar2018", "device preset to characterise",
                          choices=preset_names)
-    devices: int = option(10_000, "simulated devices per experiment", lo=80)
+    devices: int = option(10_000, "simulated devices per experiment (at most 1e8: the "
+                          "statistics stop improving long before)", lo=80, hi=MAX_DEVICES)
     pulses: int = option(20, "SET pulses of the accumulation curve", lo=1, hi=1000)
-    seed: int = option(0, "seed of every random stream of the run", lo=0)
+    seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
+
+    def memory_needs(self) -> list:
+        """Two device arrays alive at once (the next experiment's is built before the last
+        one is freed) and the repeated reads of the read-noise experiment."""
+        n = self.devices
+        return [MemoryNeed(2 * DEVICE_BYTES * n + N_READS * max(n // 4, 80) * 8,
+                           {"devices": n}, f"{n} simulated devices")]
+
+    def run_estimate(self) -> tuple[str, float]:
+        """The size of the run and a rough time (s): per device ~2 us for programming and
+        reads plus ~0.3 us per SET pulse (measured at 2e5 and 2e6 devices)."""
+        return (f"{self.devices} devices x 4 experiments, {self.pulses} SET pulses",
+                3.0 + self.devices * (2e-6 + 3e-7 * self.pulses))
 
 
 def run(config: DeviceCharacterisationConfig, out, *, resume: bool = False,

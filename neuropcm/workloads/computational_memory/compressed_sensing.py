@@ -48,7 +48,7 @@ from ...config import Config, option
 from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed, rng
-from .. import Workload, refuse_resume
+from .. import SEED_MAX, MemoryNeed, Workload, crossbar_bytes, refuse_resume
 from ...plotting import save_figure
 
 #: Iterations averaged into the error floor.
@@ -58,6 +58,10 @@ FLOOR_MARGIN_DB = 1.0
 #: Bits of the fixed-point variant.
 FIXED_BITS = 4
 VARIANTS = ("float", "fixed4", "pcm")
+#: Largest AMP threshold factor: ``theta = lam ||z|| / sqrt(M)`` is ``lam`` times the std of
+#: the effective noise, and above a few (the minimax values for sparse signals are below
+#: 3) every coefficient is thresholded to 0.
+LAM_MAX = 10.0
 #: Modified Shepp-Logan phantom (Toft 1996): intensity, semi-axes a, b, centre x0, y0,
 #: rotation (degrees), on [-1, 1]^2 with y up.
 SHEPP_LOGAN = ((1.0, .69, .92, 0.0, 0.0, 0.0), (-.8, .6624, .874, 0.0, -.0184, 0.0),
@@ -81,14 +85,17 @@ class CompressedSensingConfig(Config):
                             choices=("haar", "dct"))
     compression: float = option(0.5, "measurements per coefficient M/N", lo=0.0,
                                 lo_open=True, hi=1.0)
-    lam: float = option(1.5, "AMP threshold factor: theta = lam ||z|| / sqrt(M)", lo=0.0,
-                        lo_open=True)
-    iterations: int = option(30, "AMP iterations", lo=FLOOR_WINDOW + 1, hi=10_000)
+    lam: float = option(1.5, "AMP threshold factor: theta = lam ||z|| / sqrt(M) (at most "
+                        f"{LAM_MAX:g}: a threshold of {LAM_MAX:g} noise std zeroes every "
+                        "coefficient, so AMP returns 0; the tuned values are ~1 to 3)",
+                        lo=0.0, lo_open=True, hi=LAM_MAX)
+    iterations: int = option(30, "AMP iterations (it converges in tens; at most 1000)",
+                             lo=FLOOR_WINDOW + 1, hi=1000)
     devices_per_weight: int = option(1, "PCM devices per matrix element", lo=1, hi=64)
     fixed_inputs: bool = option(True, "quantise the input vectors of the fixed-point "
                                 "MVMs to 4 bits too (False: the matrix only)")
     preset: str = option("joshi2020", "device preset", choices=preset_names)
-    seed: int = option(0, "seed of every random stream of the run", lo=0)
+    seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
 
     def validate(self) -> None:
         if self.size % self.block:
@@ -109,6 +116,31 @@ class CompressedSensingConfig(Config):
     def measurements(self) -> int:
         """M, measurements per block."""
         return int(round(self.compression * self.block ** 2))
+
+    def memory_needs(self) -> list:
+        """The transform and measurement matrices, the crossbar holding A (differential,
+        K devices per side), and the blocks' coefficient vectors of AMP (about 12 copies:
+        x, u, z, y and the estimates kept per variant)."""
+        n, m = self.block ** 2, self.measurements
+        pixels = self.size ** 2
+        return [MemoryNeed(8 * (3 * n * n + 2 * m * n), {"block": self.block},
+                           "the transform and measurement matrices"),
+                MemoryNeed(crossbar_bytes(m * n, 2 * self.devices_per_weight * m * n),
+                           {"block": self.block, "compression": self.compression,
+                            "devices_per_weight": self.devices_per_weight},
+                           f"a crossbar of {2 * self.devices_per_weight * m * n} devices"),
+                MemoryNeed(8 * 12 * pixels, {"size": self.size}, "the image's coefficients")]
+
+    def run_estimate(self) -> tuple[str, float]:
+        """The size of the run and a rough time (s): programming the crossbar (~0.3 us per
+        device), then per iteration two MVMs of each variant (~0.4 ns per multiply-add;
+        measured at 128/32 and 256/64)."""
+        n, m = self.block ** 2, self.measurements
+        blocks = (self.size // self.block) ** 2
+        seconds = (1.0 + 2 * self.devices_per_weight * m * n * 3.2e-7 + 1e-8 * n * n
+                   + len(VARIANTS) * 2 * (self.iterations + 1) * m * n * blocks * 4e-10)
+        return (f"{blocks} blocks of N = {n}, M = {m}, {self.iterations} iterations x "
+                f"{len(VARIANTS)} variants", seconds)
 
 
 # ----------------------------------------------------------------------------- images

@@ -51,7 +51,7 @@ from ...devices import PCMArray, get_preset
 from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import rng
-from .. import Workload, refuse_resume
+from .. import DEVICE_BYTES, SEED_MAX, MemoryNeed, Workload, refuse_resume
 from ...plotting import save_figure
 from . import _correlation_kernels as K
 
@@ -64,6 +64,12 @@ PAPER_CURRENT_PER_PROCESS = 0.002e-6
 RING_RADIUS = 0.3
 #: Largest ``steps * processes`` for which :func:`simulate` records the dense process matrix.
 MAX_RECORD = 50_000_000
+#: Largest ``steps * processes`` of a run: 100 times the experiment's 1e10 (minutes to an
+#: hour on a 2-core machine).
+MAX_PROCESS_STEPS = 10 ** 12
+#: Largest current of the current settings (A): far above the SET currents of any PCM
+#: device (tens to a few hundred uA).
+MAX_CURRENT = 1e-3
 
 #: Curves per snapshot (datasets under ``results/snapshots``) and their units: the scores of
 #: the devices' reads (no prefix), of the exact uncentred covariance ``sum_k X_i(k) M(k)``
@@ -90,29 +96,35 @@ class CorrelationConfig(Config):
     processes: int = option(PAPER_PROCESSES, "binary processes N, one PCM device each",
                             lo=2, hi=10_000_000)
     correlated: int | None = option(None, "correlated processes (default the experiment's "
-                                    "95,525 per 1e6, scaled to N and rounded)", lo=1)
+                                    "95,525 per 1e6, scaled to N and rounded)", lo=1,
+                                    hi=10_000_000 - 1)
     p: float = option(0.01, "probability that a process (and the reference) is 1 in a step",
                       lo=0.0, lo_open=True, hi=1.0)
     c: float = option(0.1, "correlation coefficient between two correlated processes "
                       "(sqrt(c) with the reference)", lo=0.0, lo_open=True, hi=1.0)
-    steps: int = option(10_000, "time steps", lo=1, hi=1_000_000)
+    steps: int = option(10_000, "time steps (steps x processes at most 1e12: 100 times the "
+                        "experiment's)",
+                        lo=1, hi=1_000_000)
     snapshots: int = option(25, "log-spaced steps at which the devices are read and scored "
                             "(distinct steps, the last one included)", lo=1, hi=1000)
     current_per_process: float | None = option(
         None, "SET current per active process, I = current_per_process * M(k) (default "
         "0.002 uA * 1e6 / N: the experiment's 0.002 uA at N = 1e6)", unit="A", lo=0.0,
-        lo_open=True)
-    i_min: float = option(25e-6, "no SET pulse in a step whose current is below this",
-                          unit="A", lo=0.0)
-    i_max: float = option(80e-6, "cap of the SET current", unit="A", lo=0.0, lo_open=True)
+        lo_open=True, hi=MAX_CURRENT)
+    i_min: float = option(25e-6, "no SET pulse in a step whose current is below this (at most "
+                          "1 mA, like every current here: far above any SET current)",
+                          unit="A", lo=0.0, hi=MAX_CURRENT)
+    i_max: float = option(80e-6, "cap of the SET current", unit="A", lo=0.0, lo_open=True,
+                          hi=MAX_CURRENT)
     i_ref: float = option(80e-6, "current of the model's fitted pulse, relative amplitude 1 "
-                          "(assumed: the cap)", unit="A", lo=0.0, lo_open=True)
+                          "(assumed: the cap)", unit="A", lo=0.0, lo_open=True,
+                          hi=MAX_CURRENT)
     preset: str = option("nandakumar2018", "device preset (a pulsed model)",
                          choices=pulsed_presets)
     read_noise: bool = option(True, "score noisy reads of the devices (false: the programmed "
                               "conductance)")
     bins: int = option(100, "bins of the final-conductance histogram", lo=2, hi=100_000)
-    seed: int = option(0, "seed of every random stream of the run", lo=0)
+    seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
 
     # -- values derived from the settings (one place each) -----------------------------
     @property
@@ -151,11 +163,32 @@ class CorrelationConfig(Config):
         if self.i_min > self.i_max:
             raise ParameterError(f"CorrelationConfig: i_min = {self.i_min!r} A is above "
                                  f"i_max = {self.i_max!r} A; give i_min <= i_max")
+        if n * self.steps > MAX_PROCESS_STEPS:
+            raise ParameterError(f"{self.where('processes')} = {n} x {self.where('steps')} = "
+                                 f"{self.steps} is {n * self.steps:.3g} process-steps, more "
+                                 f"than {MAX_PROCESS_STEPS:.0e} (100 times the experiment's);"
+                                 f" lower processes or steps")
         if self.current * n < self.i_min:
             raise ParameterError(f"CorrelationConfig: the largest possible current "
                                  f"{self.current * n!r} A (all {n} processes firing) is below "
                                  f"i_min = {self.i_min!r} A, so no device would ever be "
                                  f"programmed; raise current_per_process or lower i_min")
+
+
+    def memory_needs(self) -> list:
+        """One device per process, the per-process scores, masks and images of the file,
+        and the per-step traces."""
+        n = self.processes
+        return [MemoryNeed(n * (DEVICE_BYTES + 120), {"processes": n},
+                           f"{n} devices and their scores"),
+                MemoryNeed(self.steps * 40, {"steps": self.steps}, "the per-step traces")]
+
+    def run_estimate(self) -> tuple[str, float]:
+        """The size of the run and a rough time (s): ~0.5 ns per process-step and ~0.16 us
+        per device and snapshot (reads and scores; measured at 1e5-1e6 processes)."""
+        n = self.processes
+        return (f"{n} processes x {self.steps} steps, {self.snapshots} snapshots",
+                1.0 + 5e-10 * n * self.steps + 1.6e-7 * n * self.snapshots)
 
 
 def pulse_amplitude(current: float, config: CorrelationConfig) -> float:

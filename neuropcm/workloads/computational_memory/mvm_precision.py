@@ -44,7 +44,7 @@ from ...config import Config, option
 from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed, rng
-from .. import Workload, refuse_resume
+from .. import READ_TIME_MAX, SEED_MAX, MemoryNeed, Workload, crossbar_bytes, refuse_resume
 from ...plotting import save_figure
 
 
@@ -63,29 +63,45 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: Largest matrix side: a few times the largest fabricated crossbar tiles (1024 lines).
+MAX_SIDE = 4096
+#: Per-unit costs of :meth:`MVMPrecisionConfig.run_estimate` (s; fitted to runs at 128 x 128,
+#: 256 x 256 and 1024 x 1024 on a 2-core machine): one programmed device
+#: (program-and-verify), one device's read moments at a new time, one crossbar built, one
+#: multiply-add of an MVM.
+_S_PER_PROGRAMMED_DEVICE = 3.2e-7
+_S_PER_DEVICE_MOMENT = 2.5e-7
+_S_PER_CROSSBAR = 0.05
+_S_PER_MAC = 2e-10
+
+
 @dataclass(frozen=True)
 class MVMPrecisionConfig(Config):
     """Settings of the MVM-precision experiment."""
 
-    rows: int = option(256, "rows of the Gaussian matrix", lo=2)
-    cols: int = option(256, "columns of the Gaussian matrix (input length)", lo=2)
-    vectors: int = option(100, "Gaussian input vectors per measurement", lo=2)
-    instances: int = option(10, "device instances per K (Monte Carlo)", lo=2)
+    rows: int = option(256, f"rows of the Gaussian matrix (at most {MAX_SIDE}: a few times "
+                       f"the largest crossbar tiles)", lo=2, hi=MAX_SIDE)
+    cols: int = option(256, f"columns of the Gaussian matrix (input length; at most "
+                       f"{MAX_SIDE})", lo=2, hi=MAX_SIDE)
+    vectors: int = option(100, "Gaussian input vectors per measurement", lo=2, hi=100_000)
+    instances: int = option(10, "device instances per K (Monte Carlo; at most 100)", lo=2,
+                            hi=100)
     devices_per_weight: tuple[int, ...] = option([1, 2, 4, 8], "devices per weight K to "
-                                                 "compare", lo=1, hi=64)
+                                                 "compare (strictly increasing)", lo=1, hi=64)
     bits_min: int = option(2, "fewest fixed-point bits", lo=2, hi=24)
     bits_max: int = option(8, "most fixed-point bits", lo=2, hi=24)
     preset: str = option("joshi2020", "device preset", choices=preset_names)
     drift_devices_per_weight: int = option(1, "devices per weight of the drift sweep",
                                            lo=1, hi=64)
     t_min: float = option(1.0, "first read time after programming", unit="s", lo=0.0,
-                          lo_open=True)
-    t_max: float = option(1e6, "last read time after programming", unit="s", lo=0.0,
-                          lo_open=True)
-    time_points: int = option(13, lambda: "read times of the drift sweep (log-spaced), read "
-                              "without compensation and with each registered one: "
-                              + ", ".join(list(sweep_compensations())[1:]), lo=2)
-    seed: int = option(0, "seed of every random stream of the run", lo=0)
+                          lo_open=True, hi=READ_TIME_MAX)
+    t_max: float = option(1e6, f"last read time after programming (at most {READ_TIME_MAX:g} "
+                          f"s, about 10 years: beyond the measured drift)", unit="s", lo=0.0,
+                          lo_open=True, hi=READ_TIME_MAX)
+    time_points: int = option(13, lambda: "read times of the drift sweep (log-spaced, at most "
+                              "200), read without compensation and with each registered one: "
+                              + ", ".join(list(sweep_compensations())[1:]), lo=2, hi=200)
+    seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
 
     def validate(self) -> None:
         if self.bits_min > self.bits_max:
@@ -100,6 +116,40 @@ class MVMPrecisionConfig(Config):
         if self.t_min >= self.t_max:
             raise ParameterError(f"t_min = {self.t_min} s is not below t_max = {self.t_max} s;"
                                  f" give t_min < t_max")
+
+    def memory_needs(self) -> list:
+        """The matrix, inputs and outputs, the largest crossbar (2 K devices per weight,
+        differential) and the error arrays."""
+        w = self.rows * self.cols
+        k = max(max(self.devices_per_weight), self.drift_devices_per_weight)
+        comps = len(sweep_compensations())
+        etas = 8 * self.instances * self.vectors * (len(self.devices_per_weight)
+                                                    + comps * self.time_points)
+        return [MemoryNeed(8 * (4 * w + 3 * self.vectors * (self.rows + self.cols)),
+                           {"rows": self.rows, "cols": self.cols, "vectors": self.vectors},
+                           "the matrix, its quantised copies and the input vectors"),
+                MemoryNeed(1.5 * crossbar_bytes(w, 2 * k * w),
+                           {"rows": self.rows, "cols": self.cols, "devices_per_weight": k},
+                           f"crossbars of {2 * k * w} devices (the next is built before the "
+                           f"last is freed)"),
+                MemoryNeed(etas, {"instances": self.instances, "vectors": self.vectors,
+                                  "time_points": self.time_points}, "the error arrays")]
+
+    def run_estimate(self) -> tuple[str, float]:
+        """The size of the run and a rough time (s) from the per-unit costs above."""
+        w = self.rows * self.cols
+        comps = len(sweep_compensations())
+        kd = self.drift_devices_per_weight
+        programmed = self.instances * 2 * w * (sum(self.devices_per_weight) + comps * kd)
+        reads = self.instances * (len(self.devices_per_weight) + comps * self.time_points)
+        crossbars = self.instances * (len(self.devices_per_weight) + comps)
+        seconds = (1.0 + programmed * _S_PER_PROGRAMMED_DEVICE
+                   + self.instances * comps * self.time_points * 2 * kd * w
+                   * _S_PER_DEVICE_MOMENT + crossbars * _S_PER_CROSSBAR
+                   + reads * 3 * w * self.vectors * _S_PER_MAC)
+        return (f"{self.rows} x {self.cols} matrix, {self.vectors} vectors, {self.instances} "
+                f"instances x ({len(self.devices_per_weight)} K + {comps} compensations x "
+                f"{self.time_points} read times)", seconds)
 
 
 # ----------------------------------------------------------------------------- numerics

@@ -46,7 +46,7 @@ from ...config import Config, option
 from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed, rng
-from .. import Workload, refuse_resume
+from .. import READ_TIME_MAX, SEED_MAX, MemoryNeed, Workload, crossbar_bytes, refuse_resume
 from ...plotting import save_figure
 from ._refinement import ExactSolver, banded_covariance, dense_covariance, inner_cg, plain_cg, \
     refine
@@ -70,30 +70,40 @@ def compensation_choices() -> tuple[str, ...]:
 class SolverConfig(Config):
     """Settings of the mixed-precision solver run."""
 
-    dense_n: int = option(500, "size N of the dense system", lo=2)
-    dense_devices_per_element: int = option(4, "devices K per matrix element (dense)", lo=1)
-    banded_n: int = option(5000, "size N of the banded system", lo=2)
-    band: int = option(12, "diagonals per side of the banded system", lo=1)
-    banded_shift: float = option(0.4, "added to the banded matrix's diagonal (makes it SPD)",
-                                 lo=0.0)
-    banded_devices_per_element: int = option(8, "devices K per matrix element (banded)", lo=1)
-    tile_rows: int = option(12, "rows per crossbar tile of the banded matrix", lo=1)
+    dense_n: int = option(500, "size N of the dense system (at most 20000: 4e8 elements, "
+                          "800 times the paper's)", lo=2, hi=20_000)
+    dense_devices_per_element: int = option(4, "devices K per matrix element (dense)", lo=1,
+                                            hi=64)
+    banded_n: int = option(5000, "size N of the banded system (at most 1e6, 200 times the "
+                           "paper's)", lo=2, hi=1_000_000)
+    band: int = option(12, "diagonals per side of the banded system (below banded_n)", lo=1,
+                       hi=1000)
+    banded_shift: float = option(0.4, "added to the banded matrix's diagonal (makes it SPD; "
+                                 "at most 10: beyond, the matrix is nearly a multiple of the "
+                                 "identity)", lo=0.0, hi=10.0)
+    banded_devices_per_element: int = option(8, "devices K per matrix element (banded)", lo=1,
+                                             hi=64)
+    tile_rows: int = option(12, "rows per crossbar tile of the banded matrix", lo=1, hi=4096)
     rho: float = option(0.9, "correlation decay rho of A_ij = rho^|i-j|", lo=0.0, lo_open=True,
                         hi=0.999)
     preset: str = option("joshi2020", "device preset", choices=preset_names)
     mapping: str = option("offset", "weight mapping: offset = one device set per (positive) "
                           "element, as the paper", choices=("offset", "differential"))
-    program_tol: float = option(1.74e-6, "program-and-verify tolerance", unit="S", lo=0.0)
-    program_max_iterations: int = option(20, "program-and-verify budget of shots", lo=1)
+    program_tol: float = option(1.74e-6, "program-and-verify tolerance (at most 100 uS: above "
+                                "every preset's conductance range)", unit="S", lo=0.0,
+                                hi=1e-4)
+    program_max_iterations: int = option(20, "program-and-verify budget of shots", lo=1,
+                                         hi=1000)
     drift_compensation: str = option("global", "crossbar output rescaling against drift",
                                      choices=compensation_choices)
     times: tuple[float, ...] = option([1.0, 86400.0], "read times after programming "
-                                      "(increasing)", unit="s", lo=0.0)
-    inner_steps: int = option(8, "CG steps of the inner solver", lo=1)
-    tol: float = option(1e-12, "stop when ||b - A x|| / ||b|| < tol", lo=0.0, lo_open=True,
-                        hi=1.0)
-    max_outer: int = option(300, "most refinements per solve", lo=1)
-    seed: int = option(0, "seed of every random stream of the run", lo=0)
+                                      f"(increasing; 1 to 8 times up to {READ_TIME_MAX:g} s, "
+                                      f"about 10 years)", unit="s", lo=0.0, hi=READ_TIME_MAX)
+    inner_steps: int = option(8, "CG steps of the inner solver", lo=1, hi=1000)
+    tol: float = option(1e-12, "stop when ||b - A x|| / ||b|| < tol (at least 1e-16: float64 "
+                        "cannot resolve less)", lo=1e-16, hi=1.0)
+    max_outer: int = option(300, "most refinements per solve", lo=1, hi=10_000)
+    seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
 
     def validate(self) -> None:
         t = self.times
@@ -105,6 +115,49 @@ class SolverConfig(Config):
         if self.band >= self.banded_n:
             raise ParameterError(f"SolverConfig.band = {self.band} must be < banded_n = "
                                  f"{self.banded_n}")
+
+    def _per_element(self, k: int) -> int:
+        return k * (2 if self.mapping == "differential" else 1)
+
+    def _banded_weights(self) -> int:
+        """Weights stored by the banded system's tiles (each tile_rows x (tile_rows + 2
+        band), along the diagonal)."""
+        rows = min(self.tile_rows, self.banded_n)
+        tiles = -(-self.banded_n // rows)
+        return tiles * rows * min(rows + 2 * self.band, self.banded_n)
+
+    def memory_needs(self) -> list:
+        """Each system's matrix, factor and copies, and its crossbar."""
+        n, nb = self.dense_n, self.banded_n
+        wb = self._banded_weights()
+        kd = self._per_element(self.dense_devices_per_element)
+        kb = self._per_element(self.banded_devices_per_element)
+        return [MemoryNeed(8 * 8 * n * n + crossbar_bytes(n * n, kd * n * n),
+                           {"dense_n": n, "dense_devices_per_element":
+                            self.dense_devices_per_element},
+                           f"the dense matrix, its factor and a crossbar of {kd * n * n} "
+                           f"devices"),
+                MemoryNeed(8 * 3 * wb + 8 * 8 * nb * (2 * self.band + 1)
+                           + crossbar_bytes(wb, kb * wb),
+                           {"banded_n": nb, "band": self.band, "tile_rows": self.tile_rows,
+                            "banded_devices_per_element": self.banded_devices_per_element},
+                           f"the banded matrix and its crossbar tiles ({kb * wb} devices)")]
+
+    def run_estimate(self) -> tuple[str, float]:
+        """The size of the run and a rough time (s): programming (~1.8 us per device), the
+        dense eigenvalues and factor (~1e-10 s * N^3), and the solves' crossbar MVMs (about
+        30 refinements of inner_steps reads per solve; ~0.15 ms per tile read and ~2 ns
+        per multiply-add; measured at the defaults and at 1000/20000)."""
+        n = self.dense_n
+        wb = self._banded_weights()
+        tiles = -(-self.banded_n // min(self.tile_rows, self.banded_n))
+        devices = (self._per_element(self.dense_devices_per_element) * n * n
+                   + self._per_element(self.banded_devices_per_element) * wb)
+        mvms = len(self.times) * 30 * (self.inner_steps + 1)
+        seconds = (2.0 + devices * 1.8e-6 + 1e-10 * n ** 3
+                   + mvms * ((tiles + 1) * 1.5e-4 + (n * n + wb) * 2e-9))
+        return (f"dense N = {n} and banded N = {self.banded_n} (band {self.band}, {tiles} "
+                f"tiles), {devices} devices, {len(self.times)} read times", seconds)
 
 
 @dataclass

@@ -46,13 +46,16 @@ COUNTERS = ("n_read", "n_set", "n_reset", "energy", "adc_conversions", "dac_conv
 class ThroughputModel(Config):
     """Assumptions of the throughput and energy model (see the module docstring)."""
 
-    clock: float = option(10e6, "master clock: one ADC conversion per cycle (seed 2: 10 MHz)",
-                          unit="Hz", lo=0.0, lo_open=True)
-    adcs: int = option(0, "ADCs converting in parallel (0: one per crossbar array)", lo=0)
+    clock: float = option(10e6, "master clock: one ADC conversion per cycle (seed 2: 10 MHz; "
+                          "at most 100 GHz, beyond any ADC)", unit="Hz", lo=0.0, lo_open=True,
+                          hi=1e11)
+    adcs: int = option(0, "ADCs converting in parallel (0: one per crossbar array; at most "
+                       "1e6)", lo=0, hi=1_000_000)
     adc_fom: float = option(50e-15, "ADC energy per conversion step (Walden figure of merit; "
-                            "assumed)", unit="J", lo=0.0)
+                            "assumed; at most 1 nJ, far above any ADC's fJ to pJ)", unit="J",
+                            lo=0.0, hi=1e-9)
     dac_energy: float = option(0.0, "energy per DAC conversion (0: binary/unary word-line "
-                               "drivers)", unit="J", lo=0.0)
+                               "drivers; at most 1 nJ)", unit="J", lo=0.0, hi=1e-9)
 
 
 def sum_totals(crossbars) -> dict:

@@ -40,7 +40,7 @@ from ...config import Config, option
 from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed
-from .. import Workload, refuse_resume
+from .. import SEED_MAX, MemoryNeed, Workload, crossbar_bytes, refuse_resume
 from ...plotting import save_figure
 from ._throughput import UNITS as THROUGHPUT_UNITS
 from ._mlp import check_mnist_dir
@@ -72,10 +72,12 @@ class DriftResilientConfig(Config):
     test: int = option(10_000, "test examples (the first ones)", lo=1, hi=10_000)
     calibration: int = option(1000, "training examples setting the ADC full scales", lo=1,
                               hi=60_000)
-    hidden: int = option(120, "hidden units", lo=1)
-    epochs: int = option(3, "float training epochs", lo=1)
-    lr: float = option(0.5, "float training learning rate", lo=0.0, lo_open=True)
-    batch: int = option(10, "float training minibatch", lo=1)
+    hidden: int = option(120, "hidden units (at most 4096, 34 times the paper's 120)", lo=1,
+                         hi=4096)
+    epochs: int = option(3, "float training epochs", lo=1, hi=1000)
+    lr: float = option(0.5, "float training learning rate (at most 10: sigmoid SGD diverges "
+                       "far below)", lo=0.0, lo_open=True, hi=10.0)
+    batch: int = option(10, "float training minibatch (at most train)", lo=1, hi=60_000)
     weight_bits: int = option(4, "bits per digital weight of the drift run", lo=1, hi=6)
     adc_bits: int = option(6, "ADC resolution of the drift, weight-bits and analog runs", lo=1,
                            hi=16)
@@ -87,10 +89,12 @@ class DriftResilientConfig(Config):
                                         lo=1, hi=16)
     levels_sweep: tuple[int, ...] = option([2, 4, 8, 16, 32, 64], "levels per analog device "
                                            "of the Fig. 6 baseline", lo=2, hi=256)
-    t_max: float = option(1e6, "last read time, in units of t0", lo=1.0, lo_open=True)
-    time_points: int = option(7, "read times from t0 to t_max t0 (log-spaced)", lo=2)
-    instances: int = option(10, "device instances of the drift run (Monte Carlo)", lo=2)
-    sweep_instances: int = option(3, "device instances of each sweep point", lo=1)
+    t_max: float = option(1e6, "last read time, in units of t0 (at most 1e7: about 6 years "
+                          "at the binary preset's t0 = 20 s)", lo=1.0, lo_open=True, hi=1e7)
+    time_points: int = option(7, "read times from t0 to t_max t0 (log-spaced)", lo=2, hi=100)
+    instances: int = option(10, "device instances of the drift run (Monte Carlo)", lo=2,
+                            hi=100)
+    sweep_instances: int = option(3, "device instances of each sweep point", lo=1, hi=100)
     preset: str = option("binary", "device preset of the digital weights",
                          choices=programmed_presets)
     analog_preset: str = option("joshi2020", "device preset of the analog baseline",
@@ -99,9 +103,12 @@ class DriftResilientConfig(Config):
                                            "digital preset, e.g. {'nu_std_max': 0.0}")
     throughput: ThroughputModel = option(ThroughputModel, "assumptions of the throughput "
                                          "and energy model (clock, ADCs, ADC energy)")
-    seed: int = option(0, "seed of every random stream of the run", lo=0)
+    seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
 
     def validate(self) -> None:
+        if self.batch > self.train:
+            raise ParameterError(f"{self.where('batch')} = {self.batch} is more than the "
+                                 f"{self.train} training examples; give batch <= train")
         for name in ("bits_sweep", "adc_sweep", "levels_sweep"):
             v = getattr(self, name)
             if not v or list(v) != sorted(set(v)):
@@ -116,6 +123,42 @@ class DriftResilientConfig(Config):
                 raise ParameterError(f"device_overrides = {self.device_overrides!r}: {e}") \
                     from None
         check_mnist_dir(self.mnist_dir)
+
+    def _passes(self) -> int:
+        """Passes of the test set through a mapped network (the run's progress steps)."""
+        S, T = self.sweep_instances, self.time_points
+        return (self.instances * T + S * 2 * (len(self.bits_sweep) + len(self.adc_sweep))
+                + S * len(ANALOG) * len(self.levels_sweep) * T)
+
+    def memory_needs(self) -> list:
+        """The images as float columns, two mapped networks at once (bit-sliced: one device
+        per bit and weight, plus the dummy lines), and one pass's intermediate arrays (the
+        hidden layer and its 6-line unary code per test image)."""
+        h = self.hidden
+        weights = h * 785 + 10 * 6 * (h + 1)
+        bits = max(self.weight_bits, *self.bits_sweep, 1)
+        return [MemoryNeed(8 * 784 * (2 * max(self.train, self.calibration) + 3 * self.test),
+                           {"train": self.train, "test": self.test}, "the images"),
+                MemoryNeed(2 * crossbar_bytes(weights, weights * (bits + 1)),
+                           {"hidden": h}, f"two mapped networks of {weights} weights"),
+                MemoryNeed(self.test * (140 * h + 785 * 16) + 8 * 6 * weights,
+                           {"hidden": h, "test": self.test},
+                           "the hidden activations of the test set")]
+
+    def run_estimate(self) -> tuple[str, float]:
+        """The size of the run and a rough time (s): float training (~1.5 ns per
+        multiply-add, three per weight and example), then per network mapped ~0.5 us per
+        device and per pass of the test set ~0.8 ns per weight and image (measured at
+        hidden = 20 and 120; the defaults take about 6 minutes)."""
+        h = self.hidden
+        weights = h * 785 + 10 * 6 * (h + 1)
+        nets = (self.instances + self.sweep_instances * (len(self.bits_sweep)
+                + len(self.adc_sweep) + len(ANALOG) * len(self.levels_sweep)))
+        seconds = (2.0 + 3 * 1.5e-9 * self.epochs * self.train * weights
+                   + nets * weights * (self.weight_bits + 1) * 5e-7
+                   + self._passes() * self.test * weights * 8e-10)
+        return (f"784-{h}-10 MLP, {self.epochs} epochs of {self.train}, {nets} mapped "
+                f"networks, {self._passes()} passes of {self.test} test images", seconds)
 
 
 def _data(c: DriftResilientConfig):

@@ -80,7 +80,7 @@ from ...config import Config, option
 from ...devices.presets import preset_names
 from ...devices.refresh import REFRESH_RULES
 from ...errors import ParameterError
-from .. import Workload
+from .. import SEED_MAX, MemoryNeed, Workload, crossbar_bytes
 from ...plotting import save_figure
 from ._mlp import ACTIVATIONS, check_mnist_dir
 
@@ -106,40 +106,46 @@ class MlpTrainConfig(Config):
                        choices=("in-situ", "mixed-precision"))
     preset: str = option("nandakumar2018", "device preset of the crossbars",
                          choices=preset_names)
-    hidden: int = option(250, "hidden neurons", lo=1)
+    hidden: int = option(250, "hidden neurons (at most 4096, 16 times the paper's 250)", lo=1,
+                         hi=4096)
     activation: str = option("sigmoid", "hidden activation", choices=tuple(sorted(ACTIVATIONS)))
     epochs: int | None = option(None, "passes over the training examples (default 20 in-situ,"
-                                " 10 mixed-precision)", lo=1)
+                                " 10 mixed-precision)", lo=1, hi=1000)
     train: int | None = option(None, "training examples, the first of the training split "
                                "(default 5000 in-situ as Burr 2015, 60000 mixed-precision)",
-                               lo=1)
-    test: int = option(10_000, "test examples, the first of the test split", lo=1)
-    batch: int = option(1, "examples per update (1: per-example SGD, as the papers)", lo=1)
+                               lo=1, hi=60_000)
+    test: int = option(10_000, "test examples, the first of the test split", lo=1,
+                       hi=10_000)
+    batch: int = option(1, "examples per update (1: per-example SGD, as the papers)", lo=1,
+                        hi=60_000)
     lr: float | None = option(None, "learning rate (per example; the loss is the batch mean;"
-                              " default 0.02 in-situ, 0.05 mixed-precision)", lo=0.0,
-                              lo_open=True)
+                              " default 0.02 in-situ, 0.05 mixed-precision; at most 10)",
+                              lo=0.0, lo_open=True, hi=10.0)
     lr_decay: float | None = option(None, "factor on the learning rate after every epoch "
                                     "(epoch e uses lr * lr_decay^e; default 1 in-situ, 0.8 "
                                     "mixed-precision)", lo=0.0, hi=1.0, lo_open=True)
     rule: str = option("stochastic", "in-situ update rule: stochastic pulse coincidence or "
                        "rint(lr d x / epsilon) pulses", choices=("stochastic", "deterministic"))
-    pulse_length: int = option(31, "slots of the stochastic pulse streams (BL)", lo=1)
+    pulse_length: int = option(31, "slots of the stochastic pulse streams (BL)", lo=1,
+                               hi=1000)
     refresh: str = option("threshold", "refresh rule of the pairs (none: never)",
                           choices=lambda: (*REFRESH_RULES, "none"))
     refresh_every: int | None = option(None, "examples between refreshes (assumed; default "
-                                       "50 in-situ, 500 mixed-precision)", lo=1)
+                                       "50 in-situ, 500 mixed-precision)", lo=1,
+                                       hi=1_000_000)
     w_max: tuple[float, ...] | None = option(None, "weight mapped to g_target, per layer "
                                              "(default [0.5, 1.5] in-situ, [0.25, 1.0] "
-                                             "mixed-precision)", lo=0.0, lo_open=True)
+                                             "mixed-precision; at most 100)", lo=0.0,
+                                             lo_open=True, hi=100.0)
     g_target: float | None = option(None, "conductance of w_max (default: the crossbar's, "
-                                    "0.75 of the SET saturation level for pulsed devices)",
-                                    unit="S", lo=0.0, lo_open=True)
+                                    "0.75 of the SET saturation level for pulsed devices; at "
+                                    "most 100 uS)", unit="S", lo=0.0, lo_open=True, hi=1e-4)
     devices_per_weight: int = option(1, "devices per side of each weight", lo=1, hi=64)
     dataset: str = option("mnist", "mnist, or rand-mnist (10 % of the pixels of every image "
                           "randomised)", choices=("mnist", "rand-mnist"))
     mnist_dir: str | None = option(None, "folder of MNIST-format IDX files (Fashion-MNIST, "
                                    "...; default: the offline MNIST cache in data/)")
-    seed: int = option(0, "seed of every random stream of the run", lo=0)
+    seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
 
     def validate(self) -> None:
         if self.w_max is not None and len(self.w_max) != 2:
@@ -155,6 +161,28 @@ class MlpTrainConfig(Config):
         """Field ``name``, or its mode's default (:data:`MODE_DEFAULTS`) when None."""
         v = getattr(self, name)
         return MODE_DEFAULTS[self.mode][name] if v is None else v
+
+    def memory_needs(self) -> list:
+        """The images as float columns, and the two layers' crossbars (differential,
+        devices_per_weight devices per side) with the float, quantised and update copies."""
+        weights = self.hidden * 785 + 10 * (self.hidden + 1)
+        devices = 2 * self.devices_per_weight * weights
+        return [MemoryNeed(8 * 784 * 2 * (self.n_train + self.test),
+                           {"train": self.n_train, "test": self.test}, "the images"),
+                MemoryNeed(crossbar_bytes(weights, devices) + 8 * 8 * weights,
+                           {"hidden": self.hidden,
+                            "devices_per_weight": self.devices_per_weight},
+                           f"crossbars of {devices} devices")]
+
+    def run_estimate(self) -> tuple[str, float]:
+        """The size of the run and a rough time (s): per weight and example of an epoch
+        (training and evaluating the networks) ~7.5 ns mixed-precision (90 s per 60k
+        epoch at 250 hidden) and ~13 ns in-situ (38 s per 5k epoch, 4 devices per side)."""
+        weights = self.hidden * 785 + 10 * (self.hidden + 1)
+        per = 1.3e-8 if self.mode == "in-situ" else 7.5e-9
+        return (f"784-{self.hidden}-10 MLP ({self.mode}), {self.n_epochs} epochs of "
+                f"{self.n_train} examples, {self.test} test",
+                5.0 + self.n_epochs * (self.n_train + self.test) * weights * per)
 
     n_epochs = property(lambda self: self.resolved("epochs"))
     n_train = property(lambda self: self.resolved("train"))

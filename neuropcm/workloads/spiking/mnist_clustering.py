@@ -24,7 +24,20 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config, option
-from .. import Workload
+from .. import DEVICE_BYTES, SEED_MAX, MemoryNeed, Workload
+
+#: Most examples of one kind (training per epoch, test, assignment): the MNIST-format sets
+#: hold 60,000 and 10,000; an IDX folder may hold more (the run refuses more than it has).
+MAX_EXAMPLES = 1_000_000
+#: Bytes per synapse of a run: the devices of both sides as Python state and in the
+#: compiled simulator, the synapse's indices and STDP variables, and the checkpoint's copy.
+SYNAPSE_BYTES = 4 * DEVICE_BYTES
+#: Seconds per simulated time step, and per step and synapse (Poisson inputs, STDP and the
+#: devices), fitted to sidler2017 (1.9 ms per example) and wta400 (10.3 ms) on a 2-core
+#: machine; and of the compilation.
+_S_PER_STEP = 3.2e-6
+_S_PER_STEP_SYNAPSE = 1.4e-10
+_COMPILE_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -34,16 +47,55 @@ class MnistClusteringConfig(Config):
     network: str = option("sidler2017", "network definition: a name in the package's networks "
                           "(sidler2017, wta100, wta400) or a TOML file")
     train: int = option(60_000, "training examples per epoch (a seeded subset of MNIST's "
-                        "training set)", lo=1)
-    test: int = option(10_000, "test examples", lo=1)
-    epochs: int = option(1, "passes over the training examples", lo=1)
+                        "training set)", lo=1, hi=MAX_EXAMPLES)
+    test: int = option(10_000, "test examples", lo=1, hi=MAX_EXAMPLES)
+    epochs: int = option(1, "passes over the training examples", lo=1, hi=100)
     assign: int | None = option(None, "training examples for the label assignment (default "
-                                "min(train, 10000))", lo=1)
-    seed: int = option(0, "seed of every random stream of the run", lo=0)
+                                "min(train, 10000))", lo=1, hi=MAX_EXAMPLES)
+    seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
     mnist_dir: str | None = option(None, "folder of MNIST/Fashion-MNIST IDX files (default: "
                                    "the offline cache in data/)")
     mode: str = option("standalone", "cpp_standalone compiled once, or Brian2 runtime "
                        "(debugging)", choices=("standalone", "runtime"))
+
+    def _network(self):
+        """(inputs, neurons, steps per example, examples per chunk) of the network
+        definition (read, not built)."""
+        from ...snn.clustering import n_inputs
+        from ...snn.config import load_network
+
+        cfg = load_network(self.network)
+        steps = round(cfg.input.example_duration / cfg.simulation.dt)
+        return n_inputs(cfg), cfg.neurons.n, steps, cfg.simulation.chunk
+
+    def _examples(self) -> int:
+        """Examples presented in all: training, label assignment, test (with retries)."""
+        assign = min(self.train, 10_000) if self.assign is None else self.assign
+        return self.train * self.epochs + assign + self.test
+
+    def memory_needs(self) -> list:
+        """The network's synapses (PCM devices on both sides), the spike counts of the
+        assignment and test examples, one chunk's input rates and the image sets."""
+        n_in, n_out, _, chunk = self._network()
+        assign = min(self.train, 10_000) if self.assign is None else self.assign
+        return [MemoryNeed(SYNAPSE_BYTES * n_in * n_out,
+                           {"network": self.network, "inputs": n_in, "neurons": n_out},
+                           f"{n_in * n_out} synapses", "give a network with fewer neurons"),
+                MemoryNeed(2 * 4 * (assign + self.test) * n_out,
+                           {"assign": assign, "test": self.test},
+                           "the spike counts of the assignment and test examples"),
+                MemoryNeed(3 * 8 * chunk * n_in + 784 * 70_000 * 2, {"network": self.network},
+                           "one chunk's input rates and the images",
+                           "lower simulation.chunk of the network")]
+
+    def run_estimate(self) -> tuple[str, float]:
+        """The size of the run and a rough time (s): the compilation, then per example its
+        time steps times its synapses (rate measured with sidler2017)."""
+        n_in, n_out, steps, _ = self._network()
+        ex = self._examples()
+        return (f"{n_in} x {n_out} synapses, {ex} examples presented ({self.train} x "
+                f"{self.epochs} epochs of training)",
+                _COMPILE_S + ex * steps * (_S_PER_STEP + n_in * n_out * _S_PER_STEP_SYNAPSE))
 
 
 def run(config: MnistClusteringConfig, out, *, resume: bool = False,
@@ -95,7 +147,10 @@ def figure(path, png) -> Path:
 
 WORKLOAD = Workload(
     name="mnist-clustering", kind="mnist_clustering", config=MnistClusteringConfig, run=run,
-    summary=summary, figure=figure, resumable=True, default_out="mnist.h5", smoke=('train=100', 'test=50', 'assign=100'),
+    summary=summary, figure=figure, resumable=True, default_out="mnist.h5", file_config={"network.network": ("network definition", "neuropcm.snn.config:NetworkConfig"),
+                 "network.source": ("network file as given", None),
+                 "run": ("run settings", None)},
+    smoke=('train=100', 'test=50', 'assign=100'),
     description="unsupervised MNIST clustering with PCM synapses (Brian2)")
 
 

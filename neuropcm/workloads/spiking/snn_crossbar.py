@@ -23,7 +23,7 @@ import numpy as np
 
 from ...config import Config, option
 from ...errors import ParameterError
-from .. import Workload, refuse_resume
+from .. import READ_TIME_MAX, SEED_MAX, MemoryNeed, Workload, crossbar_bytes, refuse_resume
 from ...plotting import save_figure
 
 #: The readouts of ``compensation = "both"``; every file holds both datasets (NaN where
@@ -39,29 +39,68 @@ def compensation_choices() -> tuple[str, ...]:
     return ("none", "both", *compensation_names(over_devices=True))
 
 
+#: Most read times of one run (each is one pass of the test set per readout).
+MAX_TIMES = 100
+#: Seconds per multiply-add of the batched crossbar read (mean and noise products; as
+#: measured for the crossbar reads of the computational-memory runs, 2-core machine).
+_S_PER_MAC = 5e-10
+
+
 @dataclass(frozen=True)
 class SnnCrossbarConfig(Config):
     """Settings of a rate-coded crossbar readout of a trained clustering network."""
 
     source: str = option("", "mnist_clustering result file whose devices are read")
-    times: str = option("0,3600,86400,2592000,31536000",
-                        "read times after the end of training, s, comma-separated, ascending")
+    times: tuple[float, ...] = option(
+        [0.0, 3600.0, 86400.0, 2592000.0, 31536000.0],
+        f"read times after the end of training, strictly increasing, at most {MAX_TIMES} "
+        f"(up to {READ_TIME_MAX:g} s, about 10 years: beyond the measured drift)",
+        unit="s", lo=0.0, hi=READ_TIME_MAX)
     compensation: str = option("both", "drift compensation of the readout",
                                choices=compensation_choices)
     test: int = option(10_000, "test images classified", lo=1, hi=10_000)
-    seed: int = option(0, "seed of the crossbar's read noise", lo=0)
+    seed: int = option(0, "seed of the crossbar's read noise", lo=0, hi=SEED_MAX)
 
+    def validate(self) -> None:
+        t = self.times
+        if not 1 <= len(t) <= MAX_TIMES:
+            raise ParameterError(f"{self.where('times')} = {list(t)} must hold 1 to "
+                                 f"{MAX_TIMES} read times")
+        if any(b <= a for a, b in zip(t, t[1:])):
+            raise ParameterError(f"{self.where('times')} = {list(t)} must be strictly "
+                                 f"increasing (the devices only age)")
 
-def parse_times(text: str) -> np.ndarray:
-    """The read times (s) of ``times``: finite, >= 0, strictly ascending."""
-    try:
-        t = np.array([float(v) for v in str(text).split(",")])
-    except ValueError:
-        raise ParameterError(f"times = {text!r} must be comma-separated seconds, e.g. "
-                             f"'0,3600,86400'") from None
-    if t.size == 0 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
-        raise ParameterError(f"times = {text!r} must be finite, >= 0 and strictly ascending")
-    return t
+    def _network_size(self) -> tuple[int, int]:
+        """(inputs, neurons) of the source network from its devices' layout, without loading
+        them; (784, 400) where the file cannot be read (the run names the problem)."""
+        try:
+            import h5py
+
+            from ...bridge import parse_layout
+
+            with h5py.File(self.source, "r") as f:
+                g = f["devices/plus"]
+                size = next(d.size for d in g.values() if isinstance(d, h5py.Dataset))
+                lay = parse_layout(g.attrs["layout"], size)
+            return lay.n_in, lay.n_out
+        except Exception:  # noqa: BLE001 - only a size estimate
+            return 784, 400
+
+    def memory_needs(self) -> list:
+        """The test images as rates and the crossbar over the source's synapses."""
+        n_in, n_out = self._network_size()
+        return [MemoryNeed(self.test * n_in * (1 + 8 + 8) + 2 * self.test * n_out * 8,
+                           {"test": self.test}, "the test images as input rates"),
+                MemoryNeed(crossbar_bytes(n_in * n_out, 2 * n_in * n_out),
+                           {"source": self.source}, "the crossbar over the source's synapses",
+                           "give a smaller network")]
+
+    def run_estimate(self) -> tuple[str, float]:
+        """The size of the run and a rough time (s)."""
+        n_in, n_out = self._network_size()
+        reads = len(BOTH if self.compensation == "both" else (1,)) * len(self.times)
+        return (f"{self.test} test images at {len(self.times)} read times through a "
+                f"{n_in} x {n_out} crossbar", 2.0 + reads * self.test * n_in * n_out * _S_PER_MAC)
 
 
 def _network(src):
@@ -95,24 +134,19 @@ def _network(src):
 
 
 def _quantity(text) -> float:
-    """SI value of a stored quantity ``'number [* or / unit]...'`` (e.g. ``'0.02 * mvolt /
-    usiemens'``), parsed token by token: files never execute code."""
-    import brian2
+    """SI value of a stored network value: a number (SI), or a quantity string of older
+    files (e.g. ``'0.02 * mvolt / usiemens'``) read by the config's one quantity parser
+    (:func:`neuropcm.config.parse_quantity`: files never execute code)."""
+    from ...config import parse_quantity
 
-    tok = str(text).replace("*", " * ").replace("/", " / ").split()
+    if isinstance(text, (int, float, np.integer, np.floating)) and \
+            not isinstance(text, (bool, np.bool_)):
+        return float(text)
     try:
-        v = float(tok[0])
-    except (ValueError, IndexError):
-        raise ParameterError(f"{text!r} is not a stored quantity 'number * unit'") from None
-    if len(tok) % 2 == 0:
-        raise ParameterError(f"{text!r} is not a stored quantity 'number * unit'")
-    for op, name in zip(tok[1::2], tok[2::2]):
-        u = getattr(brian2, name, None) if name.isidentifier() else None
-        if op not in "*/" or not isinstance(u, brian2.Unit):
-            raise ParameterError(f"{text!r}: {op} {name} is not a Brian2 unit")
-        f = float(np.asarray(u))
-        v = v * f if op == "*" else v / f
-    return v
+        return float(np.asarray(parse_quantity(str(text).strip(), "stored quantity")))
+    except ParameterError as e:
+        raise ParameterError(f"{text!r} is not a stored quantity 'number * unit' ({e})") \
+            from None
 
 
 def classify(xb, rates, net) -> np.ndarray:
@@ -138,7 +172,7 @@ def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool 
     if not c.source or not Path(c.source).is_file():
         raise ParameterError(f"source = {c.source!r} is not a file; give --set "
                              f"source=RESULT.h5 (a mnist_clustering result)")
-    times = parse_times(c.times)
+    times = np.array(c.times, dtype=float)
     comps = BOTH if c.compensation == "both" else (c.compensation,)
     x, y = load_mnist("test", limit=c.test)
     acc = {}
@@ -228,6 +262,7 @@ WORKLOAD = Workload(
     name="snn-crossbar", kind="snn_crossbar", config=SnnCrossbarConfig, run=run,
     summary=summary, figure=figure,
     description="classify MNIST by rates through a crossbar over a trained SNN's devices",
-    default_out="snn_crossbar.h5", smoke=('test=100', 'times=0,3600'),
+    default_out="snn_crossbar.h5", smoke=('test=100', 'times=["0*second", "3600*second"]'),
     flags={"--from": ("source", "the trained mnist-clustering result file"),
-           "--at": ("times", "seconds after training at which to classify, comma-separated")})
+           "--at": ("times", "read times in seconds after training, comma-separated (e.g. "
+                             "0,3600,86400)")})
