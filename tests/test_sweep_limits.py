@@ -87,3 +87,40 @@ def test_cli_prints_the_count_first_and_takes_max_points(tmp_path, capsys):
     assert err.count("\n") == 1 and "limit of 5" in err
     assert main([*argv, "--max-points", "0"]) == 2
     assert "--max-points (max_points=) 0 must be a whole number >= 1" in capsys.readouterr().err
+
+
+def test_a_grid_file_needs_units_like_set_does(tmp_path):
+    """issue 18, 0b: ``program_tol = [1.74]`` in a grid file is refused (seconds? siemens?)
+    as ``--set program_tol=1.74`` is; with its unit it is accepted. A grid given from Python
+    takes SI numbers, as a config does."""
+    from neuropcm.errors import NeuroPCMError
+    from neuropcm.sweep import load_grid, plan_sweep
+    from neuropcm.workloads import get_workload
+
+    w = get_workload("solver")
+    bare = tmp_path / "bare.toml"
+    bare.write_text("program_tol = [1.74]\ndense_n = 30\nbanded_n = 60\n")
+    with pytest.raises(NeuroPCMError, match=r"bare.toml.*program_tol = 1.74 needs a unit"):
+        plan_sweep(w, bare, tmp_path / "out")
+    with pytest.raises(NeuroPCMError, match="needs a unit"):
+        plan_sweep(w, load_grid(bare), tmp_path / "out")   # the loaded table is text too
+    ok = tmp_path / "ok.toml"
+    ok.write_text('program_tol = ["1.74 uS", "1 uS"]\ndense_n = 30\nbanded_n = 60\n')
+    tols = [p.config.program_tol for p in plan_sweep(w, ok, tmp_path / "out").points]
+    assert tols == pytest.approx([1.74e-6, 1e-6], rel=1e-12)
+    py = plan_sweep(w, {"program_tol": [1.74e-6], "dense_n": 30, "banded_n": 60},
+                    tmp_path / "out")
+    assert py.points[0].config.program_tol == 1.74e-6
+
+
+def test_sweep_takes_the_workload_aliases(tmp_path, capsys):
+    from neuropcm.cli import main
+    from neuropcm.workloads import get_workload
+
+    assert get_workload("devices") is get_workload("device-characterisation")
+    assert get_workload("mnist") is get_workload("mnist-clustering")
+    grid = tmp_path / "g.toml"
+    grid.write_text("devices = 200\nseed = [0, 1]\n")
+    assert main(["sweep", "devices", "--grid", str(grid), "--out", str(tmp_path / "o"),
+                 "--dry-run"]) == 0
+    assert "2 points, 0 finished, 2 to run" in capsys.readouterr().out

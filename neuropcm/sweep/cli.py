@@ -65,7 +65,7 @@ def _sweep_command(args) -> int:
 
 def add_sweep_parser(sub) -> None:
     """Add ``neuropcm sweep WORKLOAD --grid GRID.toml --out DIR ...`` to the subparsers."""
-    from ..workloads import workloads
+    from ..workloads import workload_aliases, workloads
 
     p = sub.add_parser("sweep", help="run a workload over a grid of configs and seeds on Dask",
                        description="Run WORKLOAD once per point of a grid of configs, on a "
@@ -74,8 +74,11 @@ def add_sweep_parser(sub) -> None:
                                    "(mean ± std over seeds).",
                        epilog=_GRID_HELP.replace("{max_points:,}", f"{MAX_POINTS:,}"),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("workload", metavar="WORKLOAD", choices=sorted(workloads()),
-                   help=f"one of {', '.join(sorted(workloads()))}")
+    names = sorted(workloads())
+    aliases = workload_aliases()
+    p.add_argument("workload", metavar="WORKLOAD", choices=names + sorted(aliases),
+                   help=f"one of {', '.join(names)} (or "
+                        f"{', '.join(f'{a} = {n}' for a, n in sorted(aliases.items()))})")
     p.add_argument("--grid", required=True, metavar="GRID.toml", help="the grid (TOML)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the point files")
     p.add_argument("--config", metavar="FILE.toml", help="settings under the grid (TOML)")

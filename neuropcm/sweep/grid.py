@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, base_type, field_types, merge_tables
-from ..errors import NeuroPCMError, ParameterError
+from ..errors import NeuroPCMError, ParameterError, UnitError
 
 __all__ = ["Point", "load_grid", "expand_grid", "point_name", "count_points", "point_limit",
            "MAX_POINTS"]
@@ -80,8 +80,13 @@ def point_name(workload: str, config: Config) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+class TextGrid(dict):
+    """A grid read from a file: its values are text (see ``expand_grid(text=...)``)."""
+
+
 def load_grid(path) -> dict:
-    """Read a grid TOML file (data only: nothing in it is executed).
+    """Read a grid TOML file (data only: nothing in it is executed), as a
+    :class:`TextGrid`.
 
     Raises
     ------
@@ -93,7 +98,7 @@ def load_grid(path) -> dict:
         raise ParameterError(f"--grid {str(path)!r} is not a file; give a TOML grid file "
                              f"(e.g. scripts/grids/mnist_seeds.toml)")
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
+        return TextGrid(tomllib.loads(p.read_text(encoding="utf-8-sig")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ParameterError(f"--grid {str(path)!r}: not a valid TOML file ({e})") from None
 
@@ -235,7 +240,8 @@ def count_points(workload, grid: dict, where: str = "grid",
 
 
 def expand_grid(workload, grid: dict, base: Config | None = None,
-                where: str = "grid", max_points: int | None = None) -> list[Point]:
+                where: str = "grid", max_points: int | None = None,
+                text: bool = False) -> list[Point]:
     """Every point of ``grid`` for ``workload``, each config built and validated.
 
     Parameters
@@ -251,6 +257,12 @@ def expand_grid(workload, grid: dict, base: Config | None = None,
     max_points : int, optional
         The most points built (default :data:`MAX_POINTS`, or the :func:`point_limit` in
         force); the count is checked before any config is built.
+    text : bool
+        The grid was read from a file (always so for a :class:`TextGrid`): its values
+        follow the policy of values written as text, as in a config file or ``--set`` (a
+        field with a unit needs a quantity with its unit, ``program_tol = ["1.74 uS"]``; a
+        bare ``1.74`` is refused, not read as 1.74 S;
+        :meth:`~neuropcm.config.Config.check_text_values`).
 
     Returns
     -------
@@ -267,6 +279,13 @@ def expand_grid(workload, grid: dict, base: Config | None = None,
     cls = workload.config
     fixed, axes = _axes(workload, grid, where)
     _limit_points(axes, where, max_points)
+    if text or isinstance(grid, TextGrid):  # every value once, before any config is built
+        for dotted, values in [*((k, [v]) for k, v in fixed.items()), *axes]:
+            for v in values:
+                try:
+                    cls.check_text_values(_nest({dotted: v}))
+                except (ParameterError, UnitError) as e:
+                    raise type(e)(f"{where}: {e}") from None
     base_raw = (base if base is not None else cls()).to_dict()
     base_raw = merge_tables(base_raw, _nest(fixed))
     points, seen = [], {}

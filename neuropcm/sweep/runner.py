@@ -140,7 +140,7 @@ def plan_sweep(workload, grid, out_dir, *, base: Config | None = None,
     from ..io.paths import check_output_path
 
     w = _workload(workload)
-    if not isinstance(grid, dict):
+    if not isinstance(grid, dict):  # a file: a TextGrid, whose values are text
         where = f"--grid {str(grid)!r}" if where == "grid" else where
         grid = load_grid(grid)
     points = expand_grid(w, grid, base, where)

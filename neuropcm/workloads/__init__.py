@@ -53,8 +53,8 @@ from ..errors import UnknownPresetError
 from ..plotting import save_figure  # noqa: F401  (re-exported: workloads draw with it)
 
 __all__ = ["Workload", "LockedRun", "workloads", "get_workload", "refuse_resume", "reproduce_main",
-           "MemoryNeed", "check_run_memory", "announce_estimate", "DEVICE_BYTES",
-           "crossbar_bytes", "SEED_MAX", "READ_TIME_MAX"]
+           "MemoryNeed", "workload_aliases", "check_run_memory", "announce_estimate",
+           "DEVICE_BYTES", "crossbar_bytes", "SEED_MAX", "READ_TIME_MAX"]
 
 #: Largest seed of a workload config (``hi`` of every ``seed`` field): a 64-bit integer, as
 #: result files and numpy store it.
@@ -188,6 +188,9 @@ class Workload:
     smoke : tuple of str
         ``--set`` settings under which the run takes seconds (the contract tests and
         ``--quick`` reproductions use them).
+    aliases : tuple of str
+        Short names that stand for this workload everywhere a workload is named
+        (``neuropcm sweep mnist``; ``neuropcm mnist`` is its own command).
     file_config : dict
         How the file's ``/config`` is laid out where it is not one ``config``: ``{dotted
         path: (title, "module:ConfigClass" or None)}`` -- what ``neuropcm inspect`` shows
@@ -205,6 +208,7 @@ class Workload:
     resumable: bool = False
     flags: dict = field(default_factory=dict)
     smoke: tuple = ()
+    aliases: tuple = ()
     file_config: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -357,6 +361,15 @@ def get_workload(name: str) -> Workload:
         If no workload has that name (the message lists them).
     """
     reg = workloads()
-    if name not in reg:
-        raise UnknownPresetError(f"unknown workload {name!r}; known: {sorted(reg)}")
-    return reg[name]
+    if name in reg:
+        return reg[name]
+    for w in reg.values():
+        if name in w.aliases:
+            return w
+    raise UnknownPresetError(f"unknown workload {name!r}; known: {sorted(reg)} (and the "
+                             f"aliases {sorted(workload_aliases())})")
+
+
+def workload_aliases() -> dict[str, str]:
+    """``{alias: workload name}`` of every registered workload's aliases."""
+    return {a: w.name for w in workloads().values() for a in w.aliases}

@@ -165,7 +165,7 @@ WORKLOAD = Workload(
     config=DeviceCharacterisationConfig, run=run, summary=summary, figure=figure,
     description="characterise a PCM device preset on many simulated devices",
     default_out="devices.h5",
-    smoke=('devices=500',))
+    aliases=("devices",), smoke=('devices=500',))
 
 
 def plot_device_characterisation(h5_path, png_path) -> Path:

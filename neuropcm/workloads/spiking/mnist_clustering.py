@@ -150,7 +150,7 @@ WORKLOAD = Workload(
     summary=summary, figure=figure, resumable=True, default_out="mnist.h5", file_config={"network.network": ("network definition", "neuropcm.snn.config:NetworkConfig"),
                  "network.source": ("network file as given", None),
                  "run": ("run settings", None)},
-    smoke=('train=100', 'test=50', 'assign=100'),
+    aliases=("mnist",), smoke=('train=100', 'test=50', 'assign=100'),
     description="unsupervised MNIST clustering with PCM synapses (Brian2)")
 
 
