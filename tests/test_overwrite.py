@@ -277,3 +277,42 @@ def test_check_output_path_uses_the_same_image_rule(tmp_path):
     assert check_output_path(own, what="--plot", suffixes=(".png",),
                              signature=PNG_SIGNATURE) == own
     assert check_output_path(tmp_path / "new.png", what="--plot", suffixes=(".png",))
+
+
+@pytest.mark.parametrize("workload, sets", [
+    ("device-characterisation", ["devices=200"]),
+    ("mvm-precision", ["rows=16", "cols=16", "vectors=8", "instances=2",
+                       "devices_per_weight=[1]", "bits_max=4", "time_points=2"])])
+def test_a_full_disk_while_the_figure_is_written_is_one_line(tmp_path, monkeypatch, capsys,
+                                                            workload, sets):
+    """issue 18, 0: the results file is complete; the PNG fails with one line, exit 2,
+    and no partial image or temporary file is left."""
+    import errno
+
+    import neuropcm.plotting as plotting
+    from neuropcm.cli import main
+
+    real = plotting.os.fdopen
+
+    class Full:
+        def __init__(self, fd, mode):
+            self.fh = real(fd, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            self.fh.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(plotting.os, "fdopen", Full)
+    out = tmp_path / "r.h5"
+    argv = ["run", workload, "--out", str(out), "--quiet"]
+    for s in sets:
+        argv += ["--set", s]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "No space left on device" in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
