@@ -174,7 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parser(sub)
     d = sub.add_parser("devices", help="characterise a PCM device preset (HDF5 + PNG); "
                                        "= neuropcm run device-characterisation")
-    d.add_argument("--preset", default="nandakumar2018", choices=sorted(PRESETS))
+    d.add_argument("--preset", default="nandakumar2018", metavar="PRESET",
+                   help=f"a built-in preset ({', '.join(sorted(PRESETS))}), a preset file "
+                        f"(.toml, e.g. from neuropcm fit) or its name in the user preset "
+                        f"folder (default nandakumar2018)")
     d.add_argument("--devices", type=int, default=10_000, help="simulated devices (default 10000)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--out", default="devices.h5", help="HDF5 output (default devices.h5)")

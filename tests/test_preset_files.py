@@ -159,3 +159,47 @@ def test_a_network_file_takes_a_preset_file(mine, tmp_path):
     bad.write_text(text.replace('preset = "nandakumar2018"', 'preset = "gone.toml"', 1))
     with pytest.raises(UnknownPresetError, match="gone.toml"):
         load_network(str(bad))
+
+
+def test_result_files_record_the_preset_file(mine, tmp_path, capsys):
+    """A run records the preset file's text and sha256, so the file alone repeats it: the
+    text written back gives the same preset after the original is gone."""
+    from neuropcm.analysis import open as open_result
+    from neuropcm.cli import main
+    from neuropcm.io import load_array, save_array
+
+    out = tmp_path / "dev.h5"
+    assert main(["devices", "--preset", str(mine), "--devices", "200", "--out", str(out),
+                 "--plot", str(tmp_path / "dev.png"), "--quiet"]) == 0
+    text = mine.read_text()
+    r = open_result(out)
+    assert r.preset_files == {"preset": {"path": str(mine), "text": text,
+                                         "sha256": hashlib.sha256(text.encode()).hexdigest()}}
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    assert f"preset file of preset: {mine}" in capsys.readouterr().out
+    mine.unlink()
+    again = tmp_path / "again.toml"
+    again.write_text(r.preset_files["preset"]["text"])
+    assert load_preset_file(again).as_dict() == get_preset("nandakumar2018").replace(
+        **FITTED).as_dict()
+    # device arrays carry it too
+    arr = PCMArray(20, preset=str(again), seed=1)
+    back = load_array(save_array(tmp_path / "a.h5", arr))
+    assert back.params.source == arr.params.source and back.params.preset == "mine"
+
+
+def test_an_edited_record_is_refused(mine, tmp_path):
+    import h5py
+
+    from neuropcm.errors import SchemaError
+    from neuropcm.io import open_result
+    from neuropcm.workloads import get_workload
+
+    w = get_workload("device-characterisation")
+    out = w.run(w.config(preset=str(mine), devices=200), tmp_path / "d.h5", progress=False)
+    with h5py.File(out, "r+") as f:
+        f["config"].attrs["preset_files"] = f["config"].attrs["preset_files"].replace(
+            "-0.07", "-0.06")
+    with pytest.raises(SchemaError, match="preset_files"):
+        open_result(out)

@@ -121,6 +121,10 @@ def describe(source) -> str:
             shape = "x".join(map(str, d.shape)) if d.shape else "scalar"
             lines.append(f"  {n:<{w}}  {shape:<12} {np.dtype(d.dtype).name:<8} "
                          f"[{d.units or '?'}]")
+    for field, src in r.preset_files.items():
+        lines.append(f"preset file of {field}: {src['path']} (sha256 {src['sha256'][:16]}..., "
+                     f"{len(src['text'])} characters stored in the file: "
+                     f"neuropcm.analysis.open(path).preset_files)")
     if r.device_info:
         lines.append(f"devices ({len(r.device_info)} arrays, read with "
                      f"neuropcm.analysis.open(path).devices()):")

@@ -18,7 +18,7 @@ import numpy as np
 from .._version import __version__
 from ..devices.array import STATE_UNITS, PCMArray
 from ..devices.params import PARAM_CLASSES
-from ..devices.presets import PRESETS, with_preset
+from ..devices.presets import PRESETS, get_preset, with_preset
 from ..errors import ParameterError, ResultsFileError, SchemaError
 from ..plotting import file_mode
 from .kinds import KINDS, check_units, get_kind
@@ -399,9 +399,34 @@ def read_dataset(group: h5py.Group, name: str, units: str | None = None) -> np.n
 
 
 def write_config(f: h5py.File, config: dict) -> None:
-    """Store a run configuration as JSON in the attribute ``json`` of ``/config``."""
+    """Store a run configuration as JSON in the attribute ``json`` of ``/config``, and the
+    preset files it names (:func:`preset_files_of`) as the attribute ``preset_files``, so
+    the file records the devices it was run with even after the preset files change."""
     g = f.require_group("config")
     g.attrs["json"] = json.dumps(config, sort_keys=True, default=_json_default)
+    files = preset_files_of(config)
+    if files:
+        g.attrs["preset_files"] = json.dumps(files, sort_keys=True)
+
+
+def preset_files_of(config) -> dict:
+    """``{dotted field: {"path", "sha256", "text"}}`` for every preset setting of
+    ``config`` (a key ending in ``preset``) that names a preset file rather than a built-in
+    preset."""
+    out = {}
+
+    def walk(node, prefix):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{prefix}{k}" if not prefix else f"{prefix}.{k}")
+        elif isinstance(node, str) and prefix.rsplit(".", 1)[-1].endswith("preset") \
+                and node not in PRESETS:
+            src = get_preset(node).source
+            if src is not None:
+                out[prefix] = src
+
+    walk(config, "")
+    return out
 
 
 def read_config(f: h5py.File) -> dict:
@@ -433,6 +458,8 @@ def write_array(group: h5py.Group, arr: PCMArray) -> None:
     group.attrs["model"] = arr.params.model
     group.attrs["preset"] = arr.params.preset or "custom"
     group.attrs["overrides"] = json.dumps(list(arr.params.overrides))
+    if arr.params.source is not None:  # the preset file, so the file alone repeats the run
+        group.attrs["preset_file"] = json.dumps(arr.params.source, sort_keys=True)
     group.attrs["params"] = json.dumps(arr.params.as_dict())
     group.attrs["param_units"] = json.dumps(arr.params.units())
     group.attrs["time"] = state["time"]
@@ -508,7 +535,10 @@ def read_provenance(group: h5py.Group, params):
             return params.with_provenance(None)
         if name in PRESETS:
             return with_preset(params, name)
-        return params.with_provenance(name, recorded)
+        out = params.with_provenance(name, recorded)
+        if "preset_file" in group.attrs:
+            out = out.with_source(attr_json(group, "preset_file"))
+        return out
     except ParameterError as e:
         raise SchemaError(f"{where}: preset {name!r}: {e}") from None
 

@@ -105,11 +105,15 @@ class Result:
         -> :class:`DatasetInfo`.
     device_info : dict
         Every device array under ``/devices`` -> :class:`DeviceInfo`.
+    preset_files : dict
+        The preset files the configuration names, as they were when the run started:
+        ``{dotted field: {"path", "sha256", "text"}}`` (write ``text`` to a ``.toml`` file
+        to repeat the run without the original).
     """
 
     def __init__(self, path, kind: FileKind, schema_version: int, created: str,
                  neuropcm_version: str, config: dict, results: dict, datasets: dict,
-                 device_info: dict):
+                 device_info: dict, preset_files: dict | None = None):
         self.path = Path(path)
         self.kind = kind
         self.schema_version = schema_version
@@ -120,6 +124,7 @@ class Result:
         self.units = {k: kind.units_of(k) for k in results}
         self.datasets = datasets
         self.device_info = device_info
+        self.preset_files = preset_files or {}
 
     # ------------------------------------------------------------------ data on demand
     def dataset(self, name: str) -> np.ndarray:
@@ -244,7 +249,28 @@ def open_result(path) -> Result:
         if kind.devices and not devices:
             raise SchemaError(f"{path}: a {kind.name!r} file without device arrays under "
                               f"/devices; the file is incomplete or damaged")
-    return Result(path, kind, version, created, npcm, config, results, datasets, devices)
+        presets = _preset_files(path, f)
+    return Result(path, kind, version, created, npcm, config, results, datasets, devices,
+                  presets)
+
+
+def _preset_files(path, f) -> dict:
+    """The ``preset_files`` attribute of ``/config`` (see :func:`~neuropcm.io.write_config`),
+    each entry checked: the text must still match its sha256."""
+    import hashlib
+
+    if "config" not in f or "preset_files" not in f["config"].attrs:
+        return {}
+    files = attr_json(f["config"], "preset_files")
+    ok = isinstance(files, dict) and all(
+        isinstance(v, dict) and set(v) == {"path", "sha256", "text"}
+        and isinstance(v["text"], str)
+        and hashlib.sha256(v["text"].encode("utf-8")).hexdigest() == v["sha256"]
+        for v in files.values())
+    if not ok:
+        raise SchemaError(f"{path}:/config: attribute 'preset_files' is malformed or its text "
+                          f"does not match its sha256; the file is damaged or was edited")
+    return files
 
 
 # ---------------------------------------------------------------------- helpers
