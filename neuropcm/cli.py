@@ -120,6 +120,52 @@ def _mnist(args) -> int:
                     args.resume, args.quiet)
 
 
+def _fit(args) -> int:
+    """``neuropcm fit KIND DATA --out mine.toml``: the device-fit workload, its file
+    beside the preset file (``mine.fit.h5``)."""
+    from .random import check_seed
+    from .workloads import get_workload
+
+    w = get_workload("device-fit")
+    check_seed(args.seed, "--seed")
+    out = Path(args.out)
+    if out.suffix != ".toml":
+        raise ParameterError(f"--out {args.out!r} must end in .toml (the preset file)")
+    config = w.config(data=args.data, kind=args.kind, base=args.base or "",
+                      name=args.name or out.stem, preset_out=str(out), seed=args.seed,
+                      check_devices=args.check_devices)
+    return _execute(w, config, out.with_suffix(".fit.h5"), args.plot, False, args.quiet)
+
+
+def _add_fit_parser(sub) -> None:
+    """``neuropcm fit KIND DATA --out FILE.toml``, one sub-command per kind of
+    measurement (:data:`neuropcm.devices.fit.FITTERS`)."""
+    from .devices.fit import FITTERS
+
+    f = sub.add_parser("fit", help="fit the device model to measurements: a preset file "
+                                   "(= neuropcm run device-fit)",
+                       description="Fit one relation of the device model to measurements "
+                                   "(CSV in long format or HDF5; neuropcm/data/README.md) and "
+                                   "write a preset file usable wherever a preset is, plus "
+                                   "the fit's HDF5 file (OUT with .fit.h5).")
+    kinds = f.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind in FITTERS:
+        k = kinds.add_parser(kind, help=f"fit the {kind} relation")
+        k.add_argument("data", metavar="DATA", help="measurements (.csv or .h5)")
+        k.add_argument("--out", required=True, metavar="FILE.toml", help="preset file to write")
+        k.add_argument("--plot", default=None, metavar="FILE.png",
+                       help="the fit report (default: none; neuropcm plot OUT.fit.h5 draws "
+                            "it later)")
+        k.add_argument("--base", default=None, help="built-in preset whose other fields are "
+                                                   "kept (default: the fitter's)")
+        k.add_argument("--name", default=None, help="name of the preset (default: OUT's stem)")
+        k.add_argument("--check-devices", type=int, default=2000, dest="check_devices",
+                       help="simulated devices of the posterior-predictive check")
+        k.add_argument("--seed", type=int, default=0)
+        k.add_argument("--quiet", action="store_true", help="no progress bar")
+        k.set_defaults(func=_fit)
+
+
 def _add_run_parsers(sub) -> None:
     """``neuropcm run WORKLOAD ...``: one subcommand per registered workload, its options
     and ``--help`` text taken from the workload's config dataclass."""
@@ -172,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_parsers(sub)
     from .sweep.cli import add_sweep_parser
     add_sweep_parser(sub)
+    _add_fit_parser(sub)
     d = sub.add_parser("devices", help="characterise a PCM device preset (HDF5 + PNG); "
                                        "= neuropcm run device-characterisation")
     d.add_argument("--preset", default="nandakumar2018", metavar="PRESET",

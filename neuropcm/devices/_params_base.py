@@ -116,7 +116,8 @@ _BOUNDS = {
               "why": "crystalline PCM cells sit at tens of uS (physics.md sections 1-2); "
                      "extrapolation beyond 1 mS is refused (judgement; a value in uS must "
                      "be given in S)"},
-    "reset_mean": {"lo": 0.0, "why": "a conductance, and it must lie in [g_min, g_max]"},
+    "reset_mean": {"lo": 0.0, "why": "a conductance, at most g_max (below g_min the RESET "
+                   "draws are clipped at g_min)"},
     "reset_std": {"lo": 0.0, "why": f"a std is not negative; a spread wider than {_WINDOW} "
                                     f"is refused (judgement)"},
     "t0": {"lo": 0.0, "lo_open": True, "hi": T0_MAX,
@@ -224,7 +225,9 @@ class DeviceParams:
         """The rules between fields, as ``(holds, one-line message)`` pairs; the constructor
         raises :class:`~neuropcm.errors.ParameterError` with the first that fails.
 
-        Every model: ``g_min < g_max``; ``g_min <= reset_mean <= g_max``;
+        Every model: ``g_min < g_max``; ``reset_mean <= g_max`` (a mean below ``g_min`` is
+        a RESET level at the floor: the relation clips each draw into the window, and a fit
+        of a device that resets to the floor lands there within its error);
         ``reset_std <= g_max - g_min`` (judgement); ``ea_lrs <= ea_hrs`` (crystalline
         conduction is less activated than amorphous, physics.md section 3).
         """
@@ -233,9 +236,9 @@ class DeviceParams:
             self._rule(self.g_min < self.g_max, "g_min",
                        f"must be below g_max = {self.g_max!r} S (the conductance window "
                        f"[g_min, g_max] must not be empty)"),
-            self._rule(self.g_min <= self.reset_mean <= self.g_max, "reset_mean",
-                       f"must lie in [g_min, g_max] = [{self.g_min!r}, {self.g_max!r}] S (a "
-                       f"RESET leaves the device inside its window)"),
+            self._rule(self.reset_mean <= self.g_max, "reset_mean",
+                       f"must be <= g_max = {self.g_max!r} S (a RESET leaves the device "
+                       f"inside its window; the draws are clipped into it)"),
             self._rule(self.reset_std <= w, "reset_std",
                        f"is out of range: it must be <= g_max - g_min = {w:.4g} S (a RESET "
                        f"spread wider than the whole window is refused; judgement)"),

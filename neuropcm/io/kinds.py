@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..devices.params import PARAM_CLASSES
 from ..errors import ParameterError
 from ..registry import Registry
 
@@ -294,6 +295,8 @@ class FileKind:
     dataset_patterns : dict
         Datasets a file may hold, by path pattern (as ``optional_patterns``), and their
         units.
+    optional_datasets : dict
+        Datasets a file may hold (path under the root) and their units.
     devices : bool
         Whether device states are stored under ``/devices/<name>/`` (at least one).
     config : bool
@@ -321,6 +324,7 @@ class FileKind:
     dataset_patterns: dict = field(default_factory=dict)
     bounds: dict = field(default_factory=dict)
     nonfinite: tuple = ()
+    optional_datasets: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if isinstance(self.schema_version, bool) or not isinstance(self.schema_version, int) \
@@ -330,7 +334,8 @@ class FileKind:
         for where, table in (("headline", self.headline), ("optional", self.optional),
                              ("datasets", self.datasets),
                              ("optional_patterns", self.optional_patterns),
-                             ("dataset_patterns", self.dataset_patterns)):
+                             ("dataset_patterns", self.dataset_patterns),
+                             ("optional_datasets", self.optional_datasets)):
             for k, u in table.items():
                 check_units(u, f"file kind {self.name!r}: {where} {k!r} unit")
                 if where.endswith("patterns"):
@@ -371,7 +376,7 @@ class FileKind:
     def dataset_units(self, path: str) -> str | None:
         """The unit of the dataset ``path`` (under the root) if the kind declares it, by
         name (:attr:`datasets`) or by pattern (:attr:`dataset_patterns`); else None."""
-        known = self.datasets.get(path)
+        known = self.datasets.get(path, self.optional_datasets.get(path))
         return known if known is not None else _match(self.dataset_patterns, path)
 
 
@@ -433,6 +438,34 @@ register_kind(FileKind(
     datasets={"crossbar/W": "1", "crossbar/chi": "1", "crossbar/transferred": "1",
               "crossbar/rr_plus": "count", "crossbar/rr_minus": "count"},
     devices=True))
+def _device_fit_datasets() -> dict:
+    """The optional datasets of a ``device_fit`` file: each fitted parameter and its standard
+    error in its own unit, and the check's step and compared quantity by kind of
+    measurement (as ``neuropcm.workloads.characterisation.device_fit.CHECKS``)."""
+    out = {}
+    for cls in PARAM_CLASSES.values():
+        for name, unit in cls.units().items():
+            out[f"results/parameters/{name}"] = out[f"results/stderr/{name}"] = unit
+    steps = {"pulse": "count", "target": "S", "time": "s", "temperature": "K"}
+    quantities = {"conductance": "S", "deviation": "S", "ratio": "1",
+                  "relative_deviation": "1"}
+    out.update({f"results/check/{k}": u for k, u in steps.items()})
+    out.update({f"results/check/{q}_{stat}": u for q, u in quantities.items()
+                for stat in ("data_mean", "data_std", "sim_mean", "sim_std")})
+    return out
+
+
+register_kind(FileKind(
+    "device_fit", 1,
+    "the device model fitted to measurements (neuropcm fit): parameters with standard errors "
+    "and correlations, and the posterior-predictive check per step",
+    headline={"n_devices": "count", "n_points": "count", "parameters": "count",
+              "check_steps": "count", "check_min_p_value": "1", "describes_data": "count"},
+    bounds={"check_min_p_value": (0, 1), "describes_data": (0, 1)},
+    datasets={"results/parameter_names": "1", "results/correlation": "1",
+              "results/check/statistic": "1", "results/check/p_value": "1",
+              "results/check/n_data": "count", "results/check/n_sim": "count"},
+    optional_datasets=_device_fit_datasets()))
 register_kind(FileKind(
     "device_characterisation", 1,
     "a device preset measured on many simulated devices",
