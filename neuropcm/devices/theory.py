@@ -19,13 +19,16 @@ from .validation import as_count
 
 
 def accumulation_distribution(params: DeviceParams, n_pulses: int, *, amplitude: float = 1.0,
-                              n_grid: int = 2001):
+                              n_grid: int = 2001, nodes: int = 8):
     """Exact (grid) distribution of G after 0..n_pulses SET pulses from RESET.
 
     Propagates the conductance density through the SET transition
-    ``G' = clip(G + a (mean(G, P) + std(G, P) xi), g_min, g_max)`` (Chapman-Kolmogorov on
-    a grid of ``n_grid`` points, the clipped tails collected at g_min and g_max). Assumes
-    no device-to-device factor (``set_dtod = 0``).
+    ``G' = clip(G + a f_d (mean(G, P) + std(G, P) xi), g_min, g_max)`` (Chapman-Kolmogorov
+    on a grid of ``n_grid`` points, the clipped tails collected at g_min and g_max). With a
+    device-to-device factor (``set_dtod > 0``) a device keeps its ``f_d`` (the relation
+    F_SET_DEVICE, ``max(1 + set_dtod z, 0)``, z standard normal) for all its pulses, so the
+    population is the mixture over ``f_d`` of the distributions at amplitude ``a f_d``,
+    integrated with ``nodes``-point Gauss-Hermite quadrature.
 
     Returns
     -------
@@ -34,12 +37,24 @@ def accumulation_distribution(params: DeviceParams, n_pulses: int, *, amplitude:
     prob : ndarray, shape (n_pulses + 1, n_grid)
         Probability of each point after k pulses.
     """
-    if getattr(params, "set_dtod", 0.0) > 0:
-        raise ModelError("accumulation_distribution assumes set_dtod = 0")
     n_pulses = as_count(n_pulses, "n_pulses")
     n_grid = as_count(n_grid, "n_grid", minimum=2)
-    mean_rel, std_rel = ph.set_relations(params)
+    dtod = float(getattr(params, "set_dtod", 0.0))
     x = np.linspace(params.g_min, params.g_max, n_grid)
+    if dtod <= 0:
+        return x, _accumulation_grid(params, n_pulses, amplitude, x)
+    z, w = np.polynomial.hermite_e.hermegauss(as_count(nodes, "nodes", minimum=2))
+    w = w / w.sum()
+    f = np.asarray(ph.F_SET_DEVICE(params, xi=z), float)
+    prob = sum(wi * _accumulation_grid(params, n_pulses, amplitude * fi, x)
+               for fi, wi in zip(f, w))
+    return x, prob
+
+
+def _accumulation_grid(params: DeviceParams, n_pulses: int, amplitude: float,
+                       x: np.ndarray) -> np.ndarray:
+    """The grid propagation of :func:`accumulation_distribution` at one amplitude."""
+    mean_rel, std_rel = ph.set_relations(params)
     edges = np.concatenate([[-np.inf], 0.5 * (x[1:] + x[:-1]), [np.inf]])
 
     def spread(mu, sd):
@@ -47,7 +62,7 @@ def accumulation_distribution(params: DeviceParams, n_pulses: int, *, amplitude:
         cdf = ndtr((edges[None, :] - np.asarray(mu, float)[:, None]) / sd[:, None])
         return np.diff(cdf, axis=1)
 
-    prob = np.empty((n_pulses + 1, n_grid))
+    prob = np.empty((n_pulses + 1, x.size))
     prob[0] = spread(np.array([params.reset_mean]), np.array([params.reset_std]))[0]
     P = 1.0
     for k in range(n_pulses):
@@ -55,7 +70,7 @@ def accumulation_distribution(params: DeviceParams, n_pulses: int, *, amplitude:
         mu = x + amplitude * mean_rel(params, G=x, P=P)
         sd = np.abs(amplitude) * std_rel(params, G=x, P=P) * np.ones_like(x)
         prob[k + 1] = prob[k] @ spread(mu, sd)
-    return x, prob
+    return prob
 
 
 def accumulation_moments(params: DeviceParams, n_pulses: int, **kw):
