@@ -16,11 +16,11 @@ import dataclasses
 import numpy as np
 from scipy import optimize
 
-from ...errors import DatasetError, ParameterError
+from ...errors import DatasetError
 from ._steps import StepModel
 from .data import Measurements, as_measurements
-from .result import (FitResult, block_diag, censored_normal_nll, censored_normal_pit,
-                     make_result, maximize_likelihood, pit_test, resolve_base, verdict)
+from .result import (block_diag, censored_normal_nll, censored_normal_pit, FitResult, judge,
+                     make_result, maximize_likelihood, pit_test, resolve_base)
 from .simulate import accumulation_predictive
 
 _BIG = 1e12
@@ -253,12 +253,4 @@ def fit_accumulation(data, base="nandakumar2018", *, seed: int = 0, check: bool 
                          "Gauss-Hermite quadrature; clipped steps censored); standard errors "
                          "from the inverse observed Fisher information (numerical Hessian)",
                          data, quality)
-    if check:
-        try:
-            quality["ks"] = accumulation_predictive(result, data, seed)
-        except ParameterError as exc:  # invalid fitted parameters: nothing to simulate
-            quality["ks"] = {}
-            notes.append(f"posterior-predictive check not run: {exc}")
-            conv = False
-    verdict(quality, conv)
-    return result
+    return judge(result, accumulation_predictive, data, seed, check, conv)

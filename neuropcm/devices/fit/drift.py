@@ -15,13 +15,13 @@ import numpy as np
 from scipy import optimize
 from scipy.special import log_ndtr
 
-from ...errors import DatasetError, ParameterError
+from ...errors import DatasetError
 from .._params_base import T0_MAX
 from .. import physics as ph
 from ..array import PCMArray
 from .data import Measurements, as_measurements
-from .result import (FitResult, ks_by_step, make_result, maximize_likelihood, opg_covariance,
-                     pit_test, resolve_base, simulation_params, verdict)
+from .result import (FitResult, judge, ks_by_step, make_result, maximize_likelihood,
+                     opg_covariance, pit_test, resolve_base, simulation_params)
 
 _BIG = 1e12
 _LOG2PI = math.log(2 * math.pi)
@@ -424,15 +424,7 @@ def fit_drift(data, base="joshi2020", *, fit_t0: bool | None = None, seed: int =
                          "product of the per-device scores (the exponent relations are "
                          "clipped), t0 by profile likelihood (delta method)",
                          data, quality)
-    if check:
-        try:
-            quality["ks"] = predictive(result, data, seed)
-        except ParameterError as exc:
-            quality["ks"] = {}
-            notes.append(f"posterior-predictive check not run: {exc}")
-            conv = False
-    verdict(quality, conv)
-    return result
+    return judge(result, predictive, data, seed, check, conv)
 
 
 def device_states(fit: FitResult, data: Measurements, times, G):

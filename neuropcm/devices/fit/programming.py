@@ -12,9 +12,8 @@ from ...errors import DatasetError, ParameterError
 from .. import physics as ph
 from ..array import PCMArray
 from .data import Measurements, as_measurements
-from .result import (FitResult, censored_normal_nll, censored_normal_pit, ks_by_step,
-                     make_result, maximize_likelihood, pit_test, resolve_base,
-                     simulation_params, verdict)
+from .result import (censored_normal_nll, censored_normal_pit, FitResult, judge, ks_by_step,
+                     make_result, maximize_likelihood, pit_test, resolve_base, simulation_params)
 
 _BIG = 1e12
 FORMS = {"quadratic": ("prog_p2", "prog_p1", "prog_p0"), "relative": ("prog_rel",)}
@@ -133,15 +132,7 @@ def fit_programming(data, base="joshi2020", *, form: str | None = None, seed: in
                          "maximum likelihood (censored normal); standard errors from the "
                          "inverse observed Fisher information (numerical Hessian)", data,
                          quality)
-    if check:
-        try:
-            quality["ks"] = predictive(result, data, seed)
-        except ParameterError as exc:
-            quality["ks"] = {}
-            quality["notes"].append(f"posterior-predictive check not run: {exc}")
-            conv = False
-    verdict(quality, conv)
-    return result
+    return judge(result, predictive, data, seed, check, conv)
 
 
 def target_bins(target: np.ndarray, n_bins: int = 10) -> np.ndarray:

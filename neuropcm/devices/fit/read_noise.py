@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from ...errors import DatasetError, ParameterError
+from ...errors import DatasetError
 from .. import physics as ph
 from .data import Measurements, as_measurements
 from .drift import drift_x, per_device_target, simulate_devices
-from .result import (FitResult, ks_by_step, make_result, maximize_likelihood, opg_covariance,
-                     pit_test, resolve_base, simulation_params, verdict)
+from .result import (FitResult, judge, ks_by_step, make_result, maximize_likelihood,
+                     opg_covariance, pit_test, resolve_base, simulation_params)
 
 _BIG = 1e12
 
@@ -164,15 +164,7 @@ def fit_read_noise(data, base="joshi2020", *, seed: int = 0, check: bool = True)
                          "maximum likelihood (chi-square law of the sample variances); "
                          "standard errors from the outer product of the per-group scores",
                          data, quality)
-    if check:
-        try:
-            quality["ks"] = predictive(result, data, seed)
-        except ParameterError as exc:
-            quality["ks"] = {}
-            notes.append(f"posterior-predictive check not run: {exc}")
-            conv = False
-    verdict(quality, conv)
-    return result
+    return judge(result, predictive, data, seed, check, conv)
 
 
 def predictive(fit: FitResult, data: Measurements, seed: int = 0, n_sim: int = 2000) -> dict:

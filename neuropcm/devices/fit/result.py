@@ -319,6 +319,25 @@ def pit_test(u: np.ndarray) -> dict:
     return {"statistic": float(r.statistic), "p_value": float(r.pvalue), "n": int(u.size)}
 
 
+def judge(result: "FitResult", predictive, data, seed: int, check: bool,
+          converged: bool) -> "FitResult":
+    """The last step of every measurement fitter: the posterior-predictive check
+    ``predictive(result, data, seed)`` into ``quality["ks"]`` (when ``check``; fitted
+    parameters it cannot simulate are noted and make the fit not ``ok``), then
+    :func:`verdict`. Returns ``result``."""
+    quality = result.quality
+    if check:
+        try:
+            quality["ks"] = predictive(result, data, seed)
+        except ParameterError as exc:  # invalid fitted parameters: nothing to simulate
+            quality["ks"] = {}
+            quality.setdefault("notes", []).append(f"posterior-predictive check not run: "
+                                                   f"{exc}")
+            converged = False
+    verdict(quality, converged)
+    return result
+
+
 def verdict(quality: dict, converged: bool) -> dict:
     """Set ``quality["ok"]``: converged, and no test rejects at the family-wise level
     :data:`ALPHA` (Bonferroni over the PIT test and the posterior-predictive steps)."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from ...errors import DatasetError, ParameterError
+from ...errors import DatasetError
 from .._params_base import EV
 from .. import physics as ph
 from .data import Measurements, as_measurements
 from .drift import per_device_target, rectangle, simulate_devices
-from .result import FitResult, ks_by_step, make_result, resolve_base, simulation_params, verdict
+from .result import (FitResult, judge, ks_by_step, make_result, resolve_base, simulation_params)
 
 _NAMES = ("ea_hrs", "ea_lrs")
 
@@ -123,15 +123,7 @@ def fit_temperature(data, base="nandakumar2018", *, seed: int = 0,
                          "likelihood for Gaussian read noise); standard errors s^2 (J^T J)^-1 "
                          "from the Jacobian", data, quality)
     conv = bool(res.success)
-    if check:
-        try:
-            quality["ks"] = predictive(result, data, seed)
-        except ParameterError as exc:
-            quality["ks"] = {}
-            notes.append(f"posterior-predictive check not run: {exc}")
-            conv = False
-    verdict(quality, conv)
-    return result
+    return judge(result, predictive, data, seed, check, conv)
 
 
 def predictive(fit: FitResult, data: Measurements, seed: int = 0, n_sim: int = 2000) -> dict:
