@@ -41,15 +41,3 @@ def check_number(value, name: str, lo: float | None = None, hi: float | None = N
             (f" >= {lo}" if lo is not None else "")
         raise ParameterError(f"{name} = {value!r} must be a finite number{rng}")
     return v
-
-
-def check_count(value, name: str, lo: int = 0) -> int:
-    """Return ``value`` as an int if it is an integer (``3`` or ``3.0``, not ``2.7``) >= lo;
-    nothing is truncated."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"{name} = {value!r} must be an integer >= {lo}")
-    v = float(value)
-    if not np.isfinite(v) or v != int(v) or v < lo:
-        raise ParameterError(f"{name} = {value!r} must be an integer >= {lo} (non-integer "
-                             f"counts are not truncated)")
-    return int(v)

@@ -3,11 +3,12 @@ homeostasis, and the phase-change neuron of Tuma et al. (2016)."""
 
 from __future__ import annotations
 
-from brian2 import Hz, NeuronGroup, Quantity, Synapses, mV, ms, second, siemens, volt
+from brian2 import Hz, NeuronGroup, Quantity, Synapses, ms, mV, second, siemens, volt
 
+from ..checks import count
 from ..devices.presets import get_preset
 from ..errors import ParameterError
-from ._checks import check_count, check_quantity as _q
+from ._checks import check_quantity as _q
 from .models import DeviceVars, reset_code, set_pulse_code
 from .synapses import device_init_code
 
@@ -78,7 +79,7 @@ class WTALayer(NeuronGroup):
                  homeostasis="target_rate", rate_target=None, tau_homeo=1 * second,
                  eta_homeo=1 * mV, theta_plus=0.05 * mV, tau_theta=1e4 * second,
                  theta_min=None, name="wta*", dt=None, clock=None):
-        N = check_count(N, "N", lo=1)
+        N = count(N, "N", lo=1)
         _q(tau_m, second, "tau_m", "20*ms", "positive")
         for nm, val in (("v_rest", v_rest), ("v_reset", v_reset), ("v_thresh", v_thresh)):
             _q(val, volt, nm, "-65*mV")
@@ -210,7 +211,7 @@ class PhaseChangeNeurons(NeuronGroup):
 
     def __init__(self, N, preset="nandakumar2018", G_threshold=None, name="pcmneurons*",
                  dt=None, **overrides):
-        N = check_count(N, "N", lo=1)
+        N = count(N, "N", lo=1)
         self.device_params = p = get_preset(preset, **overrides)
         if G_threshold is None:
             G_threshold = 0.6 * p.g_max * siemens

@@ -10,11 +10,11 @@ The rules selectable by name (``refresh="truncate"``) are the registry
 
 from __future__ import annotations
 
+from ..checks import count
 from ..devices.params import DeviceParams
 from ..devices.refresh import RefreshRule, ThresholdRefresh
 from ..errors import ParameterError
 from ..registry import Registry
-from ._checks import check_count
 from .models import DeviceVars, read_expr, reset_code, set_pulse_code
 
 __all__ = ["Refresh", "ThresholdRefresh", "TruncateRefresh", "REFRESH_RULES", "refresh_code",
@@ -44,7 +44,7 @@ class TruncateRefresh(Refresh):
     """
 
     def __init__(self, every=20):
-        self.every = check_count(every, "every", lo=1)
+        self.every = count(every, "every", lo=1)
 
     def code(self, params, ns, plus, minus, gate="1"):
         return "\n".join([

@@ -9,13 +9,14 @@ import numpy as np
 from brian2 import Quantity, Synapses, joule, kelvin, second, siemens
 from brian2.units.fundamentalunits import get_dimensions
 
+from ..checks import count
 from ..devices import physics as ph
 from ..devices.params import DeviceParams
 from ..devices.presets import get_preset
 from ..devices.validation import as_temperature
 from ..errors import ParameterError, UnitError
 from ..random import check_seed, rng
-from ._checks import check_count, check_quantity
+from ._checks import check_quantity
 from .models import DeviceVars, drift_factor_expr, read_moments_expr, set_pulse_code
 from .plasticity import PairSTDP, Plasticity, TwoWindowSTDP  # noqa: F401  (re-exported)
 from .refresh import (Refresh, ThresholdRefresh, TruncateRefresh,  # noqa: F401
@@ -294,7 +295,7 @@ class PCMSynapses(Synapses):
                     len(initial_pulses) != 2:
                 raise ParameterError(f"initial_pulses = {initial_pulses!r} must be two "
                                      f"non-negative integers (G+, G-), e.g. (3, 3)")
-            self._initial_pulses = tuple(check_count(x, f"initial_pulses[{k}]")
+            self._initial_pulses = tuple(count(x, f"initial_pulses[{k}]", lo=0)
                                          for k, x in enumerate(initial_pulses))
         cached = bool(drift and drift_update is not None)
         self.plus_vars, self.minus_vars = cached_drift_vars() if cached else (PLUS, MINUS)
