@@ -23,7 +23,11 @@ def test_devices_command(tmp_path, preset):
         assert np.all(d[:, -1] < d[:, 0])  # drift lowers every level
 
 
-def test_unknown_preset_is_an_argparse_error(capsys):
-    with pytest.raises(SystemExit):
-        main(["devices", "--preset", "nope"])
-    assert "nandakumar2018" in capsys.readouterr().err
+def test_unknown_preset_is_one_line_listing_the_presets(capsys, tmp_path):
+    # --preset takes a built-in name, a preset file or a user-folder name (issue 19), so the
+    # check is the preset's own, before any work: one line listing the known presets
+    out = tmp_path / "d.h5"
+    assert main(["devices", "--preset", "nope", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "'nope'" in err and "nandakumar2018" in err and err.count("\n") == 1
+    assert not out.exists()
