@@ -12,7 +12,7 @@ import numpy as np
 from .errors import ParameterError, UnitError
 
 _DIMS = {"s": "second", "S": "siemens", "K": "kelvin", "J": "joule", "Hz": "hertz",
-         "A": "amp", "V": "volt", "1": None}
+         "A": "amp", "V": "volt", "ohm": "ohm", "1": None}
 
 
 def is_quantity(x) -> bool:

@@ -13,7 +13,11 @@ Gaussian number per output, so a batched ratio of 2 plus the cost of the Gaussia
 is the floor of the method.
 
     python scripts/bench_crossbar.py [--repeats R] [--rounds K] [--blas-threads N]
-                                     [--noise-threads T] [--cpu-time]
+                                     [--noise-threads T] [--cpu-time] [--ir-drop]
+
+``--ir-drop`` adds the read with wire resistance (:func:`ir_drop`): 256 vectors through a
+256x256 array solved as a resistive network, against the ideal read (target <= 20x with
+the factorisation reused).
 
 ``--rounds K`` repeats the whole table K times (one line per round and case).
 ``--blas-threads N`` sets OPENBLAS/OMP/MKL thread counts before numpy is imported (both
@@ -78,6 +82,7 @@ def main():
     ap.add_argument("--blas-threads", type=int, default=None)
     ap.add_argument("--noise-threads", type=int, default=None)
     ap.add_argument("--cpu-time", action="store_true")
+    ap.add_argument("--ir-drop", action="store_true", help="also time the IR-drop read")
     args = ap.parse_args()
     if args.cpu_time:
         global CLOCK
@@ -117,6 +122,38 @@ def main():
             print(f"{n:>4}x{n:<5} {batch:>6} {t_pcm * 1e6:>9.1f} us {t_np * 1e6:>9.1f} us "
                   f"{r:>6.2f}x ({lo:>4.2f}-{hi:>5.2f}) {t_pcm / batch * 1e6:>9.2f} us  "
                   f"<= {target:g}x: {'met' if r <= target else 'NOT met'}", flush=True)
+    if args.ir_drop:
+        ir_drop(args.repeats)
+
+
+def ir_drop(repeats):
+    """IR drop: a batch of 256 through a 256x256 array with wire, driver and sense
+    resistance (the solved network, neuropcm.crossbar.circuit) against the ideal read of
+    the same crossbar settings, side by side; the one-off cost of the network (LU
+    factorisation of each device array and one solve per driven line) is timed apart:
+    reads reuse it until the conductances change. Target: <= 20x."""
+    import numpy as np
+
+    from neuropcm.crossbar import Crossbar
+
+    rng = np.random.default_rng(0)
+    n, batch = 256, 256
+    W = rng.standard_normal((n, n))
+    X = rng.standard_normal((n, batch)).astype(np.float32)
+    wires = dict(wire_resistance_row=2.5, wire_resistance_col=2.5, driver_resistance=100.0,
+                 sense_resistance=100.0)
+    ideal = Crossbar(W, "joshi2020", seed=1, dtype="float32").at(3600.0)
+    solved = Crossbar(W, "joshi2020", seed=1, dtype="float32", **wires).at(3600.0)
+    ideal @ X
+    t = time.perf_counter()
+    solved @ X  # factorises G+ and G- and forms their network matrices
+    t_build = time.perf_counter() - t
+    t_ir, t_id, r, lo, hi = side_by_side(lambda: solved @ X, lambda: ideal @ X, repeats)
+    print(f"IR drop 256x256 batch 256: network build {t_build:.2f} s "
+          f"({solved.n_factorisations} factorisations); solved read {t_ir * 1e6:.1f} us, "
+          f"ideal read {t_id * 1e6:.1f} us, ratio {r:.2f}x ({lo:.2f}-{hi:.2f}); target <= "
+          f"20x: {'met' if r <= 20 else 'NOT met'}; build + one read / ideal read "
+          f"{(t_build + t_ir) / t_id:.0f}x", flush=True)
 
 
 if __name__ == "__main__":

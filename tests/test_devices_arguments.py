@@ -123,7 +123,7 @@ def test_every_argument_checks_its_unit():
     for call, match in cases:
         with pytest.raises(UnitError, match=match):
             call()
-    assert a.totals() == {"n_set": 0, "n_reset": 0, "n_read": 0, "energy": 0.0}
+    assert a.totals() == {"n_set": 0, "n_reset": 0, "n_read": 0, "energy": 0.0, "n_stuck": 0}
 
 
 def test_quantities_of_the_right_unit_are_converted():

@@ -97,7 +97,8 @@ def test_set_kernel_matches_formula(g, p, xi, amp):
     prm = get_preset("nandakumar2018")
     G, P = np.array([g * 1e-6]), np.array([p])
     n = np.zeros(1, np.int64)
-    K.set_pulsed(G, P, np.ones(1), np.zeros(1), n, n.copy(), np.zeros(1), np.array([0]),
+    K.set_pulsed(G, P, np.ones(1), np.zeros(1), n, n.copy(), np.zeros(1),
+                 np.zeros(1, np.int8), np.array([0]),
                  np.array([amp]), np.array([xi]), 5.0, prm.pulse_memory,
                  (prm.set_a, prm.set_b, prm.set_c), (prm.set_d, prm.set_e, prm.set_f),
                  prm.g_min, prm.g_max, prm.e_set, prm.endurance)

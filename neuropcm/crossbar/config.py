@@ -35,6 +35,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..config import Config, coerce_value, describe, option
+from ..devices.faults import check_fractions
 from ..errors import ParameterError
 from .compensation import check_compensation, compensation_names, compensation_spec
 from .update import UPDATE_MODES, check_refresh, refresh_spec
@@ -88,6 +89,22 @@ class PeripheryConfig(_Section):
                                      lo_open=True)
     adc_policy: str = option("fixed", "when the automatic ADC range is set: at programming "
                              "only, or again after every write", choices=("fixed", "calibrate"))
+    dac_inl_lsb: float = option(0.0, "peak DAC integral nonlinearity in LSB, cubic model "
+                                "periphery.inl_deviation (0: none; needs dac_bits)", lo=0.0)
+    adc_inl_lsb: float = option(0.0, "peak ADC integral nonlinearity in LSB, cubic model "
+                                "periphery.inl_deviation (0: none; needs adc_bits)", lo=0.0)
+    # IR drop (neuropcm.crossbar.circuit): any of the four non-zero -> the read solves the
+    # resistive network of each physical array
+    wire_resistance_row: float = option(0.0, "wire resistance per cell segment of a row "
+                                        "(input line of the forward read)", unit="ohm",
+                                        lo=0.0)
+    wire_resistance_col: float = option(0.0, "wire resistance per cell segment of a column "
+                                        "(output line of the forward read)", unit="ohm",
+                                        lo=0.0)
+    driver_resistance: float = option(0.0, "output resistance of each line driver (DAC)",
+                                      unit="ohm", lo=0.0)
+    sense_resistance: float = option(0.0, "input resistance of each virtual-ground sense "
+                                     "amplifier (TIA)", unit="ohm", lo=0.0)
 
     def validate(self) -> None:
         if self.adc_policy == "calibrate" and self.adc_range is not None:
@@ -168,6 +185,11 @@ class CrossbarConfig(_Section):
     temperature: float | None = option(None, "operating temperature of the devices "
                                        "(default: the model's t_ref)", unit="K", lo=0.0,
                                        lo_open=True)
+    p_stuck_off: float = option(0.0, "fraction of devices stuck at g_min (manufacturing "
+                                "faults, drawn once per crossbar from its stream 'faults')",
+                                lo=0.0, hi=1.0)
+    p_stuck_on: float = option(0.0, "fraction of devices stuck at g_max (as p_stuck_off; "
+                               "p_stuck_off + p_stuck_on <= 1)", lo=0.0, hi=1.0)
     periphery: PeripheryConfig = option(PeripheryConfig, "input DAC and output ADC")
     update: UpdateConfig = option(UpdateConfig, "outer-product updates and refresh")
     compensation: CompensationConfig = option(CompensationConfig, "drift compensation")
@@ -182,6 +204,7 @@ class CrossbarConfig(_Section):
         super().__post_init__()
 
     def validate(self) -> None:
+        check_fractions(self.p_stuck_off, self.p_stuck_on)
         o = self.device_overrides
         if o is not None and not all(isinstance(k, str) for k in o):
             raise ParameterError(f"CrossbarConfig.device_overrides = {o!r} must map parameter "

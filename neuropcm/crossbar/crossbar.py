@@ -15,11 +15,13 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from ..devices import PCMArray, get_preset
+from ..devices.faults import STUCK_OFF, STUCK_ON, draw_stuck
 from ..devices.theory import saturation_conductance
 from ..errors import ModelError, ParameterError, SchemaError, ShapeError
 from ..random import rng, seed_sequence
 from ..units import to_si
 from . import _kernels as K
+from .circuit import CircuitReads, wires_on
 from .compensation import LRSReferenceCompensation, build_compensation
 from .config import CrossbarConfig, make_config
 from .mapping import check_magnitude, get_mapping
@@ -51,8 +53,9 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         The run's seed: every random stream is ``neuropcm.random`` path
         ``(seed, "crossbar", name)``, name ``"reads"`` (read noise), ``"noise"`` (key of
         the float32 noise stream), ``"updates"`` (stochastic updates), ``"calibration"``
-        (compensation inputs) and one per device array (``"G_plus"``, ``"G_minus"``,
-        ``"main"``, ``"ref"``, ``"lrs"``). None: fresh entropy, recorded in :attr:`seed`
+        (compensation inputs), one per device array (``"G_plus"``, ``"G_minus"``,
+        ``"main"``, ``"ref"``, ``"lrs"``) and ``("faults", array name)`` (the stuck
+        devices of ``p_stuck_off``/``p_stuck_on``, drawn once at construction). None: fresh entropy, recorded in :attr:`seed`
         (``Crossbar(W, ..., seed=xb.seed)`` repeats the crossbar).
     config : CrossbarConfig or dict, optional
         The settings (:class:`~neuropcm.crossbar.config.CrossbarConfig`); default all
@@ -129,8 +132,8 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
                             bits=cfg.bits)
         check_magnitude(W, self.mapping, dtype)
         p = cfg.periphery
-        self.dac = DAC(p.dac_bits, p.dac_range)
-        self.adc = ADC(p.adc_bits, p.adc_range, p.adc_policy)
+        self.dac = DAC(p.dac_bits, p.dac_range, p.dac_inl_lsb)
+        self.adc = ADC(p.adc_bits, p.adc_range, p.adc_policy, p.adc_inl_lsb)
         self._normalise = self.dac.range is None and (self.dac.bits is not None or self.adc.on)
         self._comp = build_compensation(cfg.compensation)
         self._refresh_rule = get_refresh(cfg.update.refresh, "refresh")
@@ -139,6 +142,8 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         self._version = 0
         self._cache_key = None
         self._eff_cache = None
+        self._circuit = CircuitReads(p) if wires_on(p) else None  # IR drop (circuit.py)
+        self._eff_t_key = self._eff_t_cache = None
         self._factors = {}
         self._adc_ranges = None
         self._adc_stale = False
@@ -164,6 +169,12 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
             self.arrays[name] = PCMArray(shape, self.params,
                                          seed=seed_sequence(self.seed, "crossbar", name),
                                          temperature=self.config.temperature)
+        p_off, p_on = self.config.p_stuck_off, self.config.p_stuck_on
+        if p_off or p_on:  # manufacturing faults: their own streams, drawn once
+            for name, arr in self.arrays.items():
+                code = draw_stuck(arr.shape, p_off, p_on,
+                                  rng(self.seed, "crossbar", "faults", name))
+                arr.stick(off=code == STUCK_OFF, on=code == STUCK_ON)
         self._clock = self.arrays[next(iter(self.mapping.array_shapes()))]
 
     def _program(self):
@@ -350,13 +361,14 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         return dict(self.arrays)
 
     def totals(self) -> dict:
-        """SET, RESET and read counts and energy (J) summed over all devices, plus the
-        crossbar's MVM vector and refresh counts and its DAC/ADC conversions and clipped
-        (saturated) conversions (``dac_conversions``, ``dac_saturated``,
+        """SET, RESET and read counts, energy (J) and stuck devices (``n_stuck``: faulted
+        or worn out, :func:`~neuropcm.devices.faults.can_write`) summed over all devices,
+        plus the crossbar's MVM vector and refresh counts and its DAC/ADC conversions and
+        clipped (saturated) conversions (``dac_conversions``, ``dac_saturated``,
         ``adc_conversions``, ``adc_saturated``; DAC conversions are counted where a fixed
         ``dac_range`` can clip)."""
         self._flush_reads()
-        out = {"n_set": 0, "n_reset": 0, "n_read": 0, "energy": 0.0}
+        out = {"n_set": 0, "n_reset": 0, "n_read": 0, "energy": 0.0, "n_stuck": 0}
         for a in self.arrays.values():
             for k, v in a.totals().items():
                 out[k] += v

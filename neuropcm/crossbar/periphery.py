@@ -22,6 +22,10 @@ Both are uniform, symmetric, two's-complement-like quantisers with saturation:
   of the periphery against the stored devices); :meth:`Crossbar.calibrate_adc` re-ranges
   on demand. A user-given ``range`` is fixed.
 
+Integral nonlinearity (INL, :func:`inl_deviation`; off by default): with ``inl_lsb = k``
+the DAC's analog level of a code is moved by ``k lsb g(x_q/x_max)`` and the ADC converts
+``y + k lsb g(y/range)`` instead of ``y``, with the fixed cubic ``g`` of peak 1.
+
 Clipped conversions are never silent: :class:`ClipCounter` counts conversions and clipped
 conversions per converter kind (``totals()`` of the crossbar) and warns once per crossbar
 and kind.
@@ -60,6 +64,45 @@ def _check_range(r, name):
     return v
 
 
+#: Peak of ``u (1 - u^2)`` on [-1, 1] (at ``u = 1/sqrt(3)``) is ``2/(3 sqrt(3))``.
+_G_NORM = 3.0 * math.sqrt(3.0) / 2.0
+
+
+def inl_deviation(x, full_scale: float, lsb: float, inl_lsb: float):
+    """Integral nonlinearity of a converter: ``inl_lsb * lsb * g(x / full_scale)``.
+
+    ``g(u) = (3 sqrt(3) / 2) u (1 - u^2)`` for ``u = clip(x / full_scale, -1, 1)``: a fixed
+    odd cubic with ``g(0) = g(+-1) = 0`` (no error at zero and at full scale) and
+    ``max |g| = 1`` at ``u = +-1/sqrt(3)``, so the largest deviation is ``inl_lsb`` LSB.
+
+    Parameters
+    ----------
+    x : array
+        Analog values (the converter's units).
+    full_scale : float
+        The converter's full scale (> 0).
+    lsb : float
+        Its step.
+    inl_lsb : float
+        Peak INL in LSB (>= 0).
+    """
+    u = np.clip(np.asarray(x) / full_scale, -1.0, 1.0)
+    return (inl_lsb * lsb * _G_NORM) * u * (1.0 - u * u)
+
+
+def _check_inl(v, name, bits):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                              np.floating)):
+        raise ParameterError(f"{name} = {v!r} must be a number of LSB >= 0")
+    v = float(v)
+    if not (math.isfinite(v) and v >= 0):
+        raise ParameterError(f"{name} = {v!r} must be a finite number of LSB >= 0")
+    if v > 0 and bits is None:
+        raise ParameterError(f"{name} = {v!r} needs a resolution (an LSB): set the "
+                             f"converter's bits too")
+    return v
+
+
 @dataclass(frozen=True)
 class DAC:
     """Input digital-to-analog converter.
@@ -71,14 +114,19 @@ class DAC:
     range : float or None
         Full scale: inputs are clipped to ``[-range, range]``. None: each input vector is
         scaled by its largest magnitude (abs-max scaling) and the output scaled back.
+    inl_lsb : float
+        Peak integral nonlinearity in LSB (needs ``bits``): the level driven for the code
+        ``x_q`` is ``x_q + inl_deviation(x_q, x_max, lsb, inl_lsb)``. 0: ideal levels.
     """
 
     bits: int | None = None
     range: float | None = None
+    inl_lsb: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "bits", _check_bits(self.bits, "dac_bits", lo=2))
         object.__setattr__(self, "range", _check_range(self.range, "dac_range"))
+        object.__setattr__(self, "inl_lsb", _check_inl(self.inl_lsb, "dac_inl_lsb", self.bits))
 
     @property
     def x_max(self) -> float:
@@ -107,6 +155,8 @@ class DAC:
             L = 2 ** (self.bits - 1) - 1
             lsb = np.array([self.x_max / L], dtype=dtype)
             clipped = int(K.pick("quantise", Xs.size)(Xs, lsb, -L, L))
+            if self.inl_lsb:
+                Xs += inl_deviation(Xs, self.x_max, float(lsb[0]), self.inl_lsb).astype(dtype)
         return Xs, scale, clipped
 
 
@@ -127,14 +177,19 @@ class ADC:
         set according to ``policy``.
     policy : {"fixed", "calibrate"}
         When an automatic range is set: at programming only, or again after every write.
+    inl_lsb : float
+        Peak integral nonlinearity in LSB (needs ``bits``): a line value ``y`` is converted
+        as ``y + inl_deviation(y, range, lsb, inl_lsb)``. 0: an ideal transfer curve.
     """
 
     bits: int | None = None
     range: float | None = None
     policy: str = "fixed"
+    inl_lsb: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "bits", _check_bits(self.bits, "adc_bits"))
+        object.__setattr__(self, "inl_lsb", _check_inl(self.inl_lsb, "adc_inl_lsb", self.bits))
         object.__setattr__(self, "range", _check_range(self.range, "adc_range"))
         if self.policy not in ADC_POLICIES:
             raise ParameterError(f"adc_policy = {self.policy!r}; use one of {list(ADC_POLICIES)}")
@@ -161,6 +216,8 @@ class ADC:
         number of clipped conversions."""
         lo, hi = self.codes()
         lsb = np.array([self.lsb(full_range)], dtype=Y.dtype)
+        if self.inl_lsb:
+            Y += inl_deviation(Y, full_range, float(lsb[0]), self.inl_lsb).astype(Y.dtype)
         return int(K.pick("quantise", Y.size)(Y, lsb, lo, hi))
 
 

@@ -42,14 +42,20 @@ class ReadMixin:
                             for v in self.arrays[name].read_moments(clipped=clip))
                 for name in self.mapping.array_shapes()}
 
-    def _eff(self) -> _Eff:
+    def _eff(self, transpose: bool = False) -> _Eff:
+        """The read model now; with IR drop (:mod:`~neuropcm.crossbar.circuit`) the
+        transposed read has its own (``transpose=True``), whose ``M.T`` is its matrix."""
         key = (self.time, self._version)
-        if self._cache_key == key:
-            return self._eff_cache
+        tr = bool(transpose) and self._circuit is not None
+        if (self._eff_t_key if tr else self._cache_key) == key:
+            return self._eff_t_cache if tr else self._eff_cache
         if self.time < max(a.last_write.max() for a in self.arrays.values()):
             raise ParameterError("device clocks are out of step with the crossbar; move time "
                                  "only through Crossbar.advance/at")
-        groups = self.mapping.groups(self._moments())
+        moments = self._moments()
+        if self._circuit is not None:  # each array's mean -> its network's matrix T
+            moments = self._circuit.moments(moments, self.shape, tr)
+        groups = self.mapping.groups(moments)
         dt = self.dtype
         e = _Eff()
         M = effective_mean(groups)
@@ -70,8 +76,17 @@ class ReadMixin:
                     np.ascontiguousarray(g.V, dtype=dt) if e.noisy else None,
                     None if g.r is None else g.r.astype(dt),
                     None if (g.vr is None or not e.noisy) else g.vr.astype(dt)))
-        self._cache_key, self._eff_cache = key, e
+        if tr:
+            self._eff_t_key, self._eff_t_cache = key, e
+        else:
+            self._cache_key, self._eff_cache = key, e
         return e
+
+    @property
+    def n_factorisations(self) -> int:
+        """LU factorisations of IR-drop networks done so far (0 without wire/periphery
+        resistance; :class:`~neuropcm.crossbar.circuit.CircuitReads`)."""
+        return 0 if self._circuit is None else self._circuit.n_factorisations
 
     def effective_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance (weight units) of each weight's read at the current time,
@@ -218,7 +233,7 @@ class ReadMixin:
         K.pick("add_noise", S.size)(Y, S, xi)
 
     def _read(self, X, transpose, compensate=True):
-        e = self._eff()
+        e = self._eff(transpose)
         dt = self.dtype
         B = X.shape[1]
         dac = self._normalise or self.dac.range is not None

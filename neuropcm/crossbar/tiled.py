@@ -252,9 +252,10 @@ class BandedCrossbar(LinearOperator):
                                                      np.concatenate(cols))), shape=self.shape)
 
     def totals(self) -> dict:
-        """SET, RESET and read counts and energy (J) summed over every tile's devices, and
+        """SET, RESET and read counts, energy (J) and stuck devices summed over every tile's
+        devices, and
         ``n_mvm``, the operator MVMs (see Notes of the class)."""
-        out = {"n_set": 0, "n_reset": 0, "n_read": 0, "energy": 0.0}
+        out = {"n_set": 0, "n_reset": 0, "n_read": 0, "energy": 0.0, "n_stuck": 0}
         for t in self.tiles:
             for k, v in t.crossbar.totals().items():
                 if k in out:

@@ -295,7 +295,8 @@ class UpdateMixin:
         recomputed. Falls back to a rebuild when the noise flag could change.
         """
         e = self._eff_cache
-        if not (self._plain and self.mapping.name == "differential" and e is not None):
+        if not (self._plain and self.mapping.name == "differential" and e is not None
+                and self._circuit is None):  # IR drop couples all weights of an array
             return
         m, n = self.shape
         K_ = self.mapping.K

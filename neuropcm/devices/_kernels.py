@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numba
 
+from . import faults
 from . import physics as ph
 
 _pulse_memory = ph.PULSE_MEMORY.numba
@@ -21,6 +22,13 @@ _temperature = ph.TEMPERATURE.numba
 _set_update = ph.SET_UPDATE.numba
 _reset_level = ph.RESET_LEVEL.numba
 _writable = ph.WRITABLE.numba
+_can_write_rule = numba.njit(inline="always")(faults.can_write)
+
+
+@numba.njit(inline="always")
+def _can_write(stuck, n_set, n_reset, i, endurance):
+    """The stuck rule :func:`~neuropcm.devices.faults.can_write` of device ``i``."""
+    return _can_write_rule(stuck[i], _writable(n_set[i], n_reset[i], endurance))
 
 
 def _make_set_kernels(mean_fn, std_fn):
@@ -41,28 +49,28 @@ def _make_set_kernels(mean_fn, std_fn):
         energy[i] += e_set
 
     @numba.njit(nogil=True)
-    def set_kernel(G, P, f_set, t_prog, n_set, n_reset, energy, idx, amp, xi, now,
+    def set_kernel(G, P, f_set, t_prog, n_set, n_reset, energy, stuck, idx, amp, xi, now,
                    mem, mean_p, std_p, g_min, g_max, e_set, endurance):
         """Apply one SET pulse to each device ``idx[k]`` (in place).
 
         ``P <- P exp(-1/mem)``;
         ``G <- clip(G + amp_k f_set (mean(G, P) + std(G, P) xi_k), g_min, g_max)``;
         the drift clock restarts (``t_prog = now``); counters and energy updated.
-        Worn-out devices (not ``n_set + n_reset < endurance``, the rule
-        :data:`~neuropcm.devices.physics.WRITABLE`) and pulses with ``amp_k <= 0`` are
+        Stuck devices (worn out or faulted: the rule
+        :func:`~neuropcm.devices.faults.can_write`) and pulses with ``amp_k <= 0`` are
         skipped entirely. ``amp`` has length 1 (shared) or ``len(idx)``.
         """
         one_amp = amp.size == 1
         for k in range(idx.size):
             i = idx[k]
             a = amp[0] if one_amp else amp[k]
-            if a <= 0.0 or not _writable(n_set[i], n_reset[i], endurance):
+            if a <= 0.0 or not _can_write(stuck, n_set, n_reset, i, endurance):
                 continue
             pulse(i, a, xi[k], G, P, f_set, t_prog, n_set, energy, now, mem, mean_p, std_p,
                   g_min, g_max, e_set)
 
     @numba.njit(nogil=True)
-    def set_rounds(G, P, f_set, t_prog, n_set, n_reset, energy, active, n_active, counts,
+    def set_rounds(G, P, f_set, t_prog, n_set, n_reset, energy, stuck, active, n_active, counts,
                    k0, k1, xi, now, mem, mean_p, std_p, g_min, g_max, e_set, endurance):
         """Apply pulse rounds ``k0 .. k1-1`` of ``counts`` nominal SET pulses (in place).
 
@@ -70,7 +78,7 @@ def _make_set_kernels(mean_fn, std_fn):
         1 -- the update of :func:`set_kernel`,
         ``G <- clip(G + f_set (mean(G, P) + std(G, P) xi_j), g_min, g_max)`` after
         ``P <- P exp(-1/mem)`` -- in increasing ``i``, taking the next normal ``xi_j``
-        (also for a worn-out device, which is skipped): the same updates and draws, in
+        (also for a stuck device, which is skipped): the same updates and draws, in
         the same order, as ``k1 - k0`` calls of :func:`set_kernel` on the devices with
         ``counts > k``. ``active[:n_active]`` holds, ascending, the devices with
         ``counts > k0``; it is compacted in place to those with ``counts > k1``, whose
@@ -81,7 +89,7 @@ def _make_set_kernels(mean_fn, std_fn):
             m = 0
             for q in range(n_active):
                 i = active[q]
-                if _writable(n_set[i], n_reset[i], endurance):
+                if _can_write(stuck, n_set, n_reset, i, endurance):
                     pulse(i, 1.0, xi[j], G, P, f_set, t_prog, n_set, energy, now, mem,
                           mean_p, std_p, g_min, g_max, e_set)
                 j += 1
@@ -100,17 +108,18 @@ set_linear, set_rounds_linear = _make_set_kernels(ph.LINEAR_SET_MEAN.numba,
 
 
 @numba.njit(nogil=True)
-def reset(G, P, t_prog, n_set, n_reset, energy, idx, xi, now, reset_mean, reset_std,
+def reset(G, P, t_prog, n_set, n_reset, energy, stuck, idx, xi, now, reset_mean, reset_std,
           g_min, g_max, e_reset, endurance, count):
     """RESET devices ``idx[k]`` (in place).
 
     ``G <- clip(reset_mean + reset_std xi_k, g_min, g_max)``, ``P <- 1``,
     ``t_prog <- now``; ``n_reset += 1`` and ``energy += e_reset`` when ``count``.
-    Worn-out devices (:data:`~neuropcm.devices.physics.WRITABLE`) are skipped entirely.
+    Stuck devices (worn out or faulted: :func:`~neuropcm.devices.faults.can_write`) are
+    skipped entirely.
     """
     for k in range(idx.size):
         i = idx[k]
-        if not _writable(n_set[i], n_reset[i], endurance):
+        if not _can_write(stuck, n_set, n_reset, i, endurance):
             continue
         G[i] = _reset_level(xi[k], reset_mean, reset_std, g_min, g_max)
         P[i] = 1.0

@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import ParameterError, ShapeError
 from ..units import check_finite, to_si
 from . import _kernels as K
+from . import faults as F
 from . import physics as ph
 from . import validation as V
 from .params import DeviceParams
@@ -55,10 +56,12 @@ class PCMArray:
     State (flat float64/int64 arrays, SI): programmed conductance ``G`` (noise-free,
     un-drifted), pulse memory ``P``, time of last write ``t_prog``, drift exponent ``nu``,
     device-to-device SET factor ``f_set``, counters ``n_set``/``n_reset``/``n_read`` and
-    ``energy``. Devices start in the RESET state at time 0 (not counted as a pulse).
+    ``energy`` and the manufacturing-fault code ``stuck`` (int8, :mod:`~.faults`).
+    Devices start in the RESET state at time 0 (not counted as a pulse).
     Writes happen at the array's clock :attr:`time`; reads may look at any later time.
-    Every write obeys the endurance rule :data:`~neuropcm.devices.physics.WRITABLE`: a
-    worn-out device (:attr:`worn_out`) stays exactly as it is. Arguments with a unit are
+    Every write obeys the one stuck rule :func:`~neuropcm.devices.faults.can_write`: a
+    worn-out device (:attr:`worn_out`, rule :data:`~neuropcm.devices.physics.WRITABLE`) or
+    a faulted one (:meth:`stick`) stays exactly as it is. Arguments with a unit are
     checked for dimension (Brian2 quantities) or taken as SI floats; shapes and counts must
     be whole numbers -- nothing is rounded or clamped.
     """
@@ -74,7 +77,7 @@ class PCMArray:
             "G": np.zeros(n), "P": np.ones(n), "t_prog": np.zeros(n), "nu": np.zeros(n),
             "f_set": np.ones(n), "n_set": np.zeros(n, np.int64),
             "n_reset": np.zeros(n, np.int64), "n_read": np.zeros(n, np.int64),
-            "energy": np.zeros(n),
+            "energy": np.zeros(n), "stuck": np.zeros(n, np.int8),
         }
         self.time = 0.0
         self._temperature = self.params.t_ref
@@ -153,20 +156,40 @@ class PCMArray:
 
     @property
     def writable(self) -> np.ndarray:
-        """Devices that may still be written (rule :data:`~neuropcm.devices.physics.WRITABLE`:
-        ``n_set + n_reset < endurance``)."""
-        return V.writable(self.params, self._s["n_set"], self._s["n_reset"]).reshape(self.shape)
+        """Devices that may still be written (the stuck rule
+        :func:`~neuropcm.devices.faults.can_write`: not faulted and ``n_set + n_reset <
+        endurance``, :data:`~neuropcm.devices.physics.WRITABLE`)."""
+        s = self._s
+        return V.writable(self.params, s["n_set"], s["n_reset"], s["stuck"]).reshape(self.shape)
 
     @property
     def worn_out(self) -> np.ndarray:
-        """Devices past their endurance, stuck at their last state (``~writable``)."""
-        return ~self.writable
+        """Devices past their endurance (``not WRITABLE``), stuck at their last state."""
+        return ~V.writable(self.params, self._s["n_set"], self._s["n_reset"]).reshape(self.shape)
+
+    @property
+    def stuck_level(self) -> np.ndarray:
+        """Why each device is stuck (int8): ``faults.FREE`` (0, writable), ``STUCK_OFF``
+        (1, at g_min), ``STUCK_ON`` (2, at g_max), ``STUCK_WORN`` (3, worn out at its last
+        state); a fault code wins over wear-out."""
+        st = self._s["stuck"].reshape(self.shape)
+        return np.where((st == F.FREE) & self.worn_out, np.int8(F.STUCK_WORN), st)
+
+    def stick(self, off=None, on=None) -> "PCMArray":
+        """Make the devices of the boolean masks ``off`` (at ``G = g_min``) and ``on`` (at
+        ``G = g_max``) stuck for good (manufacturing faults, :func:`~.faults.stick`: no drift,
+        still read noise; saved with the state); disjoint masks."""
+        F.stick(self, self._indices(np.zeros(self.shape, bool) if off is None else off),
+                self._indices(np.zeros(self.shape, bool) if on is None else on))
+        return self
 
     def totals(self) -> dict:
-        """Total SET, RESET and read counts and energy (J) of the whole array."""
+        """Total SET, RESET and read counts, energy (J) and stuck devices (``n_stuck``:
+        faulted or worn out, :attr:`stuck_level` > 0) of the whole array."""
         s = self._s
         return {"n_set": int(s["n_set"].sum()), "n_reset": int(s["n_reset"].sum()),
-                "n_read": int(s["n_read"].sum()), "energy": float(s["energy"].sum())}
+                "n_read": int(s["n_read"].sum()), "energy": float(s["energy"].sum()),
+                "n_stuck": int(np.count_nonzero(~self.writable))}
 
     # ------------------------------------------------------------------ clock
     @property
@@ -203,14 +226,15 @@ class PCMArray:
 
     # ------------------------------------------------------------------ writes
     def _live(self, idx: np.ndarray) -> np.ndarray:
-        """The devices of ``idx`` that may be written (endurance rule), before the write."""
-        return idx[V.writable(self.params, self._s["n_set"][idx], self._s["n_reset"][idx])]
+        """The devices of ``idx`` that may be written (stuck rule), before the write."""
+        s = self._s
+        return idx[V.writable(self.params, s["n_set"][idx], s["n_reset"][idx], s["stuck"][idx])]
 
     def _reset_idx(self, idx: np.ndarray, count: bool = True) -> None:
         p, s = self.params, self._s
         live = self._live(idx)  # before the write: the devices this RESET changes
-        K.reset(s["G"], s["P"], s["t_prog"], s["n_set"], s["n_reset"], s["energy"], idx,
-                self._normals(idx.size), self.time, p.reset_mean, p.reset_std, p.g_min,
+        K.reset(s["G"], s["P"], s["t_prog"], s["n_set"], s["n_reset"], s["energy"], s["stuck"],
+                idx, self._normals(idx.size), self.time, p.reset_mean, p.reset_std, p.g_min,
                 p.g_max, p.e_reset, p.endurance, count)
         if p.model == "programmed":  # the write's new nu, only where the write happened
             self._draw_nu(live, s["G"][live])
@@ -267,7 +291,7 @@ class PCMArray:
         pulsed, mem, mean_p, std_p = self._set_model()
         kern = K.set_pulsed if pulsed else K.set_linear
         kern(s["G"], s["P"], s["f_set"], s["t_prog"], s["n_set"], s["n_reset"], s["energy"],
-             idx, amp, self._normals(idx.size), self.time, mem, mean_p, std_p, p.g_min, p.g_max,
+             s["stuck"], idx, amp, self._normals(idx.size), self.time, mem, mean_p, std_p, p.g_min, p.g_max,
              p.e_set, p.endurance)
 
     def set_pulses(self, counts) -> "PCMArray":
@@ -311,7 +335,7 @@ class PCMArray:
             k1 = min(k_end, k + max(1, _DRAW_BLOCK // n_active))
             n_draws = int(np.minimum(c[active[:n_active]] - k, k1 - k).sum())
             n_active = kern(s["G"], s["P"], s["f_set"], s["t_prog"], s["n_set"], s["n_reset"],
-                            s["energy"], active, n_active, c, k, k1, self._normals(n_draws),
+                            s["energy"], s["stuck"], active, n_active, c, k, k1, self._normals(n_draws),
                             self.time, mem, mean_p, std_p, p.g_min, p.g_max, p.e_set,
                             p.endurance)
             k = k1
@@ -344,7 +368,8 @@ class PCMArray:
         One-shot programming writes ``clip(target + sigma_prog xi, g_min, g_max)``
         (:data:`~neuropcm.devices.physics.PROGRAM_LEVEL`): a device saturates at g_max, so
         targets at g_max leave about half of the devices there. It counts one SET and one
-        RESET. Worn-out devices are not written (they keep their state; 0 iterations).
+        RESET. Stuck devices (worn out or faulted) are not written (they keep their state; 0
+        iterations).
         """
         p = self.params
         idx = self._indices(mask)

@@ -1,7 +1,8 @@
 """Programming of a :class:`~neuropcm.devices.array.PCMArray`: one-shot (programmed-state
 model) and iterative program-and-verify (pulsed model). Called by
 :meth:`PCMArray.program <neuropcm.devices.array.PCMArray.program>`, which checks the
-arguments; both obey the endurance rule :data:`~neuropcm.devices.physics.WRITABLE`.
+arguments; both obey the stuck rule :func:`~neuropcm.devices.faults.can_write` (endurance,
+:data:`~neuropcm.devices.physics.WRITABLE`, and manufacturing faults).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def program_oneshot(arr, idx, tgt, tol, budget) -> ProgramResult:
     todo = np.arange(idx.size)
     for _ in range(budget):
         sub = idx[todo]
-        live = V.writable(p, s["n_set"][sub], s["n_reset"][sub])
+        live = V.writable(p, s["n_set"][sub], s["n_reset"][sub], s["stuck"][sub])
         sub, todo = sub[live], todo[live]
         if sub.size == 0:
             break
@@ -108,7 +109,7 @@ def program_verify(arr, idx, tgt, tol, budget) -> ProgramResult:
         converged[todo[ok]] = True
         if it == budget:
             break
-        keep = ~ok & V.writable(p, s["n_set"][sub], s["n_reset"][sub])
+        keep = ~ok & V.writable(p, s["n_set"][sub], s["n_reset"][sub], s["stuck"][sub])
         todo, err, r, sub = todo[keep], err[keep], r[keep], sub[keep]
         if todo.size == 0:
             break

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import ParameterError, ShapeError
 from ..random import check_seed, rng
 from ..units import check_finite, is_quantity, to_si
+from . import faults as F
 from . import physics as ph
 from .params import T_MAX, DeviceParams
 
@@ -21,7 +22,10 @@ from .params import T_MAX, DeviceParams
 STATE_UNITS = {
     "G": "S", "P": "1", "t_prog": "s", "nu": "1", "f_set": "1",
     "n_set": "count", "n_reset": "count", "n_read": "count", "energy": "J",
+    "stuck": "1",
 }
+#: State arrays a stored state may lack (older files): their value when absent.
+OPTIONAL_STATE = {"stuck": lambda shape: np.zeros(shape, np.int8)}
 
 
 #: Largest count accepted (the int64 counters' limit, as a float that converts exactly).
@@ -140,11 +144,13 @@ def check_state(params: DeviceParams, arrays: dict, time: float) -> None:
     Rules: ``G`` in [g_min, g_max]; ``P`` in [0, 1]; ``t_prog`` finite and not after the
     clock ``time`` (writes happen at the clock; it may be negative when the time origin was
     moved, e.g. to the end of training); ``nu``, ``f_set``, ``energy`` finite and >= 0;
-    counters whole numbers >= 0.
+    counters whole numbers >= 0; ``stuck`` a fault code of
+    :data:`~neuropcm.devices.faults.FAULT_CODES`, with ``G = g_min`` where stuck off and
+    ``G = g_max`` where stuck on.
     """
     p = params
     for k, a in arrays.items():
-        if k.startswith("n_"):
+        if k.startswith("n_") or k == "stuck":
             continue
         bad = ~np.isfinite(a)
         if bad.any():
@@ -162,12 +168,26 @@ def check_state(params: DeviceParams, arrays: dict, time: float) -> None:
                                     else ""))
     for k in ("n_set", "n_reset", "n_read"):
         arrays[k] = as_counts(arrays[k], f"state array {k!r}")
+    st = arrays["stuck"]
+    bad = ~np.isin(st, F.FAULT_CODES)
+    if bad.any():
+        raise ParameterError(f"state array 'stuck' contains {st[bad].ravel()[0].item()!r}; fault "
+                             f"codes are {list(F.FAULT_CODES)} (free, stuck off, stuck on)")
+    for code, level, name in ((F.STUCK_OFF, p.g_min, "g_min"), (F.STUCK_ON, p.g_max, "g_max")):
+        wrong = (st == code) & (arrays["G"] != level)
+        if wrong.any():
+            raise ParameterError(f"state array 'G' holds {arrays['G'][wrong][0]!r} S at a device "
+                                 f"stuck {'off' if code == F.STUCK_OFF else 'on'}; it must be "
+                                 f"{name} = {level!r} S")
 
 
-def writable(params: DeviceParams, n_set, n_reset) -> np.ndarray:
-    """Devices that may still be written, by the endurance rule
-    :data:`~neuropcm.devices.physics.WRITABLE` (``n_set + n_reset < endurance``)."""
-    return np.asarray(ph.WRITABLE(params, n_set=np.asarray(n_set), n_reset=np.asarray(n_reset)))
+def writable(params: DeviceParams, n_set, n_reset, stuck=None) -> np.ndarray:
+    """Devices that may still be written, by the stuck rule
+    :func:`~neuropcm.devices.faults.can_write`: not faulted (``stuck == FREE``; None: no
+    faults) and not worn out (:data:`~neuropcm.devices.physics.WRITABLE`,
+    ``n_set + n_reset < endurance``)."""
+    w = np.asarray(ph.WRITABLE(params, n_set=np.asarray(n_set), n_reset=np.asarray(n_reset)))
+    return w if stuck is None else np.asarray(F.can_write(np.asarray(stuck), w))
 
 
 def load_state(params: DeviceParams, state: dict):
@@ -184,11 +204,14 @@ def load_state(params: DeviceParams, state: dict):
     try:
         raw, time, temperature, rng_state = (state["arrays"], state["time"],
                                              state["temperature"], state["rng_state"])
-        raw = {k: np.asarray(raw[k]) for k in STATE_UNITS}
+        raw = {k: np.asarray(raw[k]) for k in STATE_UNITS
+               if k not in OPTIONAL_STATE or k in raw}
     except (KeyError, TypeError) as e:
         raise ParameterError(f"state lacks {e}; give the output of PCMArray.state_dict()") \
             from None
     shape = as_shape(raw["G"].shape)
+    for k, make in OPTIONAL_STATE.items():
+        raw.setdefault(k, make(shape))
     arrays = {}
     for k, a in raw.items():
         if a.shape != shape:
@@ -199,7 +222,8 @@ def load_state(params: DeviceParams, state: dict):
     time = as_time(time, "time")
     temperature = as_temperature(temperature)
     check_state(params, arrays, time)
-    arrays = {k: np.array(a, dtype=np.int64 if k.startswith("n_") else np.float64)
+    arrays = {k: np.array(a, dtype=np.int8 if k == "stuck" else
+                          np.int64 if k.startswith("n_") else np.float64)
               for k, a in arrays.items()}
     rng = np.random.default_rng()
     try:

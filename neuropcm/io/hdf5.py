@@ -19,7 +19,8 @@ from .._version import __version__
 from ..devices.array import STATE_UNITS, PCMArray
 from ..devices.params import PARAM_CLASSES
 from ..devices.presets import PRESETS, get_preset, with_preset
-from ..errors import ParameterError, ResultsFileError, SchemaError
+from ..devices.validation import OPTIONAL_STATE
+from ..errors import ParameterError, ResultsFileError, SchemaError, UnknownPresetError
 from ..plotting import file_mode
 from .kinds import KINDS, check_units, get_kind
 from .paths import check_replace, is_lock_error, locked_message
@@ -420,8 +421,11 @@ def preset_files_of(config) -> dict:
             for k, v in node.items():
                 walk(v, f"{prefix}{k}" if not prefix else f"{prefix}.{k}")
         elif isinstance(node, str) and prefix.rsplit(".", 1)[-1].endswith("preset") \
-                and node not in PRESETS:
-            src = get_preset(node).source
+                and node not in PRESETS and node != "custom":
+            try:
+                src = get_preset(node).source
+            except (ParameterError, UnknownPresetError):
+                return  # not a preset file (e.g. a label of hand-built parameters)
             if src is not None:
                 out[prefix] = src
 
@@ -497,7 +501,8 @@ def read_array(group: h5py.Group) -> PCMArray:
     except ParameterError as e:
         raise SchemaError(f"{where}: attribute 'params': {e}") from None
     params = read_provenance(group, params)
-    arrays = {k: read_dataset(group, k, u) for k, u in STATE_UNITS.items()}
+    arrays = {k: read_dataset(group, k, u) for k, u in STATE_UNITS.items()
+              if k in group or k not in OPTIONAL_STATE}  # older files: no faults
     state = {"arrays": arrays, "rng_state": attr_json(group, "rng_state"),
              "time": attr_float(group, "time"), "temperature": attr_float(group, "temperature")}
     try:
