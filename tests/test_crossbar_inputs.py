@@ -54,3 +54,22 @@ def test_banded_crossbar_refuses_complex_matrices_by_the_same_rule(sparse):
         with pytest.raises(ParameterError) as e:
             BandedCrossbar(sp.csr_matrix(A) if sparse else A, lower=1, upper=1, tile_rows=2, seed=0)
     assert "complex128" in str(e.value) and "A" in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("value, word", [(float("nan"), "finite"), (-1.0, "> 0"), (0.0, "> 0"),
+                                         (np.array([1.0, np.inf]), "finite"),
+                                         (np.ones(3), "shape"), ("x", "number")])
+def test_a_user_compensation_factor_must_be_finite_and_positive(value, word):
+    """issue 18, 3: a factor that would turn every output into NaN or flip its sign is
+    refused in one line, naming the compensation class."""
+    from neuropcm.crossbar import DriftCompensation
+
+    class Broken(DriftCompensation):
+        def factor(self, xb, transpose):
+            return value
+
+    xb = Crossbar(np.full((2, 2), 0.5), "joshi2020", seed=0, drift_compensation=Broken())
+    with pytest.raises(ParameterError) as e:
+        xb.matvec(np.ones(2))
+    assert "Broken.factor" in str(e.value) and word in str(e.value)
+    assert "\n" not in str(e.value)
