@@ -93,6 +93,12 @@ class PeripheryConfig(_Section):
                                 "periphery.inl_deviation (0: none; needs dac_bits)", lo=0.0)
     adc_inl_lsb: float = option(0.0, "peak ADC integral nonlinearity in LSB, cubic model "
                                 "periphery.inl_deviation (0: none; needs adc_bits)", lo=0.0)
+    adc_gain_std: float = option(0.0, "relative std of each output line's ADC gain g_i, "
+                                 "code = quantise((1 + g_i) y_i + o_i LSB), drawn once per "
+                                 "crossbar from its stream 'converters' (0: none; needs "
+                                 "adc_bits)", lo=0.0)
+    adc_offset_lsb_std: float = option(0.0, "std of each output line's ADC offset o_i in LSB "
+                                       "(as adc_gain_std; 0: none; needs adc_bits)", lo=0.0)
     # IR drop (neuropcm.crossbar.circuit): any of the four non-zero -> the read solves the
     # resistive network of each physical array
     wire_resistance_row: float = option(0.0, "wire resistance per cell segment of a row "

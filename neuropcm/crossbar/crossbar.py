@@ -133,7 +133,9 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         check_magnitude(W, self.mapping, dtype)
         p = cfg.periphery
         self.dac = DAC(p.dac_bits, p.dac_range, p.dac_inl_lsb)
-        self.adc = ADC(p.adc_bits, p.adc_range, p.adc_policy, p.adc_inl_lsb)
+        self.adc = ADC(p.adc_bits, p.adc_range, p.adc_policy, p.adc_inl_lsb,
+                       p.adc_gain_std, p.adc_offset_lsb_std)
+        self._adc_spread = {}  # (direction, group) -> (g, o), drawn on first use
         self._normalise = self.dac.range is None and (self.dac.bits is not None or self.adc.on)
         self._comp = build_compensation(cfg.compensation)
         self._refresh_rule = get_refresh(cfg.update.refresh, "refresh")
@@ -392,6 +394,9 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         "settings", "state"}``, the state as ``{key: (value, units)}``), ``factors`` (the
         compensation factors in use now, by transpose flag)
         and ``arrays`` (the :class:`PCMArray` objects themselves, not copies).
+        The per-line ADC gains and offsets (``adc_gain_std``, ``adc_offset_lsb_std``;
+        :meth:`adc_spread`) are not stored: they are a function of ``seed`` and
+        ``config``, and a restored crossbar redraws the same ones.
 
         Raises
         ------

@@ -26,6 +26,12 @@ Integral nonlinearity (INL, :func:`inl_deviation`; off by default): with ``inl_l
 the DAC's analog level of a code is moved by ``k lsb g(x_q/x_max)`` and the ADC converts
 ``y + k lsb g(y/range)`` instead of ``y``, with the fixed cubic ``g`` of peak 1.
 
+Per-line gain and offset spread (off by default): each output line ``i`` has its own ADC
+with a relative gain error ``g_i ~ N(0, adc_gain_std^2)`` and an offset
+``o_i ~ N(0, adc_offset_lsb_std^2)`` in LSB, drawn once per crossbar (:meth:`ADC.spread`)
+and converted as ``code_i = clip(rint(((1 + g_i) y_i + o_i lsb) / lsb), lo, hi)`` (the
+INL, if any, acts on ``(1 + g_i) y_i + o_i lsb``).
+
 Clipped conversions are never silent: :class:`ClipCounter` counts conversions and clipped
 conversions per converter kind (``totals()`` of the crossbar) and warns once per crossbar
 and kind.
@@ -90,13 +96,13 @@ def inl_deviation(x, full_scale: float, lsb: float, inl_lsb: float):
     return (inl_lsb * lsb * _G_NORM) * u * (1.0 - u * u)
 
 
-def _check_inl(v, name, bits):
+def _check_inl(v, name, bits, what="a number of LSB"):
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
                                                               np.floating)):
-        raise ParameterError(f"{name} = {v!r} must be a number of LSB >= 0")
+        raise ParameterError(f"{name} = {v!r} must be {what} >= 0")
     v = float(v)
     if not (math.isfinite(v) and v >= 0):
-        raise ParameterError(f"{name} = {v!r} must be a finite number of LSB >= 0")
+        raise ParameterError(f"{name} = {v!r} must be a finite {what.split(' ', 1)[1]} >= 0")
     if v > 0 and bits is None:
         raise ParameterError(f"{name} = {v!r} needs a resolution (an LSB): set the "
                              f"converter's bits too")
@@ -180,16 +186,32 @@ class ADC:
     inl_lsb : float
         Peak integral nonlinearity in LSB (needs ``bits``): a line value ``y`` is converted
         as ``y + inl_deviation(y, range, lsb, inl_lsb)``. 0: an ideal transfer curve.
+    gain_std : float
+        Relative standard deviation of each line's gain, ``g_i ~ N(0, gain_std^2)`` (needs
+        ``bits``). 0: every line has gain 1.
+    offset_lsb_std : float
+        Standard deviation of each line's offset in LSB, ``o_i ~ N(0, offset_lsb_std^2)``
+        (needs ``bits``). 0: no offset.
+
+    With a spread, line ``i`` converts ``y_i`` to
+    ``code_i = clip(rint(((1 + g_i) y_i + o_i lsb) / lsb), lo, hi)`` (:meth:`apply` with
+    the ``(g, o)`` of :meth:`spread`).
     """
 
     bits: int | None = None
     range: float | None = None
     policy: str = "fixed"
     inl_lsb: float = 0.0
+    gain_std: float = 0.0
+    offset_lsb_std: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "bits", _check_bits(self.bits, "adc_bits"))
         object.__setattr__(self, "inl_lsb", _check_inl(self.inl_lsb, "adc_inl_lsb", self.bits))
+        object.__setattr__(self, "gain_std", _check_inl(self.gain_std, "adc_gain_std",
+                                                        self.bits, "a relative deviation"))
+        object.__setattr__(self, "offset_lsb_std", _check_inl(
+            self.offset_lsb_std, "adc_offset_lsb_std", self.bits))
         object.__setattr__(self, "range", _check_range(self.range, "adc_range"))
         if self.policy not in ADC_POLICIES:
             raise ParameterError(f"adc_policy = {self.policy!r}; use one of {list(ADC_POLICIES)}")
@@ -211,11 +233,31 @@ class ADC:
         """Step of the ADC for a full scale ``full_range``."""
         return 2.0 * full_range / 2 ** self.bits
 
-    def apply(self, Y: np.ndarray, full_range: float) -> int:
-        """Quantise ``Y`` (2-d, in place) with full scale ``full_range``; returns the
-        number of clipped conversions."""
+    @property
+    def spread_on(self) -> bool:
+        """Whether the lines' ADCs differ in gain or offset."""
+        return bool(self.gain_std or self.offset_lsb_std)
+
+    def spread(self, lines: int, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Gains ``g`` (relative) and offsets ``o`` (LSB) of ``lines`` ADCs drawn from
+        ``gen``: ``lines`` standard normals scaled by ``gain_std``, then ``lines`` scaled by
+        ``offset_lsb_std`` (so each std leaves the other's draws unchanged)."""
+        z = gen.standard_normal((2, lines))
+        return self.gain_std * z[0], self.offset_lsb_std * z[1]
+
+    def apply(self, Y: np.ndarray, full_range: float, spread=None) -> int:
+        """Quantise ``Y`` (2-d, in place; one row per line) with full scale ``full_range``;
+        returns the number of clipped conversions.
+
+        ``spread``: None or the per-row ``(g, o)`` of :meth:`spread`; row ``i`` is then
+        converted as ``clip(rint(((1 + g_i) y_i + o_i lsb) / lsb), lo, hi) lsb``.
+        """
         lo, hi = self.codes()
         lsb = np.array([self.lsb(full_range)], dtype=Y.dtype)
+        if spread is not None:
+            g, o = spread
+            Y *= (1.0 + g).astype(Y.dtype)[:, None]
+            Y += (o * float(lsb[0])).astype(Y.dtype)[:, None]
         if self.inl_lsb:
             Y += inl_deviation(Y, full_range, float(lsb[0]), self.inl_lsb).astype(Y.dtype)
         return int(K.pick("quantise", Y.size)(Y, lsb, lo, hi))

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from ..errors import ModelError, ParameterError, ShapeError
+from ..random import rng
 from . import _kernels as K
 from .mapping import effective_mean, effective_variance
 from .periphery import worst_case_ranges
@@ -310,9 +311,34 @@ class ReadMixin:
             Y -= (sr * self.rng.standard_normal(B, dtype=self.dtype))[None, :]
         return Y
 
-    def _convert(self, L, full_range):
+    def adc_spread(self, direction: str = "forward", group: int = 0):
+        """Gains ``g`` (relative) and offsets ``o`` (LSB) of the ADCs of one line group's
+        output lines (:meth:`~neuropcm.crossbar.periphery.ADC.spread`); None without a
+        spread (``adc_gain_std = adc_offset_lsb_std = 0``).
+
+        ``direction``: ``"forward"`` (m lines), ``"reference"`` (the reference line of
+        ``offset``/``bit-sliced``) or ``"transposed"`` (n lines): a transposed read uses
+        other lines, so other ADCs. Line ``i`` converts ``y_i`` to
+        ``code_i = clip(rint(((1 + g_i) y_i + o_i lsb) / lsb), lo, hi)``. Drawn once, on
+        first use, from the stream ``(seed, "crossbar", "converters", direction, group)``:
+        a function of the seed and the config, so a restored crossbar draws the same.
+        """
+        if not (self.adc.on and self.adc.spread_on):
+            return None
+        lines = {"forward": self.shape[0], "reference": 1, "transposed": self.shape[1]}
+        if direction not in lines:
+            raise ParameterError(f"direction = {direction!r}; use one of {sorted(lines)}")
+        key = (direction, int(group))
+        out = self._adc_spread.get(key)
+        if out is None:
+            gen = rng(self.seed, "crossbar", "converters", direction, int(group))
+            out = self._adc_spread[key] = self.adc.spread(lines[direction], gen)
+        return out
+
+    def _convert(self, L, full_range, direction="forward", group=0):
         """ADC conversion of the lines ``L`` in place, clipped conversions booked."""
-        self._clips.book("adc", L.size, self.adc.apply(L, full_range), full_range,
+        spread = self.adc_spread(direction, group) if self.adc.spread_on else None
+        self._clips.book("adc", L.size, self.adc.apply(L, full_range, spread), full_range,
                          stacklevel=8)  # the user's line for reads through xb @ x
 
     def _read_adc(self, e, Xs, transpose):
@@ -323,7 +349,8 @@ class ReadMixin:
         Y = np.zeros((n if transpose else m, B), dtype=self.dtype)
         X2 = Xs * Xs if e.noisy else None
         u = Xs.sum(axis=0) if transpose else None
-        for (coef, M, V, r, vr), (rf, rr, rt) in zip(e.groups, self._adc_ranges):
+        for k, ((coef, M, V, r, vr), (rf, rr, rt)) in enumerate(zip(e.groups,
+                                                                     self._adc_ranges)):
             if transpose:
                 L = M.T @ Xs
                 if r is not None:
@@ -333,19 +360,19 @@ class ReadMixin:
                     if vr is not None:
                         S += np.outer(vr, u * u)
                     self._add_noise(L, S)
-                self._convert(L, rt)
+                self._convert(L, rt, "transposed", k)
                 Y += coef * L
                 continue
             L = M @ Xs
             if e.noisy:
                 self._add_noise(L, V @ X2)
-            self._convert(L, rf)
+            self._convert(L, rf, "forward", k)
             if r is not None:
                 R = (r @ Xs).reshape(1, B)
                 if e.noisy and vr is not None:
                     R += np.sqrt(np.maximum(vr @ X2, 0)) * self.rng.standard_normal(
                         B, dtype=self.dtype)
-                self._convert(R, rr)
+                self._convert(R, rr, "reference", k)
                 L -= R
             Y += coef * L
         return Y
