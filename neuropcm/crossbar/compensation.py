@@ -52,6 +52,7 @@ age 0. Factors are computed once per (time, write) and cached.
 from __future__ import annotations
 
 import copy
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -466,3 +467,29 @@ def _all_at_age0(xb) -> bool:
     """Whether every device of the mapping was written at the crossbar's current time."""
     return all(float(np.min(xb.arrays[name].last_write)) == xb.time
                for name in xb.mapping.array_shapes())
+
+
+def checked_factor(comp, f, lines: int):
+    """A compensation's factor as a read uses it: a finite positive float, or one per output
+    line (``lines`` of them). A user compensation returning NaN, a factor <= 0 (which would
+    flip or erase every output) or the wrong shape is refused in one line."""
+    arr = np.asarray(f, dtype=float) if np.ndim(f) or isinstance(f, np.ndarray) else None
+    name = type(comp).__name__
+    if arr is None:
+        try:
+            v = float(f)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{name}.factor returned {f!r}; return a number or one per "
+                                 f"output line") from None
+        if not (math.isfinite(v) and v > 0):
+            raise ParameterError(f"{name}.factor returned {v!r}; a drift compensation "
+                                 f"factor must be finite and > 0")
+        return v
+    if arr.shape != (lines,):
+        raise ParameterError(f"{name}.factor returned shape {arr.shape}; return a number or "
+                             f"one factor per output line ({lines},)")
+    if not (np.isfinite(arr).all() and (arr > 0).all()):
+        bad = arr[~(np.isfinite(arr) & (arr > 0))][0]
+        raise ParameterError(f"{name}.factor returned {bad!r} for an output line; a drift "
+                             f"compensation factor must be finite and > 0")
+    return f

@@ -22,7 +22,7 @@ from ..random import rng, seed_sequence
 from ..units import to_si
 from . import _kernels as K
 from .circuit import CircuitReads, wires_on
-from .compensation import LRSReferenceCompensation, build_compensation
+from .compensation import LRSReferenceCompensation, build_compensation, checked_factor
 from .config import CrossbarConfig, make_config
 from .mapping import check_magnitude, get_mapping
 from .periphery import ADC, DAC, ClipCounter
@@ -327,7 +327,7 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         if self._factors.get("key") != key:
             self._factors = {"key": key}
         if transpose not in self._factors:
-            self._factors[transpose] = _checked_factor(self._comp, self._comp.factor(
+            self._factors[transpose] = checked_factor(self._comp, self._comp.factor(
                 self, transpose), self.shape[1 if transpose else 0])
         return self._factors[transpose]
 
@@ -482,29 +482,3 @@ class Crossbar(ReadMixin, UpdateMixin, LinearOperator):
         return (f"Crossbar(shape={self.shape}, preset={self.params.provenance!r}, mapping="
                 f"{self.mapping.name!r}, K={self.mapping.K}, time={self.time:g} s, "
                 f"dtype={self.dtype})")
-
-
-def _checked_factor(comp, f, lines: int):
-    """A compensation's factor as a read uses it: a finite positive float, or one per output
-    line (``lines`` of them). A user compensation returning NaN, a factor <= 0 (which would
-    flip or erase every output) or the wrong shape is refused in one line."""
-    arr = np.asarray(f, dtype=float) if np.ndim(f) or isinstance(f, np.ndarray) else None
-    name = type(comp).__name__
-    if arr is None:
-        try:
-            v = float(f)
-        except (TypeError, ValueError):
-            raise ParameterError(f"{name}.factor returned {f!r}; return a number or one per "
-                                 f"output line") from None
-        if not (math.isfinite(v) and v > 0):
-            raise ParameterError(f"{name}.factor returned {v!r}; a drift compensation "
-                                 f"factor must be finite and > 0")
-        return v
-    if arr.shape != (lines,):
-        raise ParameterError(f"{name}.factor returned shape {arr.shape}; return a number or "
-                             f"one factor per output line ({lines},)")
-    if not (np.isfinite(arr).all() and (arr > 0).all()):
-        bad = arr[~(np.isfinite(arr) & (arr > 0))][0]
-        raise ParameterError(f"{name}.factor returned {bad!r} for an output line; a drift "
-                             f"compensation factor must be finite and > 0")
-    return f
