@@ -597,7 +597,10 @@ register_kind(FileKind(
                                       "eta_t_max_global", "eta_t_max_column", "eta_t_max_lrs",
                                       "eta_t_max_{compensation}")}},
     nonfinite=("equivalent_bits_fractional",),
-    dataset_patterns={"results/drift/eta_{compensation}": "1"}))
+    dataset_patterns={"results/drift/eta_{compensation}": "1"},
+    # the opt-in wire-resistance sweep; a resistance is "S^-1" in the vocabulary (ohm)
+    optional_datasets={"results/wires/tile_size": "count", "results/wires/resistance": "S^-1",
+                       "results/wires/eta": "1", "results/wires/equivalent_bits": "1"}))
 register_kind(FileKind(
     "compressed_sensing", 1, "compressed sensing with AMP recovery on one PCM crossbar",
     headline={"final_nmse_db_float": "1", "final_nmse_db_fixed4": "1",

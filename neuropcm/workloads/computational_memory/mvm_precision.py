@@ -31,6 +31,18 @@ instance, so every compensation sees the same programmed devices) are read from
 each of the crossbar's compensations (``global``, ``column``, ``lrs`` and every one
 registered in :data:`neuropcm.crossbar.COMPENSATIONS` when the run starts; dataset
 ``eta_<name>``, headline ``eta_t_max_<name>``).
+
+Wire resistance (opt-in: ``tile_sizes`` and ``wire_sweep``, both empty by default, and
+then nothing of it is run or written): for each tile size ``n`` an ``n x n`` Gaussian
+matrix and ``vectors`` Gaussian inputs (streams ``("wires", "matrix"|"inputs", n)``) are
+read by crossbars with wire resistance ``r`` per cell segment on rows and columns
+(driver and sense resistance 0; the nodal network of :mod:`neuropcm.crossbar.circuit`),
+K = the first of ``devices_per_weight``, ``instances`` device instances per ``n`` (seed
+``("wires", "devices", n, j)``: every ``r`` reads the same programmed devices with the
+same read noise, so ``r = 0`` is the ideal read of those devices). Datasets
+``results/wires/{tile_size, resistance, eta, equivalent_bits}``; the equivalent bits of
+each ``(n, r)`` are :func:`equivalent_bits` against the fixed-point ``eta`` of that
+``n x n`` matrix and its inputs.
 """
 
 from __future__ import annotations
@@ -73,6 +85,14 @@ _S_PER_PROGRAMMED_DEVICE = 3.2e-7
 _S_PER_DEVICE_MOMENT = 2.5e-7
 _S_PER_CROSSBAR = 0.05
 _S_PER_MAC = 2e-10
+#: Cost (s) of one nodal network of the wire sweep at 256 x 256 (factorisation and ``T``;
+#: fitted to a 64/128/256 sweep on a 2-core machine), taken to scale as n^3.
+_S_PER_NETWORK_256 = 5.0
+
+#: Bounds of the wire sweep: tile sizes (fabricated tiles are 64..1024 lines) and
+#: resistance per cell segment (ohm; far above any metal line).
+WIRE_TILE_MIN, WIRE_TILE_MAX = 8, 1024
+WIRE_R_MAX = 1e3
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,17 @@ class MVMPrecisionConfig(Config):
     time_points: int = option(13, lambda: "read times of the drift sweep (log-spaced, at most "
                               "200), read without compensation and with each registered one: "
                               + ", ".join(list(sweep_compensations())[1:]), lo=2, hi=200)
+    tile_sizes: tuple[int, ...] = option([], f"square tile sizes n of the wire-resistance "
+                                         f"sweep ({WIRE_TILE_MIN}..{WIRE_TILE_MAX}, strictly "
+                                         f"increasing; empty: no sweep)", lo=WIRE_TILE_MIN,
+                                         hi=WIRE_TILE_MAX)
+    wire_sweep: tuple[float, ...] = option([], "wire resistances per cell segment of the "
+                                           "sweep, on rows and columns (strictly increasing; "
+                                           "empty: no sweep). Assumed range: published 1T1R "
+                                           "arrays have ~1-10 ohm per cell segment depending "
+                                           "on the metal pitch (no source in the project's "
+                                           "physics notes or seed papers)", unit="ohm",
+                                           lo=0.0, hi=WIRE_R_MAX)
     seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
 
     def validate(self) -> None:
@@ -116,6 +147,28 @@ class MVMPrecisionConfig(Config):
         if self.t_min >= self.t_max:
             raise ParameterError(f"t_min = {self.t_min} s is not below t_max = {self.t_max} s;"
                                  f" give t_min < t_max")
+        if bool(self.tile_sizes) != bool(self.wire_sweep):
+            raise ParameterError(f"tile_sizes = {list(self.tile_sizes)} and wire_sweep = "
+                                 f"{list(self.wire_sweep)}: the wire sweep needs both (or "
+                                 f"neither), e.g. tile_sizes=[64, 128] and wire_sweep=[\"0 "
+                                 f"ohm\", \"1 ohm\"]")
+        for name in ("tile_sizes", "wire_sweep"):
+            v = list(getattr(self, name))
+            if v != sorted(set(v)):
+                raise ParameterError(f"{name} = {v} must be strictly increasing")
+
+    @property
+    def wires(self) -> bool:
+        """Whether the run sweeps wire resistance."""
+        return bool(self.tile_sizes)
+
+    def to_dict(self) -> dict:
+        """As :meth:`Config.to_dict`, without the wire-sweep fields when there is no sweep
+        (files without the sweep stay those of before it existed)."""
+        d = super().to_dict()
+        if not self.wires:
+            del d["tile_sizes"], d["wire_sweep"]
+        return d
 
     def memory_needs(self) -> list:
         """The matrix, inputs and outputs, the largest crossbar (2 K devices per weight,
@@ -133,7 +186,11 @@ class MVMPrecisionConfig(Config):
                            f"crossbars of {2 * k * w} devices (the next is built before the "
                            f"last is freed)"),
                 MemoryNeed(etas, {"instances": self.instances, "vectors": self.vectors,
-                                  "time_points": self.time_points}, "the error arrays")]
+                                  "time_points": self.time_points}, "the error arrays")] + (
+            [MemoryNeed(400 * max(self.tile_sizes) ** 2,
+                        {"tile_sizes": max(self.tile_sizes)},
+                        "the sparse LU factors and T of the largest wire-sweep tile")]
+            if self.wires else [])
 
     def run_estimate(self) -> tuple[str, float]:
         """The size of the run and a rough time (s) from the per-unit costs above."""
@@ -147,9 +204,17 @@ class MVMPrecisionConfig(Config):
                    + self.instances * comps * self.time_points * 2 * kd * w
                    * _S_PER_DEVICE_MOMENT + crossbars * _S_PER_CROSSBAR
                    + reads * 3 * w * self.vectors * _S_PER_MAC)
+        size = ""
+        if self.wires:  # 2 K arrays (G+, G-) per crossbar, one network each for r > 0
+            k = self.devices_per_weight[0]
+            nets = self.instances * 2 * k * sum(1 for r in self.wire_sweep if r > 0)
+            seconds += sum(nets * _S_PER_NETWORK_256 * (n / 256) ** 3 + self.instances
+                           * len(self.wire_sweep) * _S_PER_CROSSBAR for n in self.tile_sizes)
+            size = (f"; wire sweep: {len(self.tile_sizes)} tile sizes x "
+                    f"{len(self.wire_sweep)} resistances x {self.instances} instances")
         return (f"{self.rows} x {self.cols} matrix, {self.vectors} vectors, {self.instances} "
                 f"instances x ({len(self.devices_per_weight)} K + {comps} compensations x "
-                f"{self.time_points} read times)", seconds)
+                f"{self.time_points} read times){size}", seconds)
 
 
 # ----------------------------------------------------------------------------- numerics
@@ -219,6 +284,39 @@ def _crossbar(W, c: MVMPrecisionConfig, K: int, seed: int, compensation=None):
                     drift_compensation=compensation)
 
 
+#: Unit of ``results/wires/resistance`` in the file: the vocabulary of
+#: :mod:`neuropcm.io.kinds` has no ohm symbol, and ``"S^-1"`` is the vocabulary's unit of
+#: a resistance (:func:`neuropcm.io.kinds.units_for_dimension`); the values are ohm.
+WIRE_R_UNIT = "S^-1"
+
+
+def _wire_sweep(c: MVMPrecisionConfig, bits) -> dict:
+    """eta ``(tile_size, resistance, instances, vectors)`` and equivalent bits
+    ``(tile_size, resistance)`` of the wire-resistance sweep (module docstring)."""
+    from ...crossbar import Crossbar
+
+    K = c.devices_per_weight[0]
+    rs = list(c.wire_sweep)
+    eta = np.empty((len(c.tile_sizes), len(rs), c.instances, c.vectors))
+    eb = np.empty((len(c.tile_sizes), len(rs)))
+    for a, n in enumerate(c.tile_sizes):
+        W = rng(c.seed, "wires", "matrix", n).standard_normal((n, n))
+        X = rng(c.seed, "wires", "inputs", n).standard_normal((n, c.vectors))
+        Y = W @ X
+        ef = np.array([relative_error(quantise(W, b) @ quantise(X, b, axis=0), Y).mean()
+                       for b in bits])
+        for j in range(c.instances):
+            seed = int_seed(c.seed, "wires", "devices", n, j)
+            for b, r in enumerate(rs):
+                xb = Crossbar(W, c.preset, mapping="differential", seed=seed,
+                              devices_per_weight=K, wire_resistance_row=r,
+                              wire_resistance_col=r)
+                eta[a, b, j] = relative_error(xb @ X, Y)
+        for b in range(len(rs)):
+            eb[a, b] = equivalent_bits(bits, ef, eta[a, b].mean())[0]
+    return {"eta": eta, "equivalent_bits": eb}
+
+
 # ----------------------------------------------------------------------------- the run
 def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
         progress: bool = True) -> Path:
@@ -267,6 +365,8 @@ def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
         drift[name] = e
     bar.close()
 
+    wires = _wire_sweep(c, bits) if c.wires else None
+
     ef_mean = eta_fixed.mean(axis=1)
     ep_mean = eta_pcm.mean(axis=(1, 2))
     eb = [equivalent_bits(bits, ef_mean, e) for e in ep_mean]
@@ -289,6 +389,14 @@ def run(config: MVMPrecisionConfig, out, *, resume: bool = False,
         write_dataset(g, "time", times, "s")
         for name, e in drift.items():
             write_dataset(g, f"eta_{name}", e, "1", dims="time, instances, vectors")
+        if wires is not None:
+            g = r.create_group("wires")
+            write_dataset(g, "tile_size", np.array(c.tile_sizes), "count")
+            write_dataset(g, "resistance", np.array(c.wire_sweep, dtype=float), WIRE_R_UNIT)
+            write_dataset(g, "eta", wires["eta"], "1",
+                          dims="tile_size, resistance, instances, vectors")
+            write_dataset(g, "equivalent_bits", wires["equivalent_bits"], "1",
+                          dims="tile_size, resistance")
         r.attrs["devices_per_weight"] = np.array(ks)
         r.attrs["equivalent_bits"] = np.array([w for w, _ in eb])
         r.attrs["equivalent_bits_fractional"] = np.array([fr for _, fr in eb])
@@ -309,8 +417,9 @@ def _load(path) -> dict:
     with open_h5(path, kind=WORKLOAD.kind) as f:
         r = f["results"]
         d = {"config": read_config(f), "attrs": {k: r.attrs[k] for k in r.attrs}}
-        for grp in ("fixed", "pcm", "drift"):
-            d[grp] = {k: r[grp][k][()] for k in r[grp]}
+        for grp in ("fixed", "pcm", "drift", "wires"):
+            if grp in r:
+                d[grp] = {k: r[grp][k][()] for k in r[grp]}
     return d
 
 
@@ -339,18 +448,28 @@ def summary(path) -> str:
                      f"({fr:.2f} fractional)" + ("; paper: about 4" if K == 1 else ""))
     lines.append(f"at t = {cfg['t_max']:g} s (K = {a['drift_devices_per_weight']}): "
                  + ", ".join(f"{n} {a['eta_t_max_' + n]:.4f}" for n in _file_compensations(d)))
+    if "wires" in d:
+        w = d["wires"]
+        lines.append(f"wire resistance (rows and columns, per cell segment; K = "
+                     f"{cfg['devices_per_weight'][0]}): eta_PCM (equivalent bits)")
+        lines.append(f"{'n':>6} " + " ".join(f"{r:>9g} ohm" for r in w["resistance"]))
+        for n, e, b in zip(w["tile_size"], w["eta"], w["equivalent_bits"]):
+            lines.append(f"{n:>6} " + " ".join(f"{x.mean():>8.4f} ({int(y):>2})"
+                                               for x, y in zip(e, b)))
     return "\n".join(lines)
 
 
 def figure(path, png) -> Path:
     """Fig. 5b-style figure from the file alone: (a) eta of b-bit fixed point against b
-    with the PCM eta for each K; (b) PCM eta against time, per drift compensation."""
+    with the PCM eta for each K; (b) PCM eta against time, per drift compensation; (c),
+    only with the wire sweep: equivalent bits against wire resistance, per tile size."""
     from ...plotting import colours, new_figure
 
     d = _load(path)
     a = d["attrs"]
     bits, ef = d["fixed"]["bits"], d["fixed"]["eta"]
-    fig, ax = new_figure(1, 2, (12, 4.8))
+    wires = d.get("wires")
+    fig, ax = new_figure(1, 3 if wires else 2, (18 if wires else 12, 4.8))
     ax[0].errorbar(bits, ef.mean(1), yerr=ef.std(1), fmt="ks-", capsize=3,
                    label="b-bit fixed point (W and x)")
     palette = colours(len(a["devices_per_weight"]), 0, 0.85)
@@ -377,6 +496,13 @@ def figure(path, png) -> Path:
               ylabel="relative error η",
               title=f"Drift, K = {a['drift_devices_per_weight']} (mean ± std over instances)")
     ax[1].legend(fontsize=8)
+    if wires:
+        rs = wires["resistance"]
+        for n, b in zip(wires["tile_size"], wires["equivalent_bits"]):
+            ax[2].plot(rs, b, "o-", ms=4, label=f"{n} x {n}")
+        ax[2].set(xlabel="wire resistance per cell segment (Ω)", ylabel="equivalent bits",
+                  title=f"IR drop, K = {d['config']['devices_per_weight'][0]}")
+        ax[2].legend(fontsize=8, title="tile")
     return save_figure(fig, png)
 
 
