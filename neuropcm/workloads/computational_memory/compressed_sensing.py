@@ -290,7 +290,7 @@ def operators(variant: str, A: np.ndarray, c: CompressedSensingConfig):
     if variant == "float":
         return (lambda v: A @ v), (lambda v: A.T @ v), None
     if variant == "fixed4":
-        from .mvm_precision import quantise
+        from ._precision import quantise
 
         Aq = quantise(A, FIXED_BITS)
 
