@@ -10,7 +10,7 @@ from neuropcm import PCMArray
 from neuropcm.crossbar import Crossbar
 from neuropcm.devices import faults as F
 from neuropcm.errors import ParameterError
-from neuropcm.io.hdf5 import read_array, write_array
+from neuropcm.io.arrays import read_array, write_array
 from neuropcm.random import rng
 
 

@@ -9,7 +9,7 @@ import pytest
 from neuropcm import PCMArray
 from neuropcm.devices import STATE_UNITS
 from neuropcm.errors import ResultsFileError, SchemaError
-from neuropcm.io import hdf5, load_array, save_array
+from neuropcm.io import arrays, hdf5, load_array, save_array
 
 
 @pytest.mark.parametrize("preset", ["nandakumar2018", "joshi2020"])
@@ -82,9 +82,9 @@ def test_interrupted_save_keeps_previous_file(tmp_h5, monkeypatch):
         group.create_dataset("G", data=np.zeros(3))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(hdf5, "write_array", boom)
+    monkeypatch.setattr(arrays, "write_array", boom)
     with pytest.raises(KeyboardInterrupt):
-        hdf5.save_array(tmp_h5, a)
+        arrays.save_array(tmp_h5, a)
     assert tmp_h5.read_bytes() == before
     assert [p.name for p in tmp_h5.parent.iterdir()] == [tmp_h5.name]
 

@@ -21,7 +21,7 @@ from neuropcm import PCMArray
 from neuropcm.cli import main
 from neuropcm.config import load_config
 from neuropcm.errors import ParameterError, SchemaError
-from neuropcm.io import KINDS, FileKind, hdf5
+from neuropcm.io import KINDS, FileKind, arrays, hdf5
 from neuropcm.io.kinds import Range, default_range
 from neuropcm.workloads import get_workload
 
@@ -329,7 +329,7 @@ def _mnist_like(path):
     with hdf5.atomic_h5(path, kind="mnist_clustering") as f:
         hdf5.write_config(f, {"network": {"name": "tiny"}, "run": {"seed": 3}})
         for name, arr in (("plus", plus), ("minus", minus)):
-            hdf5.write_array(f.create_group(f"devices/{name}"), arr)
+            arrays.write_array(f.create_group(f"devices/{name}"), arr)
         net = f.create_group("network")
         hdf5.write_dataset(net, "theta", np.zeros(n_out), "V")
         hdf5.write_dataset(net, "assignments", np.array([0, 1, 2]), "1")

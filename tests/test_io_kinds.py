@@ -14,7 +14,7 @@ import neuropcm.io as nio
 from neuropcm import PCMArray
 from neuropcm.devices import STATE_UNITS, PulsedParams, get_preset
 from neuropcm.errors import ParameterError, ResultsFileError, SchemaError, UnknownPresetError
-from neuropcm.io import KINDS, UNITS, FileKind, hdf5
+from neuropcm.io import KINDS, UNITS, FileKind, arrays, hdf5
 from neuropcm.io.kinds import check_units, units_for_dimension
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,7 +206,7 @@ def _mnist_like(path, *, units=None):
     with hdf5.atomic_h5(path, kind="mnist_clustering") as f:
         hdf5.write_config(f, {"network": {"name": "tiny"}, "run": {"seed": 3}})
         for name, arr in (("plus", plus), ("minus", minus)):
-            hdf5.write_array(f.create_group(f"devices/{name}"), arr)
+            arrays.write_array(f.create_group(f"devices/{name}"), arr)
         net = f.create_group("network")
         hdf5.write_dataset(net, "theta", np.zeros(n_out), "V")
         hdf5.write_dataset(net, "assignments", np.array([0, 1, 2]), "1")

@@ -57,7 +57,7 @@ from neuropcm.config import Config, apply_sets, base_type, config_from_toml, fie
 from neuropcm.errors import ParameterError, SchemaError
 from neuropcm.io import KINDS, FileKind, atomic_h5, get_kind, open_h5, open_result, \
     write_config, write_dataset
-from neuropcm.io.hdf5 import STATE_UNITS
+from neuropcm.io.arrays import STATE_UNITS
 from neuropcm.io.kinds import check_units
 from neuropcm.io.paths import PNG_SIGNATURE
 from neuropcm.units import unit_name

@@ -16,9 +16,9 @@ One writer per output: :class:`FileLock` (:mod:`neuropcm.io.locks`), an ``flock`
 kernel releases when its holder dies.
 """
 
-from .hdf5 import (SCHEMA_VERSION, atomic_h5, attr_float, attr_json, attr_str, load_array,
-                   open_h5, read_array, read_config, read_dataset, read_provenance, save_array,
-                   write_array, write_config, write_dataset)
+from .arrays import load_array, read_array, read_provenance, save_array, write_array
+from .hdf5 import (SCHEMA_VERSION, atomic_h5, attr_float, attr_json, attr_str, open_h5,
+                   read_config, read_dataset, write_config, write_dataset)
 from .kinds import KINDS, UNITS, FileKind, get_kind, register_kind
 from .locks import FileLock, LockHeld, lock_holder, try_lock, wait_lock
 from .result import DatasetInfo, DeviceInfo, Result, open_result

@@ -14,7 +14,7 @@ the crossbar (floors: devices -> io -> engines). Layout:
   ``adc_ranges`` and ``factor_0``/``factor_1`` (the compensation factors in use);
 * ``/crossbar/compensation`` (with compensation): attributes ``name`` and ``settings``
   (JSON), one dataset per calibration entry with its units;
-* ``/devices/<name>``: each device array (:func:`~neuropcm.io.hdf5.write_array`; read back
+* ``/devices/<name>``: each device array (:func:`~neuropcm.io.arrays.write_array`; read back
   with its parameters' provenance).
 
 Every numeric dataset carries units and a checksum; the file is written atomically.
@@ -29,8 +29,9 @@ import h5py
 import numpy as np
 
 from ..errors import SchemaError
-from .hdf5 import (atomic_h5, attr_float, attr_json, attr_str, open_h5, read_array,
-                   read_config, read_dataset, write_array, write_config, write_dataset)
+from .arrays import read_array, write_array
+from .hdf5 import (atomic_h5, attr_float, attr_json, attr_str, open_h5, read_config, read_dataset,
+                   write_config, write_dataset)
 from .kinds import get_kind
 
 #: The datasets of ``/crossbar`` every file holds, with their units (the kind's entry in

@@ -30,8 +30,9 @@ import h5py
 import numpy as np
 
 from ..errors import ParameterError, SchemaError
-from .hdf5 import _as_path, _schema_version, attr_json, attr_str, open_h5, read_array, \
-    read_config, read_dataset
+from .arrays import read_array
+from .hdf5 import _as_path, _schema_version, attr_json, attr_str, open_h5, read_config, \
+    read_dataset
 from .kinds import KINDS, FileKind, normalise_units
 
 __all__ = ["Result", "DatasetInfo", "DeviceInfo", "open_result"]
