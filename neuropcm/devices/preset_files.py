@@ -50,7 +50,7 @@ from .params import DeviceParams
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ENV", "user_preset_dir", "find_preset_file",
            "user_presets", "load_preset_file", "preset_from_text", "write_preset_file",
-           "preset_file_text", "is_preset_path"]
+           "preset_file_text", "is_preset_path", "check_replaceable"]
 
 #: The ``[preset] format`` of a NeuroPCM preset file, and its version.
 FORMAT, FORMAT_VERSION = "neuropcm-preset", 1
@@ -263,6 +263,28 @@ def _plain(v):
     return v
 
 
+def check_replaceable(path) -> None:
+    """Refuse ``path`` if a file is there that is not a NeuroPCM preset file (a file
+    NeuroPCM did not write is never replaced); a missing file is fine.
+
+    Raises
+    ------
+    ParameterError
+        One line naming the file and the fix.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    try:
+        old = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        ours = old.get("preset", {}).get("format") == FORMAT
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        ours = False
+    if not ours:
+        raise ParameterError(f"{str(path)!r} exists and is not a NeuroPCM preset file; "
+                             f"choose another --out or remove it")
+
+
 def write_preset_file(path, name: str, base: str, values: dict, **kwargs) -> Path:
     """Write a preset file (arguments as :func:`preset_file_text`) atomically, after reading
     its text back as :func:`preset_from_text` would (so an invalid preset is never written).
@@ -278,15 +300,7 @@ def write_preset_file(path, name: str, base: str, values: dict, **kwargs) -> Pat
         raise ParameterError(f"preset file {str(path)!r} must end in .toml")
     text = preset_file_text(name, base, values, **kwargs)
     preset_from_text(text, str(path))
-    if path.exists():
-        try:
-            old = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-            ours = old.get("preset", {}).get("format") == FORMAT
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
-            ours = False
-        if not ours:
-            raise ParameterError(f"{str(path)!r} exists and is not a NeuroPCM preset file; "
-                                 f"choose another --out or remove it")
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

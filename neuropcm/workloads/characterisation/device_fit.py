@@ -127,7 +127,7 @@ def run(config: DeviceFitConfig, out, *, resume: bool = False, progress: bool = 
     :class:`~neuropcm.workloads.Workload`); ``resume`` is refused (a fit takes seconds).
     """
     from ...devices.fit import FITTERS, posterior_predictive, read_measurements
-    from ...devices.preset_files import write_preset_file
+    from ...devices.preset_files import check_replaceable, write_preset_file
     from ...io import atomic_h5, write_config, write_dataset
     from ...io.paths import check_output_path
 
@@ -138,7 +138,7 @@ def run(config: DeviceFitConfig, out, *, resume: bool = False, progress: bool = 
     toml = preset_path(c, out)
     if toml.resolve() == out.resolve():
         raise ParameterError(f"the preset file {str(toml)!r} is the same file as --out")
-    _check_preset_out(toml)
+    check_replaceable(toml)  # before any work; the writer checks again
     check_output_path(out, what="--out", kind="device_fit")
     src = Path(c.data) if c.data else example_data()
     data = read_measurements(src, None if c.kind == "auto" else c.kind)
@@ -190,23 +190,6 @@ def run(config: DeviceFitConfig, out, *, resume: bool = False, progress: bool = 
                                "check_min_p_value": float(p.min()) if p.size else 1.0,
                                "describes_data": ok})
     return out
-
-
-def _check_preset_out(toml: Path) -> None:
-    """Refuse, before any work, a preset file path holding a file that is not a NeuroPCM
-    preset file (the writer checks again when it writes)."""
-    import tomllib
-
-    if not toml.exists():
-        return
-    try:
-        ours = tomllib.loads(toml.read_text(encoding="utf-8-sig")).get(
-            "preset", {}).get("format") == "neuropcm-preset"
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
-        ours = False
-    if not ours:
-        raise ParameterError(f"{str(toml)!r} exists and is not a NeuroPCM preset file; choose "
-                             f"another preset file name or remove it")
 
 
 def _load(path) -> dict:
