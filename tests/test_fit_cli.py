@@ -82,3 +82,16 @@ def test_a_sweep_takes_several_preset_files(tmp_path):
     grid.write_text(f'preset = ["{a}", "{b}", "nandakumar2018"]\ndevices = 200\n')
     plan = plan_sweep(get_workload("device-characterisation"), grid, tmp_path / "out")
     assert [p.config.preset for p in plan.points] == [str(a), str(b), "nandakumar2018"]
+
+
+def test_the_fit_kind_declares_every_check_dataset_of_the_workload():
+    """io.kinds (a lower floor) lists the check datasets that device_fit.CHECKS names: the
+    two tables must agree, unit for unit."""
+    from neuropcm.io import get_kind
+    from neuropcm.workloads.characterisation.device_fit import CHECKS
+
+    kind = get_kind("device_fit")
+    for (step, step_unit), (qty, qty_unit) in CHECKS.values():
+        assert kind.dataset_units(f"results/check/{step}") == step_unit
+        for stat in ("data_mean", "data_std", "sim_mean", "sim_std"):
+            assert kind.dataset_units(f"results/check/{qty}_{stat}") == qty_unit
