@@ -24,7 +24,11 @@ import numpy as np
 
 from neuropcm.devices import PCMArray
 from neuropcm.random import rng
-from neuropcm.workloads.computational_memory.correlation import CorrelationConfig, pulse_amplitude, run
+from neuropcm.workloads.computational_memory.correlation import (
+    CorrelationConfig,
+    pulse_amplitude,
+    run,
+)
 
 
 def dense_numpy(cfg: CorrelationConfig, steps: int) -> float:

@@ -131,8 +131,7 @@ def split_stats(pos, neg):
         le_n += cn
         cum += v * (cp + cn)
         right = le_n + n_p - le_p
-        if right > best_right:
-            best_right = right
+        best_right = max(best_right, right)
         m = le_p + le_n
         if m < n:  # a cut above v exists
             w = pos[i] if j >= n_n or (i < n_p and pos[i] < neg[j]) else neg[j]
@@ -159,13 +158,26 @@ def detection_scores(score, positive) -> dict:
         are equal, and then every process is called uncorrelated); ``accuracy``, the
         fraction of processes that the split ``score > threshold`` classifies right;
         ``best_accuracy``, the highest accuracy of any split ``score > t`` (t chosen with
-        the labels: an upper bound). See :func:`split_stats`.
+        the labels: an upper bound). See :func:`split_stats`. Of the set the split
+        detects (``score > threshold``), with TP, FP, FN its true positives, false
+        positives and missed positives: ``precision = TP / (TP + FP)`` (NaN when nothing
+        is detected), ``recall = TP / (TP + FN)``, ``f1 = 2 TP / (2 TP + FP + FN)``.
     """
     s = np.asarray(score, dtype=np.float64)
     lab = np.asarray(positive, dtype=bool)
-    auc, thr, right, best = split_stats(np.sort(s[lab]), np.sort(s[~lab]))
+    pos, neg = np.sort(s[lab]), np.sort(s[~lab])
+    auc, thr, right, best = split_stats(pos, neg)
+    if math.isnan(thr):
+        tp = fp = 0
+    else:  # counts above the threshold, from the sorted scores
+        tp = pos.size - int(np.searchsorted(pos, thr, side="right"))
+        fp = neg.size - int(np.searchsorted(neg, thr, side="right"))
+    fn = pos.size - tp
     return {"roc_auc": auc, "threshold": thr, "accuracy": right / s.size,
-            "best_accuracy": best / s.size}
+            "best_accuracy": best / s.size,
+            "precision": tp / (tp + fp) if tp + fp else math.nan,
+            "recall": tp / pos.size if pos.size else math.nan,
+            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else math.nan}
 
 
 def roc_auc(score, positive) -> float:

@@ -17,7 +17,14 @@ threshold"): the device model's fitted pulse (relative amplitude 1 of
 :meth:`~neuropcm.devices.PCMArray.set_pulse`, which scales the mean and the spread of
 the increment) is taken to be a pulse of current ``i_ref`` = 80 uA, the cap, and
 
-    amplitude(I) = 0 if I < i_min, else min(I, i_max) / i_ref.
+    amplitude(I) = 0 if I < i_min, else s min(I, i_max) / i_ref,
+
+with ``s = amplitude_scale`` (default 1). At the experiment's rates about 100 steps in 1e4
+pulse (those on which the reference fires), a correlated device fires in about a third of
+them; its step shrinks as its conductance nears saturation (g_max) while the uncorrelated
+devices keep climbing, so the ROC-AUC peaks and then falls. ``s < 1`` keeps the devices off
+saturation over the run (the peak ROC-AUC and its step are headlines;
+``scripts/reproduce_correlation.py`` compares scales).
 
 For N other than 1e6 the current per active process defaults to ``0.002 uA * 1e6 / N``, so
 that the currents (which depend on the fraction of processes that fire) are the paper's.
@@ -27,8 +34,10 @@ pixels of a ring (a stand-in), laid out on a ``ceil(sqrt(N))``-wide grid. Device
 numbered correlated-first inside the run; files hold everything in image order.
 
 Scores, at log-spaced steps: ROC-AUC of the read conductance against the ground truth, the
-accuracy of a split at Otsu's threshold (chosen without the labels) and, as an upper
-bound, at the best threshold; the same for the exact uncentred-covariance score
+accuracy of a split at Otsu's threshold (chosen without the labels), the precision,
+recall and F1 of the set it calls correlated and, as an upper bound, the accuracy at the
+best threshold; beside every accuracy the trivial baseline of calling every process
+uncorrelated (``1 - n_c / N``, 90.45 % at the experiment's share); the same for the exact uncentred-covariance score
 ``sum_k X_i(k) M(k)`` on the same data (the baseline the tutorial names) and for the exact
 sum of the pulse amplitudes each device received (what an ideal, linear, noise-free
 device would hold: it separates the device's non-idealities from the algorithm's).
@@ -52,8 +61,8 @@ from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import rng
 from .. import DEVICE_BYTES, SEED_MAX, MemoryNeed, Workload, refuse_resume
-from ...plotting import save_figure
 from . import _correlation_kernels as K
+from ._correlation_report import figure, summary
 
 #: The experiment (physics.md section 6): processes, correlated ones, SET current per
 #: active process (A) at that size.
@@ -78,7 +87,7 @@ MAX_CURRENT = 1e-3
 _CURVE_UNITS = {
     **{f"{pre}{k}": u for pre, tu in (("", "S"), ("covariance_", "count"), ("ideal_", "1"))
        for k, u in (("roc_auc", "1"), ("accuracy", "1"), ("best_accuracy", "1"),
-                    ("threshold", tu))},
+                    ("threshold", tu), ("precision", "1"), ("recall", "1"), ("f1", "1"))},
     "mean_g_correlated": "S", "std_g_correlated": "S", "mean_g_uncorrelated": "S",
     "std_g_uncorrelated": "S"}
 
@@ -119,6 +128,11 @@ class CorrelationConfig(Config):
     i_ref: float = option(80e-6, "current of the model's fitted pulse, relative amplitude 1 "
                           "(assumed: the cap)", unit="A", lo=0.0, lo_open=True,
                           hi=MAX_CURRENT)
+    amplitude_scale: float = option(1.0, "factor on every pulse's relative amplitude (below "
+                                    "1: smaller steps, so that the correlated devices stay "
+                                    "off saturation over more steps; at most 1: the fitted "
+                                    "pulse is not extrapolated)", lo=0.0, lo_open=True,
+                                    hi=1.0)
     preset: str = option("nandakumar2018", "device preset (a pulsed model)",
                          choices=pulsed_presets)
     read_noise: bool = option(True, "score noisy reads of the devices (false: the programmed "
@@ -132,7 +146,7 @@ class CorrelationConfig(Config):
         """Correlated processes (``correlated``, or the experiment's share of N)."""
         if self.correlated is not None:
             return self.correlated
-        return int(round(self.processes * PAPER_CORRELATED / PAPER_PROCESSES))
+        return round(self.processes * PAPER_CORRELATED / PAPER_PROCESSES)
 
     @property
     def current(self) -> float:
@@ -194,11 +208,12 @@ class CorrelationConfig(Config):
 def pulse_amplitude(current: float, config: CorrelationConfig) -> float:
     """Relative SET amplitude of a pulse of ``current`` (A): the rule of the run.
 
-    ``0`` if ``current < i_min`` (no pulse), else ``min(current, i_max) / i_ref``.
+    ``0`` if ``current < i_min`` (no pulse), else
+    ``amplitude_scale * min(current, i_max) / i_ref``.
     """
     if current < config.i_min:
         return 0.0
-    return min(current, config.i_max) / config.i_ref
+    return config.amplitude_scale * min(current, config.i_max) / config.i_ref
 
 
 def pulsing_threshold(config: CorrelationConfig) -> int:
@@ -372,8 +387,14 @@ def run(config: CorrelationConfig, out, *, resume: bool = False, progress: bool 
         a = res.attrs
         for k in ("roc_auc", "accuracy", "best_accuracy", "threshold", "covariance_roc_auc",
                   "covariance_accuracy", "ideal_roc_auc", "ideal_accuracy",
-                  "mean_g_correlated", "mean_g_uncorrelated"):
+                  "mean_g_correlated", "mean_g_uncorrelated", "precision", "recall", "f1",
+                  "covariance_precision", "covariance_recall", "covariance_f1"):
             a[k] = float(last[k])
+        auc = r["curves"]["roc_auc"]
+        peak = int(np.argmax(auc))
+        a["peak_roc_auc"] = float(auc[peak])
+        a["peak_step"] = int(r["snapshots"][peak])
+        a["baseline_accuracy"] = 1.0 - c.n_correlated / c.processes
         a["n_set"] = r["totals"]["n_set"]
         a["energy_J"] = r["totals"]["energy"]
         a["pulse_steps"] = r["pulse_steps"]
@@ -382,80 +403,6 @@ def run(config: CorrelationConfig, out, *, resume: bool = False, progress: bool 
         a["image_rows"] = r["rows"]
         a["image_width"] = r["width"]
     return out
-
-
-def summary(path) -> str:
-    """Headline lines for the CLI, read from the file."""
-    from ...io import open_h5, read_config
-
-    with open_h5(path, kind="correlation") as f:
-        cfg = read_config(f)
-        a = f["results"].attrs
-        d = cfg["derived"]
-        return (f"{cfg['processes']:,} processes ({d['correlated']:,} correlated, "
-                f"c = {cfg['c']:g}, p = {cfg['p']:g}), {cfg['steps']:,} steps: ROC-AUC "
-                f"{a['roc_auc']:.4f} (exact covariance {a['covariance_roc_auc']:.4f}); "
-                f"split at Otsu's threshold {a['threshold'] * 1e6:.2f} uS: accuracy "
-                f"{100 * a['accuracy']:.2f} % (covariance {100 * a['covariance_accuracy']:.2f} %)"
-                f"\nmean G: correlated {a['mean_g_correlated'] * 1e6:.2f} uS, uncorrelated "
-                f"{a['mean_g_uncorrelated'] * 1e6:.2f} uS; {int(a['n_set']):,} SET pulses on "
-                f"{int(a['pulse_steps']):,} steps; {a['wall_s']:.1f} s "
-                f"({a['process_steps_per_s']:.3g} process-steps/s)")
-
-
-def figure(path, png) -> Path:
-    """The experiment's figure from the file alone: the conductance map, the histogram of
-    final conductances, ROC-AUC and split accuracy against step (PCM and the exact
-    covariance), and the mean conductance of both groups against step."""
-    from ...plotting import new_figure
-
-    from ...io import open_h5, read_config
-
-    with open_h5(path, kind="correlation") as f:
-        cfg = read_config(f)
-        r = f["results"]
-        a = dict(r.attrs)
-        snap = {k: r["snapshots"][k][()] for k in r["snapshots"]}
-        hist = {k: r["histogram"][k][()] for k in r["histogram"]}
-        g = r["final"]["conductance"][()]
-    us = 1e6
-    rows, width = int(a["image_rows"]), int(a["image_width"])
-    fig, ax = new_figure(2, 2, (12, 9.5))
-    img = np.full(rows * width, np.nan)
-    img[:g.size] = g * us
-    im = ax[0, 0].imshow(img.reshape(rows, width), cmap="viridis", interpolation="nearest")
-    fig.colorbar(im, ax=ax[0, 0], label="read G (µS)")
-    ax[0, 0].set(title=f"Conductance after {cfg['steps']:,} steps", xticks=[], yticks=[])
-    e = hist["edges"] * us
-    for k, col in (("uncorrelated", "tab:blue"), ("correlated", "tab:red")):
-        ax[0, 1].stairs(hist[k], e, color=col, fill=True, alpha=0.5, label=k)
-    ax[0, 1].axvline(a["threshold"] * us, color="k", ls="--", lw=1, label="Otsu threshold")
-    ax[0, 1].set(yscale="log", xlabel="read G (µS)", ylabel="devices",
-                 title=f"Final conductances (accuracy {100 * a['accuracy']:.2f} %)")
-    ax[0, 1].legend()
-    s = snap["step"]
-    for key, style, col, lab in (
-            ("roc_auc", "o-", "tab:red", "ROC-AUC, PCM reads"),
-            ("ideal_roc_auc", "^:", "tab:purple", "ROC-AUC, ideal device (sum of amplitudes)"),
-            ("covariance_roc_auc", "s--", "k", "ROC-AUC, exact uncentred covariance"),
-            ("accuracy", "o-", "tab:orange", "accuracy, PCM split at Otsu's threshold"),
-            ("best_accuracy", "v:", "tab:brown", "accuracy, PCM at the best threshold")):
-        ax[1, 0].semilogx(s, snap[key], style, ms=3, color=col, label=lab)
-    ax[1, 0].set(xlabel="time step k", ylabel="score", ylim=(0.25, 1.02),
-                 title="Detection against step")
-    ax[1, 0].legend(fontsize=8, loc="lower right")
-    for k, col in (("correlated", "tab:red"), ("uncorrelated", "tab:blue")):
-        m, sd = snap[f"mean_g_{k}"] * us, snap[f"std_g_{k}"] * us
-        ax[1, 1].semilogx(s, m, "o-", ms=3, color=col, label=k)
-        ax[1, 1].fill_between(s, m - sd, m + sd, color=col, alpha=0.15)
-    ax[1, 1].set(xlabel="time step k", ylabel="read G (µS), mean ± std",
-                 title="Conductance of the two groups")
-    ax[1, 1].legend()
-    d = cfg["derived"]
-    fig.suptitle(f"Temporal correlation detection: {cfg['processes']:,} processes, "
-                 f"{d['correlated']:,} correlated, c = {cfg['c']:g}, p = {cfg['p']:g} "
-                 f"({cfg['preset']})")
-    return save_figure(fig, png, dpi=100)
 
 
 WORKLOAD = Workload(
