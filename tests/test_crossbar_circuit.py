@@ -10,8 +10,8 @@ from neuropcm.crossbar import Crossbar
 from neuropcm.crossbar.circuit import NodalNetwork
 from neuropcm.errors import ParameterError, UnitError
 
-WIRES = dict(wire_resistance_row=40.0, wire_resistance_col=25.0, driver_resistance=100.0,
-             sense_resistance=60.0)
+WIRES = {"wire_resistance_row": 40.0, "wire_resistance_col": 25.0, "driver_resistance": 100.0,
+             "sense_resistance": 60.0}
 
 
 def _means(xb, name):
@@ -222,3 +222,187 @@ def test_resistance_quantity_in_ohm_accepted_and_tiles_inherit():
     assert all(t.crossbar.n_factorisations == 2 for t in band.tiles)
     with pytest.raises(ParameterError):
         NodalNetwork(np.array([[1e-5, -1e-6]]), r_row=1.0)
+
+
+# ---------------------------------------------------------------- the fast transfer matrix
+CASES = [(rr, rc, rd, rs) for rr in (0.0, 3.0) for rc in (0.0, 2.0) for rd in (0.0, 50.0)
+         for rs in (0.0, 70.0)]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (5, 7), (9, 4)])
+@pytest.mark.parametrize("p", CASES)
+def test_transfer_from_the_heads_equals_solving_every_line(shape, p):
+    """T from the heads' Schur complement, T solved line by line from the same
+    factorisation and the full solve for unit inputs agree; the Schur path is the one
+    taken whenever rows and columns both have nodes."""
+    g = np.random.default_rng(8).uniform(1e-7, 3e-5, shape)
+    net = NodalNetwork(g, *p)
+    T = net.transfer()
+    want = net.transfer(method="solve")
+    np.testing.assert_allclose(T, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    np.testing.assert_allclose(net.currents(np.eye(shape[0])), want, rtol=1e-12,
+                               atol=1e-12 * np.abs(want).max())
+    rows_have_nodes, cols_have_nodes = p[0] + p[2] > 0, p[1] + p[3] > 0
+    assert net._schur == (rows_have_nodes and cols_have_nodes)
+    if not any(p):
+        assert np.array_equal(T, g.T)
+
+
+def test_dissection_orders_every_node_once_with_n_log_n_fill():
+    """Every node is eliminated once, the line heads last; nested dissection keeps the
+    factor's fill within a few N log2 N for N = 2 n^2 nodes (a banded order needs about
+    N * 2n: 8 N log2 N already at n = 64)."""
+    from neuropcm.crossbar.circuit import _dissection
+
+    for R, C in ((1, 1), (3, 8), (8, 3), (13, 17)):
+        cells = np.arange(R * C).reshape(R, C)
+        order = np.concatenate([_dissection(cells, R * C + cells, (R, C)), cells[:, 0],
+                                R * C + cells[0, :]])
+        assert np.array_equal(np.sort(order), np.arange(2 * R * C))
+    for n in (32, 64, 128):
+        net = NodalNetwork(np.full((n, n), 1e-5), 1.0, 1.0)
+        N = net.size
+        assert N == 2 * n * n and net.lu.L.nnz < 3 * N * math.log2(N)
+    with pytest.raises(ParameterError, match="method"):
+        net.transfer(method="dense")
+
+
+# ---------------------------------------------------------------- tiles, ADC, compensation
+def test_banded_tiles_read_through_their_own_networks():
+    """Each tile of a BandedCrossbar is an array with its own wires: its mean read is
+    scale (T(G+) - T(G-)) of networks of the tile's size, and the operator's read is the
+    tiles' reads put together."""
+    import scipy.sparse as sp
+
+    from neuropcm.crossbar.tiled import BandedCrossbar
+
+    rng = np.random.default_rng(9)
+    A = sp.diags([rng.uniform(-1, 1, 11), rng.uniform(1, 2, 12), rng.uniform(-1, 1, 11)],
+                 [-1, 0, 1]).tocsr()
+    band = BandedCrossbar(A, "ideal", lower=1, upper=1, tile_rows=4, seed=2, read_noise=False,
+                          **WIRES)
+    p = [WIRES[k] for k in ("wire_resistance_row", "wire_resistance_col", "driver_resistance",
+                            "sense_resistance")]
+    x = rng.standard_normal(12)
+    want = np.zeros(12)
+    for t, Mt in zip(band.tiles, band.effective_blocks()):
+        xb = t.crossbar
+        T = [NodalNetwork(_means(xb, k)[0].T, *p).transfer() for k in ("G_plus", "G_minus")]
+        np.testing.assert_allclose(Mt, xb.mapping.scale * (T[0] - T[1]), rtol=1e-12,
+                                   atol=1e-12 * np.abs(Mt).max())
+        want[t.rows] = Mt @ x[t.cols]
+    np.testing.assert_allclose(band @ x, want, rtol=1e-12, atol=1e-12)
+    assert np.abs(want - A @ x).max() > 1e-6
+
+
+def test_transposed_adc_range_is_that_of_the_transposed_networks():
+    """With R_d != R_s the transposed read has networks of its own; its automatic ADC full
+    scale is the worst case of their matrix, max_j sum_i |T_ij| x_max h/(h-1), and the
+    worst-case input reads without clipping. Column wires and a sense resistance without
+    driver resistance make the two directions differ."""
+    rng = np.random.default_rng(10)
+    W = rng.uniform(0.2, 1.0, (24, 6))
+    xb = Crossbar(W, "ideal", seed=3, wire_resistance_col=400.0, sense_resistance=300.0,
+                  adc_bits=8, read_noise=False)
+    p = (0.0, 400.0, 0.0, 300.0)
+    gp, gm = (_means(xb, k)[0] for k in ("G_plus", "G_minus"))
+    s = xb.mapping.scale
+    fwd = s * (NodalNetwork(gp.T, *p).transfer() - NodalNetwork(gm.T, *p).transfer())
+    swapped = (p[1], p[0], p[2], p[3])
+    tr = s * (NodalNetwork(gp, *swapped).transfer() - NodalNetwork(gm, *swapped).transfer()).T
+    h = 2 ** 7
+    want = np.abs(tr).sum(axis=0).max() * h / (h - 1)
+    assert xb._adc_ranges[0][2] == pytest.approx(want, rel=1e-12)
+    assert abs(np.abs(fwd).sum(axis=0).max() * h / (h - 1) / want - 1) > 1e-3
+    j = int(np.abs(tr).sum(axis=0).argmax())
+    xb.H @ np.sign(tr[:, j])
+    assert xb.totals()["adc_saturated"] == 0
+
+
+@pytest.mark.parametrize("r_ds", [(0.0, 0.0), (80.0, 80.0)])
+def test_equal_port_resistors_make_the_transposed_read_reciprocal(r_ds):
+    """With R_d = R_s the transposed network is the forward one with the same port
+    resistors: by reciprocity its matrix is the forward matrix transposed, and the crossbar
+    reuses the forward networks (no new factorisation)."""
+    g = np.random.default_rng(13).uniform(1e-7, 3e-5, (7, 5))
+    rr, rc = 30.0, 45.0
+    fwd = NodalNetwork(g, rr, rc, *r_ds).transfer()
+    tr = NodalNetwork(g.T, rc, rr, *r_ds).transfer()
+    np.testing.assert_allclose(tr, fwd.T, rtol=1e-12, atol=1e-12 * np.abs(fwd).max())
+    other = NodalNetwork(g.T, rc, rr, r_ds[0] + 50.0, r_ds[1]).transfer()
+    assert np.abs(other - fwd.T).max() > 1e-3 * np.abs(fwd).max()
+    W = np.random.default_rng(14).uniform(-1, 1, (7, 5))
+    xb = Crossbar(W, "ideal", seed=1, read_noise=False, wire_resistance_row=rr,
+                  wire_resistance_col=rc, driver_resistance=r_ds[0], sense_resistance=r_ds[1])
+    twin = Crossbar(W.T, "ideal", seed=1, read_noise=False, wire_resistance_row=rc,
+                    wire_resistance_col=rr, driver_resistance=r_ds[0],
+                    sense_resistance=r_ds[1])
+    xb @ np.ones(5)
+    k = xb.n_factorisations
+    Y = np.random.default_rng(15).standard_normal((7, 3))
+    got, want = xb.H @ Y, twin @ Y
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    assert xb.n_factorisations == k
+
+
+NU, T0, T1, T2 = 0.06, 20.0, 1e4, 1e6
+EXACT = {"prog_p2": 0.0, "prog_p1": 0.0, "prog_p0": 0.0, "q_a": 0.0, "set_step_std": 0.0,
+         "nu_mean_min": NU, "nu_mean_max": NU, "nu_std_min": 0.0, "nu_std_max": 0.0}
+HIGH = {"wire_resistance_row": 150.0, "wire_resistance_col": 150.0}
+
+
+def _age0_matrix(xb, transpose):
+    """scale (T(G+_0) - T(G-_0)): the age-0 state read through its networks."""
+    from neuropcm.crossbar.compensation import age0_moments
+
+    rr, rc = HIGH["wire_resistance_row"], HIGH["wire_resistance_col"]
+    T = []
+    for k in ("G_plus", "G_minus"):
+        g = age0_moments(xb.arrays[k], xb.config.read_clip)[0][0]
+        T.append(NodalNetwork(g, rc, rr).transfer().T if transpose
+                 else NodalNetwork(g.T, rr, rc).transfer())
+    return xb.mapping.scale * (T[0] - T[1])
+
+
+@pytest.mark.parametrize("comp", ["global", "column"])
+def test_compensation_reference_follows_writes_through_the_networks(comp):
+    """After an update at T1 the reference is the calibration read of the age-0 state
+    through its networks, M_0' X_c, in both directions (a write moves every current of its
+    array), so the factor at T2 is sum|M_0' X_c| / sum|Y(T2)|."""
+    rng = np.random.default_rng(11)
+    W = rng.standard_normal((6, 10))
+    xb = Crossbar(W, "joshi2020", seed=4, drift_compensation=comp, refresh=None,
+                  device_overrides=EXACT, **HIGH)
+    xb.at(T1)
+    i, j = np.argwhere(W < 0)[0]
+    assert xb.update(np.eye(10)[j], np.eye(6)[i], lr=3 * xb.epsilon).sum() == 3
+    xb.at(T2)
+    for tr, inputs in ((False, 10), (True, 6)):
+        Xc = xb.calibration_inputs(transpose=tr)
+        ref = (_age0_matrix(xb, tr).T if tr else _age0_matrix(xb, tr)) @ Xc
+        now = xb.read(Xc, transpose=tr, compensate=False)
+        if comp == "global":
+            f = np.abs(ref).sum() / np.abs(now).sum()
+        else:
+            f = np.abs(ref).sum(axis=1) / np.abs(now).sum(axis=1)
+        u = rng.standard_normal(inputs)
+        got = xb.read(u, transpose=tr)
+        np.testing.assert_allclose(got, f * xb.read(u, transpose=tr, compensate=False),
+                                   rtol=1e-9)
+
+
+def test_lrs_column_is_read_through_its_network():
+    """The LRS reference column is a column of devices with its own wires, read with every
+    row at 1 V: K = sum T(G_LRS) / sum T(G_LRS d(t)), which IR drop moves away from the
+    ideal 1/d(t) (the attenuation shrinks as the devices drift down)."""
+    W = np.random.default_rng(12).standard_normal((6, 40))
+    xb = Crossbar(W, "joshi2020", seed=5, drift_compensation="lrs", lrs_devices=40,
+                  device_overrides=EXACT, **HIGH)
+    xb.at(T2)
+    g = xb.arrays["lrs"].conductance
+    d = ((T2 + T0) / T0) ** -NU
+    rr, rc = HIGH["wire_resistance_row"], HIGH["wire_resistance_col"]
+    K = (NodalNetwork(g[:, None], rr, rc).transfer().sum()
+         / NodalNetwork(g[:, None] * d, rr, rc).transfer().sum())
+    assert xb.lrs_factor() == pytest.approx(K, rel=1e-12)
+    assert abs(K * d - 1) > 1e-4

@@ -57,40 +57,18 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..devices import physics as ph
-from ..devices.theory import rectified_moments as _rectified_moments
 from ..errors import ParameterError
 from ..registry import Registry
-from .mapping import effective_mean
 
-
-def age0_moments(array, clipped: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std (S) of a read of every device of ``array`` right after its own last
-    write (age 0), from the device relations (:mod:`neuropcm.devices.physics`).
-
-    ``mean = G drift(0, nu) A(G, T)`` and the model's read-noise std at age 0; with
-    ``clipped`` the moments of the clipped read ``max(mean + std xi, 0)``.
-    """
-    p = array.params
-    G = np.asarray(array.conductance, dtype=float)
-    mean = G * ph.drift_relation(p)(p, dt=0.0, nu=np.asarray(array.drift_exponent))
-    if array.temperature != p.t_ref:
-        mean = mean * ph.TEMPERATURE(p, G=G, T=array.temperature)
-    if p.model == "pulsed":
-        std = ph.READ_STD_PULSED(p, Gd=mean)
-    else:
-        std = ph.READ_STD_PROGRAMMED(p, Gd=mean, G=G, dt=0.0)
-    std = np.broadcast_to(std, mean.shape)
-    if clipped:
-        mean, std = _rectified_moments(mean, np.array(std, dtype=float))
-    return mean, std
-
-
-def age0_mean(mapping, arrays: dict, clipped: bool) -> np.ndarray:
-    """Mean read matrix (m, n, weight units) with every device of the mapping read at
-    age 0 (``arrays`` may hold more arrays than the mapping uses)."""
-    moments = {name: age0_moments(arrays[name], clipped) for name in mapping.array_shapes()}
-    return effective_mean(mapping.groups(moments))
+# age0_moments, age0_mean: public names of this module, defined with the rest of the
+# device side in _age0
+from ._age0 import (  # noqa: F401
+    _age0_means,
+    _all_at_age0,
+    _lrs_read,
+    age0_mean,
+    age0_moments,
+)
 
 
 def _positive_int(v, where):
@@ -134,7 +112,7 @@ class DriftCompensation:
     name: ClassVar[str | None] = None
 
     @classmethod
-    def from_config(cls, section) -> "DriftCompensation":
+    def from_config(cls, section) -> DriftCompensation:
         """A new object for ``drift_compensation=<name>``, from the crossbar's
         :class:`~neuropcm.crossbar.config.CompensationConfig` ``section``: ``cls()`` here; a
         class whose constructor reads settings of the section overrides this."""
@@ -198,7 +176,7 @@ class _ReferenceReadCompensation(DriftCompensation):
         self._stale = False
 
     @classmethod
-    def from_config(cls, section) -> "_ReferenceReadCompensation":
+    def from_config(cls, section) -> _ReferenceReadCompensation:
         return cls(section.calibration_size)
 
     def settings(self) -> dict:
@@ -223,7 +201,7 @@ class _ReferenceReadCompensation(DriftCompensation):
                 Xs, scale, _ = xb.dac.apply(Xc, np.float64)
                 Xc = Xs if scale is None else Xs * scale[None, :]
             self._x_in[tr] = Xc
-        self._M0 = age0_mean(xb.mapping, xb.arrays, xb.config.read_clip)
+        self._M0 = _age0_means(xb)
 
     def on_write(self, xb) -> None:
         if self._M0 is not None:  # brought up to date before the next use
@@ -233,14 +211,12 @@ class _ReferenceReadCompensation(DriftCompensation):
         """Apply ``Y_ref += (M_0' - M_0) X_c`` for the writes since the last sync."""
         if not self._stale:
             return
-        M0 = age0_mean(xb.mapping, xb.arrays, xb.config.read_clip)
-        dM = M0 - self._M0
-        changed = dM != 0
-        rows = np.flatnonzero(changed.any(axis=1))
-        cols = np.flatnonzero(changed.any(axis=0))
-        if rows.size:
-            self.ref[False][rows] += dM[rows] @ self._x_in[False]
-            self.ref[True][cols] += dM[:, cols].T @ self._x_in[True]
+        M0 = _age0_means(xb)
+        dM, dMt = M0[0] - self._M0[0], M0[1] - self._M0[1]
+        rows = np.flatnonzero((dM != 0).any(axis=1))
+        cols = np.flatnonzero((dMt != 0).any(axis=0))
+        self.ref[False][rows] += dM[rows] @ self._x_in[False]
+        self.ref[True][cols] += dMt[:, cols].T @ self._x_in[True]
         self._M0 = M0
         self._stale = False
 
@@ -328,7 +304,7 @@ class LRSReferenceCompensation(DriftCompensation):
         self.lrs0 = None   # mean LRS read right after programming (S)
 
     @classmethod
-    def from_config(cls, section) -> "LRSReferenceCompensation":
+    def from_config(cls, section) -> LRSReferenceCompensation:
         return cls(section.lrs_devices)
 
     def settings(self) -> dict:
@@ -338,7 +314,7 @@ class LRSReferenceCompensation(DriftCompensation):
         return {"lrs": np.full(self.devices or xb.shape[1], xb.mapping.lrs_target())}
 
     def calibrate(self, xb) -> None:
-        self.lrs0 = float(xb.arrays["lrs"].read().mean())
+        self.lrs0 = _lrs_read(xb)
 
     def factor(self, xb, transpose: bool) -> float:
         """``K(t)``: reads the LRS column now (booked on its devices); 1 while the column
@@ -346,7 +322,7 @@ class LRSReferenceCompensation(DriftCompensation):
         lrs = xb.arrays["lrs"]
         if xb.time == float(np.max(lrs.last_write)):
             return 1.0
-        now = float(lrs.read().mean())
+        now = _lrs_read(xb)
         return self.lrs0 / now if now > 0 else 1.0
 
     def state_dict(self, xb) -> dict:
@@ -461,12 +437,6 @@ def build_compensation(config) -> DriftCompensation | None:
         raise ParameterError(f"drift_compensation = {v!r}: {cls.__name__}.from_config(section) "
                              f"failed ({e}); give its constructor defaults or override "
                              f"from_config") from None
-
-
-def _all_at_age0(xb) -> bool:
-    """Whether every device of the mapping was written at the crossbar's current time."""
-    return all(float(np.min(xb.arrays[name].last_write)) == xb.time
-               for name in xb.mapping.array_shapes())
 
 
 def checked_factor(comp, f, lines: int):

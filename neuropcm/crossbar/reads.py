@@ -30,7 +30,7 @@ from .periphery import worst_case_ranges
 class _Eff:
     """Effective read model at one time (see :mod:`neuropcm.crossbar.mapping`)."""
 
-    __slots__ = ("M", "V", "vr", "groups", "noisy", "kernels", "safe")
+    __slots__ = ("M", "V", "groups", "kernels", "noisy", "safe", "vr")
 
 
 class ReadMixin:
@@ -111,7 +111,12 @@ class ReadMixin:
         if not self.adc.on:
             return None
         xm = self.dac.x_max if (self._normalise or self.dac.range is not None) else 1.0
-        return worst_case_ranges(self._eff().groups, xm, self.adc.bits, self.adc.range)
+        out = worst_case_ranges(self._eff().groups, xm, self.adc.bits, self.adc.range)
+        if self._circuit is None:
+            return out
+        # with IR drop the transposed read has its own networks: its worst case is theirs
+        tr = worst_case_ranges(self._eff(True).groups, xm, self.adc.bits, self.adc.range)
+        return [(f, r, t[2]) for (f, r, _), t in zip(out, tr)]
 
     def calibrate_adc(self) -> list:
         """Re-range the ADCs now to the worst case of the current mean outputs

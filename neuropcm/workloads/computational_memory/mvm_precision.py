@@ -86,9 +86,10 @@ _S_PER_PROGRAMMED_DEVICE = 3.2e-7
 _S_PER_DEVICE_MOMENT = 2.5e-7
 _S_PER_CROSSBAR = 0.05
 _S_PER_MAC = 2e-10
-#: Cost (s) of one nodal network of the wire sweep at 256 x 256 (factorisation and ``T``;
-#: fitted to a 64/128/256 sweep on a 2-core machine), taken to scale as n^3.
-_S_PER_NETWORK_256 = 5.0
+#: Cost (s) of one nodal network of the wire sweep at 256 x 256 (nested-dissection
+#: factorisation and ``T`` from its Schur complement: 0.33 s CPU at 256, 2.7 s at 512 on a
+#: 2-core machine), taken to scale as n^3.
+_S_PER_NETWORK_256 = 0.4
 
 #: Bounds of the wire sweep: tile sizes (fabricated tiles are 64..1024 lines) and
 #: resistance per cell segment (ohm; far above any metal line).
@@ -188,7 +189,7 @@ class MVMPrecisionConfig(Config):
                            f"last is freed)"),
                 MemoryNeed(etas, {"instances": self.instances, "vectors": self.vectors,
                                   "time_points": self.time_points}, "the error arrays")] + (
-            [MemoryNeed(400 * max(self.tile_sizes) ** 2,
+            [MemoryNeed(3500 * max(self.tile_sizes) ** 2,  # 0.9 GB peak measured at 512
                         {"tile_sizes": max(self.tile_sizes)},
                         "the sparse LU factors and T of the largest wire-sweep tile")]
             if self.wires else [])

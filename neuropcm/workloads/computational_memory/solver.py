@@ -10,16 +10,29 @@ Two systems, each ``b ~ U[0, 1]``:
 
 * ``dense``: ``A_ij = rho^|i-j|`` (N = 500, K = 4), one crossbar;
 * ``banded``: ``rho^|i-j|`` cut to ``band`` diagonals per side plus ``banded_shift`` on the
-  diagonal (cut, it is not positive definite), N = 5000, K = 8, stored only where the band
-  reaches as crossbar tiles along the diagonal (:class:`~neuropcm.crossbar.tiled.
-  BandedCrossbar`).
+  diagonal, N = 5000, K = 8, stored only where the band reaches as crossbar tiles along
+  the diagonal (:class:`~neuropcm.crossbar.tiled.BandedCrossbar`).
 
-``rho^|i-j|`` is an assumed stand-in for the paper's model covariance matrices. Each
-crossbar is programmed once (program-and-verify) and read at each of ``times`` after
+``rho^|i-j|`` is an assumed stand-in for the paper's model covariance matrices. Its
+conditioning is stated: the eigenvalues of the dense matrix lie in
+``((1 - rho)/(1 + rho), (1 + rho)/(1 - rho))``, so its condition number is below
+``((1 + rho)/(1 - rho))^2`` (9 at the default ``rho = 0.5``); the run computes both
+matrices' extreme eigenvalues and stores and prints their condition numbers. At
+``rho = 0.5`` the paper's picture shows: the refinement reaches float64 accuracy
+(``tol = 1e-15``, the error norm ``||x - x*||`` at the float64 floor) and the crossbar only
+costs refinements. The documented hard case is ``rho = 0.9`` (condition number ~360; its
+band cut at 12 is indefinite, so ``banded_shift = 0.4``; ``tol = 1e-12``): there even a
+float64 inner solver needs ~80 refinements of 8 CG steps.
+
+Each crossbar is programmed once (program-and-verify) and read at each of ``times`` after
 programming (drift grows between them). Beside each crossbar solve, in the same run: the
 same refinement with the inner CG in float64 on the exact matrix (``float64_inner``), with
-an exact (Cholesky) inner solve (``exact_inner``), and plain float64 CG (``float64_cg``).
-Headline: the dense system at the first time.
+an exact (Cholesky) inner solve (``exact_inner``), and plain float64 CG (``float64_cg``),
+whose float64 work the crossbar refinement is compared with (refinements, crossbar MVMs,
+float64 MVMs and flops, and the model of the paper's time/energy gain:
+:mod:`._solver_cost`). Opt-in (``wire_sweep``, ``stuck_sweep``): the dense system solved
+again with wire resistance or stuck devices (:mod:`._solver_sweep`). Headline: the dense
+system at the first time.
 
 Default settings and why:
 
@@ -28,15 +41,19 @@ Default settings and why:
   8 per element of the 124,844-element band; ``"differential"`` doubles the devices.
 * program-and-verify to +-1.74 uS in at most 20 shots (the paper's margin and budget).
 * ``drift_compensation = "global"``: outputs rescaled by a calibration read (the paper
-  calibrates against drift too); uncompensated, a day of drift makes the refinement
-  diverge.
+  calibrates against drift too); uncompensated, a day of drift made the refinement of the
+  hard case diverge.
 * ``inner_steps = 8``: the inner CG must not resolve the directions where the crossbar
-  matrix is wrong; with these devices 10 steps already diverge for the dense system after
+  matrix is wrong; in the hard case 10 steps already diverged for the dense system after
   a day of drift. A crossbar MVM counts one read of every tile.
+* ``rho = 0.5``, ``banded_shift = 0``, ``tol = 1e-15``: the stated-conditioning system
+  above (issue 20, point 3); the hard case is ``--set rho=0.9 banded_shift=0.4
+  tol=1e-12``.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,18 +62,29 @@ import numpy as np
 from ...config import Config, option
 from ...devices.presets import preset_names
 from ...errors import ParameterError
-from ...random import int_seed, rng
-from .. import READ_TIME_MAX, SEED_MAX, MemoryNeed, Workload, crossbar_bytes, refuse_resume
-from ...plotting import save_figure
-from ._refinement import ExactSolver, banded_covariance, dense_covariance, inner_cg, plain_cg, \
-    refine
+from ...random import rng
+from .. import (
+    READ_TIME_MAX,
+    SEED_MAX,
+    MemoryNeed,
+    Workload,
+    crossbar_bytes,
+    refuse_resume,
+)
+from . import _solver_report as report
+from ._refinement import (
+    ExactSolver,
+    banded_covariance,
+    dense_covariance,
+    inner_cg,
+    plain_cg,
+    refine,
+)
+from ._solver_cost import work
+from ._solver_sweep import crossbar, sweep
+from .mvm_precision import WIRE_R_MAX
 
-PROBLEMS = ("dense", "banded")
-#: Refinement variants stored per problem, besides ``crossbar_<k>`` (one per read time).
-BASELINES = ("float64_inner", "exact_inner", "float64_cg")
-#: Stored per-solve summary figures and their units.
-FIGURES = {"final_relative_residual": "1", "outer_iterations": "count", "mvms": "count",
-           "device_reads": "count"}
+PROBLEMS, BASELINES = report.PROBLEMS, report.BASELINES
 
 
 def compensation_choices() -> tuple[str, ...]:
@@ -78,14 +106,15 @@ class SolverConfig(Config):
                            "paper's)", lo=2, hi=1_000_000)
     band: int = option(12, "diagonals per side of the banded system (below banded_n)", lo=1,
                        hi=1000)
-    banded_shift: float = option(0.4, "added to the banded matrix's diagonal (makes it SPD; "
-                                 "at most 10: beyond, the matrix is nearly a multiple of the "
-                                 "identity)", lo=0.0, hi=10.0)
+    banded_shift: float = option(0.0, "added to the banded matrix's diagonal (0.4 makes the "
+                                 "hard case rho = 0.9 SPD; at most 10: beyond, the matrix is "
+                                 "nearly a multiple of the identity)", lo=0.0, hi=10.0)
     banded_devices_per_element: int = option(8, "devices K per matrix element (banded)", lo=1,
                                              hi=64)
     tile_rows: int = option(12, "rows per crossbar tile of the banded matrix", lo=1, hi=4096)
-    rho: float = option(0.9, "correlation decay rho of A_ij = rho^|i-j|", lo=0.0, lo_open=True,
-                        hi=0.999)
+    rho: float = option(0.5, "correlation decay rho of A_ij = rho^|i-j| (condition number < "
+                        "((1+rho)/(1-rho))^2: 9 at 0.5; the hard case 0.9: ~360)", lo=0.0,
+                        lo_open=True, hi=0.999)
     preset: str = option("joshi2020", "device preset", choices=preset_names)
     mapping: str = option("offset", "weight mapping: offset = one device set per (positive) "
                           "element, as the paper", choices=("offset", "differential"))
@@ -100,18 +129,32 @@ class SolverConfig(Config):
                                       f"(increasing; 1 to 8 times up to {READ_TIME_MAX:g} s, "
                                       f"about 10 years)", unit="s", lo=0.0, hi=READ_TIME_MAX)
     inner_steps: int = option(8, "CG steps of the inner solver", lo=1, hi=1000)
-    tol: float = option(1e-12, "stop when ||b - A x|| / ||b|| < tol (at least 1e-16: float64 "
+    tol: float = option(1e-15, "stop when ||b - A x|| / ||b|| < tol (at least 1e-16: float64 "
                         "cannot resolve less)", lo=1e-16, hi=1.0)
     max_outer: int = option(300, "most refinements per solve", lo=1, hi=10_000)
+    wire_sweep: tuple[float, ...] = option([], "wire resistances per cell segment (rows and "
+                                           "columns) of the dense system's extra solves at the "
+                                           "first time (strictly increasing; empty: none; "
+                                           "assumed range ~1-10 ohm, as mvm-precision's)",
+                                           unit="ohm", lo=0.0, hi=WIRE_R_MAX)
+    stuck_sweep: tuple[float, ...] = option([], "fractions of stuck devices (half off, half "
+                                            "on) of the dense system's extra solves at the "
+                                            "first time (strictly increasing; empty: none)",
+                                            lo=0.0, hi=1.0)
     seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
 
     def validate(self) -> None:
         t = self.times
         if not 1 <= len(t) <= 8:
             raise ParameterError(f"SolverConfig.times = {list(t)!r} must hold 1 to 8 times")
-        if any(b <= a for a, b in zip(t, t[1:])):
+        if any(b <= a for a, b in itertools.pairwise(t)):
             raise ParameterError(f"SolverConfig.times = {list(t)!r} must be strictly "
                                  f"increasing (time only moves forward)")
+        for name in ("wire_sweep", "stuck_sweep"):
+            v = getattr(self, name)
+            if any(b <= a for a, b in itertools.pairwise(v)):
+                raise ParameterError(f"SolverConfig.{name} = {list(v)!r} must be strictly "
+                                     f"increasing")
         if self.band >= self.banded_n:
             raise ParameterError(f"SolverConfig.band = {self.band} must be < banded_n = "
                                  f"{self.banded_n}")
@@ -141,7 +184,11 @@ class SolverConfig(Config):
                            + crossbar_bytes(wb, kb * wb),
                            {"banded_n": nb, "band": self.band, "tile_rows": self.tile_rows,
                             "banded_devices_per_element": self.banded_devices_per_element},
-                           f"the banded matrix and its crossbar tiles ({kb * wb} devices)")]
+                           f"the banded matrix and its crossbar tiles ({kb * wb} devices)")] \
+            + ([MemoryNeed(3500 * n * n, {"dense_n": n, "wire_sweep": list(self.wire_sweep)},
+                           "the sparse LU factors of one dense nodal network (~3.5 kB per "
+                           "cell, measured at 256 and 512)")]
+               if any(r > 0 for r in self.wire_sweep) else [])
 
     def run_estimate(self) -> tuple[str, float]:
         """The size of the run and a rough time (s): programming (~1.8 us per device), the
@@ -156,8 +203,13 @@ class SolverConfig(Config):
         mvms = len(self.times) * 30 * (self.inner_steps + 1)
         seconds = (2.0 + devices * 1.8e-6 + 1e-10 * n ** 3
                    + mvms * ((tiles + 1) * 1.5e-4 + (n * n + wb) * 2e-9))
-        return (f"dense N = {n} and banded N = {self.banded_n} (band {self.band}, {tiles} "
-                f"tiles), {devices} devices, {len(self.times)} read times", seconds)
+        extra = len(self.wire_sweep) + len(self.stuck_sweep)  # dense solves: programming,
+        nets = sum(r > 0 for r in self.wire_sweep) * self.dense_devices_per_element  # IR drop
+        seconds += extra * (self._per_element(self.dense_devices_per_element) * n * n * 1.8e-6
+                            + 30 * (self.inner_steps + 1) * n * n * 2e-9) \
+            + nets * 0.4 * (n / 256) ** 3  # one network ~0.4 s at 256 x 256, ~n^3
+        return ((f"dense N = {n} and banded N = {self.banded_n} (band {self.band}, {tiles} "
+                f"tiles), {devices} devices, {len(self.times)} read times"), seconds)
 
 
 @dataclass
@@ -199,13 +251,7 @@ def _block(A, tile) -> np.ndarray:
 
 
 def _solve_problem(p: _Problem, c: SolverConfig, bar) -> dict:
-    from ...crossbar.tiled import BandedCrossbar
-
-    comp = None if c.drift_compensation == "none" else c.drift_compensation
-    op = BandedCrossbar(p.A, c.preset, lower=p.band, upper=p.band, tile_rows=p.tile_rows,
-                        mapping=c.mapping, seed=int_seed(c.seed, p.name, "crossbar"),
-                        devices_per_weight=p.K, tol=c.program_tol,
-                        max_iterations=c.program_max_iterations, drift_compensation=comp)
+    op = crossbar(p, c, 0.0)
     bar.update()
     per_element = p.K * (2 if c.mapping == "differential" else 1)
     res = {"devices": op.devices, "band_devices": per_element * op.band_size,
@@ -246,6 +292,12 @@ def _solve_problem(p: _Problem, c: SolverConfig, bar) -> dict:
         bar.update()
     res["read_devices"] = op.read_devices
     res["diagnostics"] = diag
+    nnz = p.A.nnz if hasattr(p.A, "nnz") else p.A.size
+    res["work"] = work(p.A.shape[0], nnz, res["solves"]["crossbar_0"],
+                       res["solves"]["float64_cg"])
+    if p.name == "dense":  # the opt-in circuit sweeps (none by default)
+        res["sweeps"] = sweep(p, c, lambda xb: solve(
+            "sweep", lambda r: inner_cg(xb, r, c.inner_steps)), bar)
     return res
 
 
@@ -261,139 +313,15 @@ def run(config: SolverConfig, out, *, resume: bool = False, progress: bool = Tru
         refuse_resume("solver", "it takes about a minute")
     c = config
     problems = _problems(c)
-    bar = tqdm(total=len(problems) * (2 + len(c.times)), desc="solver", unit="stage",
-               disable=not progress)
+    bar = tqdm(total=len(problems) * (2 + len(c.times)) + len(c.wire_sweep)
+               + len(c.stuck_sweep), desc="solver", unit="stage", disable=not progress)
     results = {p.name: _solve_problem(p, c, bar) for p in problems}
     bar.close()
-    return _write(out, c, problems, results)
-
-
-def _write(out, c: SolverConfig, problems, results) -> Path:
-    from ...io import atomic_h5, write_config, write_dataset
-
-    out = Path(out)
-    with atomic_h5(out, kind=WORKLOAD.kind) as f:
-        write_config(f, c.to_dict())
-        rg = f.create_group("results")
-        worst = 0.0
-        for p in problems:
-            r = results[p.name]
-            g = rg.create_group(p.name)
-            write_dataset(g, "times", np.array(c.times), "s")
-            write_dataset(g, "b", p.b, "1")
-            write_dataset(g, "x_exact", p.x_ref, "1")
-            for k, v in r["diagnostics"].items():
-                write_dataset(g, k, np.array(v), "count" if k.endswith("reads") else "1")
-            for label, h in r["solves"].items():
-                s = g.create_group(label)
-                write_dataset(s, "relative_residual", np.array(h.relative_residual), "1")
-                write_dataset(s, "relative_error", np.array(h.relative_error), "1")
-                write_dataset(s, "mvms", np.array(h.mvms, np.int64), "count")
-                write_dataset(s, "device_reads", np.array(h.device_reads, np.int64), "count")
-                write_dataset(s, "x", h.x, "1")
-                s.attrs["converged"] = h.converged
-            xb = [r["solves"][f"crossbar_{k}"] for k in range(len(c.times))]
-            figs = {"final_relative_residual": [h.final for h in xb],
-                    "outer_iterations": [h.iterations for h in xb],
-                    "mvms": [h.mvms[-1] for h in xb],
-                    "device_reads": [h.device_reads[-1] for h in xb]}
-            for k, v in figs.items():
-                rg.attrs[f"{p.name}_crossbar_{k}"] = np.array(v)
-            for label in BASELINES:
-                h = r["solves"][label]
-                rg.attrs[f"{p.name}_{label}_final_relative_residual"] = h.final
-                rg.attrs[f"{p.name}_{label}_outer_iterations"] = h.iterations
-                rg.attrs[f"{p.name}_{label}_mvms"] = h.mvms[-1]
-            for k in ("devices", "band_devices", "read_devices", "tiles", "programming_reads"):
-                rg.attrs[f"{p.name}_{k}"] = int(r[k])
-            rg.attrs[f"{p.name}_lambda_min"] = p.exact.lambda_min
-            rg.attrs[f"{p.name}_condition_number"] = p.exact.condition_number
-            worst = max(worst, *figs["final_relative_residual"])
-            if p.name == "dense":
-                rg.attrs["final_relative_residual"] = xb[0].final
-                rg.attrs["outer_iterations"] = xb[0].iterations
-                rg.attrs["crossbar_mvms"] = xb[0].mvms[-1]
-                rg.attrs["device_reads"] = xb[0].device_reads[-1]
-        rg.attrs["worst_final_relative_residual"] = worst
-    return out
-
-
-def summary(path) -> str:
-    """Headline lines for the CLI, read from the file."""
-    from ...io import open_h5, read_config
-
-    with open_h5(path, kind=WORKLOAD.kind) as f:
-        cfg = read_config(f)
-        a = f["results"].attrs
-        lines = []
-        for p in PROBLEMS:
-            n = cfg[f"{p}_n"]
-            K = cfg[f"{p}_devices_per_element"]
-            lines.append(f"{p} N={n} K={K} (cond {a[f'{p}_condition_number']:.0f}, "
-                         f"{a[f'{p}_devices']} devices, {a[f'{p}_band_devices']} on matrix "
-                         f"elements):")
-            for k, t in enumerate(cfg["times"]):
-                lines.append(
-                    f"  crossbar at t={t:g} s: ||r||/||b|| = "
-                    f"{a[f'{p}_crossbar_final_relative_residual'][k]:.2e} after "
-                    f"{a[f'{p}_crossbar_outer_iterations'][k]} refinements, "
-                    f"{a[f'{p}_crossbar_mvms'][k]} crossbar MVMs, "
-                    f"{a[f'{p}_crossbar_device_reads'][k]:.3g} device reads")
-            for label, what in (("float64_inner", "float64 inner CG"),
-                                ("exact_inner", "exact inner solve"),
-                                ("float64_cg", "plain float64 CG")):
-                unit = "iterations" if label == "float64_cg" else "refinements"
-                lines.append(f"  {what}: {a[f'{p}_{label}_final_relative_residual']:.2e} "
-                             f"after {a[f'{p}_{label}_outer_iterations']} {unit}, "
-                             f"{a[f'{p}_{label}_mvms']} float64 MVMs")
-    return "\n".join(lines)
-
-
-def figure(path, png) -> Path:
-    """Relative residual against refinement (the paper's figure; dotted: the relative
-    error of the solution, the paper's axis) and against MVMs, for both systems, from the
-    file alone."""
-    import h5py
-    from ...plotting import colours, new_figure
-
-    from ...io import open_h5, read_config
-
-    with open_h5(path, kind=WORKLOAD.kind) as f:
-        cfg = read_config(f)
-        data = {p: {lab: {k: g[k][()] for k in ("relative_residual", "relative_error", "mvms")}
-                    for lab, g in f["results"][p].items() if isinstance(g, h5py.Group)}
-                for p in PROBLEMS}
-    fig, ax = new_figure(2, 2, (11, 8))
-    colors = colours(len(cfg["times"]), 0.0, 0.8)
-    for j, p in enumerate(PROBLEMS):
-        d = data[p]
-        for k, t in enumerate(cfg["times"]):
-            h = d[f"crossbar_{k}"]
-            lab = f"PCM crossbar, t = {t:g} s"
-            ax[0, j].semilogy(h["relative_residual"], "o-", ms=3, color=colors[k], label=lab)
-            ax[0, j].semilogy(h["relative_error"], ":", lw=1, color=colors[k],
-                              label="  its error ||x - x*|| / ||x*||" if k == 0 else None)
-            ax[1, j].semilogy(h["mvms"], h["relative_residual"], "-", color=colors[k], label=lab)
-        for lab, style, name in (("float64_inner", "k--", "float64 inner CG"),
-                                 ("exact_inner", "ks:", "exact inner solve")):
-            ax[0, j].semilogy(d[lab]["relative_residual"], style, ms=4, label=name)
-        ax[1, j].semilogy(d["float64_inner"]["mvms"], d["float64_inner"]["relative_residual"],
-                          "k--", label="float64 inner CG")
-        ax[1, j].semilogy(d["float64_cg"]["mvms"], d["float64_cg"]["relative_residual"], "r-",
-                          label="plain float64 CG")
-        n, K = cfg[f"{p}_n"], cfg[f"{p}_devices_per_element"]
-        for a in ax[:, j]:
-            a.axhline(cfg["tol"], color="gray", lw=0.8)
-            a.legend(fontsize=8)
-        ax[0, j].set(xlabel="refinement (outer iteration)", ylabel="relative residual (error)",
-                     title=f"{p}, N = {n}, K = {K}, {cfg['inner_steps']} inner CG steps")
-        ax[1, j].set(xlabel="MVMs of the inner solver (crossbar or float64)",
-                     ylabel="||b - Ax|| / ||b||")
-    return save_figure(fig, png)
+    return report.write(out, c, problems, results)
 
 
 WORKLOAD = Workload(
-    name="solver", kind="solver", config=SolverConfig, run=run, summary=summary,
-    figure=figure, description="mixed-precision linear solver with MVMs on PCM crossbars "
-                               "(Le Gallo 2018)", default_out="solver.h5",
-    smoke=('dense_n=30', 'banded_n=60'))
+    name="solver", kind="solver", config=SolverConfig, run=run, summary=report.summary,
+    figure=report.figure, description="mixed-precision linear solver with MVMs on PCM "
+                                      "crossbars (Le Gallo 2018)", default_out="solver.h5",
+    smoke=('dense_n=30', 'banded_n=60', 'wire_sweep=["0*ohm", "20*ohm"]', 'stuck_sweep=[0, 0.02]'))
