@@ -210,6 +210,8 @@ def _add_run_parsers(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``neuropcm`` command: every sub-command and its options (the
+    workloads' ``run`` sub-commands and choices read from the registries)."""
     from .devices.presets import PRESETS
 
     ap = argparse.ArgumentParser(prog="neuropcm", description=__doc__.split("\n\n")[0])
@@ -337,6 +339,15 @@ def _interrupted(e: KeyboardInterrupt, argv: list[str], args) -> int:
 
 
 def main(argv=None) -> int:
+    """Run the ``neuropcm`` command with ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 2 bad input (one line on stderr), 130 interrupted
+        (143 by SIGTERM); a sub-command may add its own (``sweep``: 1, some points
+        failed).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     previous = None
     args = None

@@ -61,10 +61,12 @@ def fits_receptive_fields(r: Result) -> bool:
 
 
 def receptive_fields(r: Result, png: Path) -> Path:
+    """Draw the receptive fields (G+ - G- of each output neuron as an image) into ``png``."""
     return plot_receptive_fields(r.path, png)
 
 
 def fits_class_accuracy(r: Result) -> bool:
+    """A file with per-class test accuracies and a confusion matrix."""
     return _has(r, "results/per_class_accuracy", "results/confusion")
 
 
@@ -99,6 +101,7 @@ def class_accuracy(r: Result, png: Path) -> Path:
 
 
 def fits_training_spikes(r: Result) -> bool:
+    """A file with the output spikes per training example."""
     return _has(r, "results/train_spikes_per_example")
 
 
@@ -124,6 +127,7 @@ _ACC = "results/accumulation/"
 
 
 def fits_accumulation(r: Result) -> bool:
+    """A file with an accumulation curve (pulses, mean and std of G)."""
     return _has(r, *(_ACC + k for k in ("pulses", "mean", "std")))
 
 
@@ -180,6 +184,7 @@ def _drift_series(r: Result) -> list:
 
 
 def fits_drift(r: Result) -> bool:
+    """A file with drift times and at least one series drawn against them."""
     return "results/drift/time" in r.datasets and bool(_drift_series(r))
 
 
@@ -225,6 +230,7 @@ def _residual_curves(r: Result) -> dict:
 
 
 def fits_residual(r: Result) -> bool:
+    """A file with the residual of at least one solve per refinement."""
     return bool(_residual_curves(r))
 
 
@@ -263,6 +269,7 @@ def _nmse_curves(r: Result) -> list:
 
 
 def fits_nmse(r: Result) -> bool:
+    """A file with the NMSE of at least one recovery per iteration."""
     return bool(_nmse_curves(r))
 
 
@@ -295,6 +302,7 @@ def _score_groups(r: Result) -> list:
 
 
 def fits_accuracy_vs_time(r: Result) -> bool:
+    """A file with accuracy or ROC-AUC scores against time (or step)."""
     return bool(_score_groups(r))
 
 
