@@ -1,8 +1,9 @@
 """Reproduce the rate-coded bridge (issue 12, part 1).
 
 1. SNN -> crossbar: ``snn-crossbar`` on a trained clustering result (test accuracy by rates
-   through a crossbar over its devices, beside the stored spiking accuracy, against time
-   with drift, with and without global compensation); the figure from the file alone.
+   through a crossbar over its devices, beside the spiking network's on the same images --
+   the spiking test's, from its stored predictions -- against time with drift, with and
+   without global compensation); the figure from the file alone.
 2. Crossbar -> SNN: a float-trained 784-64-10 MLP mapped to two differential crossbars,
    run as a two-layer rate-coded Brian2 IF network on the crossbars' device states;
    float MLP / crossbar MLP / spiking accuracy and agreement at programming and +1 day.
@@ -32,6 +33,18 @@ def main():
     out = run(cfg, a.out)
     print(summary(out))
     print("figure:", figure(out, a.png))
+    # like for like: the rate readout and the spiking network on the spiking test's images
+    import neuropcm.io as nio
+
+    r = nio.open(out).results
+    n = int(r.get("same_images", 0))
+    if n:
+        print(f"same {n} images: rate readout {100 * r['test_accuracy_rate_same']:.2f} % | "
+              f"spiking network {100 * r['test_accuracy_spiking_same']:.2f} % | agreement "
+              f"{100 * r['agreement_same']:.2f} % (rate readout on all {r['test_examples']}: "
+              f"{100 * r['test_accuracy_rate']:.2f} %)")
+    else:
+        print("the source stores no spiking predictions: no comparison on the same images")
 
     import brian2
 

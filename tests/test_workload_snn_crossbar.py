@@ -8,7 +8,7 @@ import pytest
 import neuropcm.io as nio
 from neuropcm.errors import ParameterError
 from neuropcm.workloads.spiking.snn_crossbar import (SnnCrossbarConfig, WORKLOAD, _quantity,
-                                                     run, summary)
+                                                     run, same_images, summary)
 
 SRC = Path(__file__).resolve().parents[1] / "data" / "mnist_result_s0.h5"
 
@@ -34,23 +34,56 @@ def test_rate_readout_agrees_with_spiking_network(tmp_path, src):
     res = nio.open(SRC)
     spk = float(res.results["test_accuracy"])
     assert int(res.results["test_examples"]) == n
-    out = run(SnnCrossbarConfig(source=str(SRC), test=n, times=(0, 86400, 31536000)),
+    # more images than the spiking test: the comparison is on its first n, the rest is extra
+    out = run(SnnCrossbarConfig(source=str(SRC), test=n + 500, times=(0, 86400, 31536000)),
               tmp_path / "s.h5", progress=False)
     r = nio.open(out)
     assert r.kind.name == "snn_crossbar"
-    acc = float(r.results["test_accuracy_rate"])
-    assert r.results["test_accuracy_spiking"] == spk
+    rr = r.results
+    acc = float(rr["test_accuracy_rate"])
+    assert rr["test_accuracy_spiking"] == spk and int(rr["test_examples"]) == n + 500
+    assert int(rr["same_images"]) == n
+    # the spiking accuracy recomputed from its stored predictions is the stored one
+    assert rr["test_accuracy_spiking_same"] == pytest.approx(spk, abs=1e-12)
+    same = float(rr["test_accuracy_rate_same"])
     # same images: the two accuracies differ by at most 3 points (the binomial s.e. of one
     # is ~1 point; the spiking run adds Poisson noise the rate model averages out)
-    assert abs(acc - spk) < 0.03
+    assert abs(same - spk) < 0.03
+    # two classifiers right on an image agree on it: agreement >= acc_a + acc_b - 1
+    assert float(rr["agreement_same"]) >= same + spk - 1 - 1e-12
     a_none = r.dataset("results/accuracy_none")
     a_glob = r.dataset("results/accuracy_global")
     assert a_none[0] == acc and r.datasets["results/time"].units == "s"
-    assert r.units["wall_s"] == "s"
+    assert r.units["wall_s"] == "s" and r.units["same_images"] == "count"
     # drift lowers every weight; global compensation recovers the year-old accuracy
     assert a_glob[-1] > a_none[-1]
     assert abs(a_glob[-1] - a_glob[0]) < 0.01
-    assert "rate-coded" in summary(out)
+    text = summary(out)
+    assert f"on the same {n} test images" in text and "rate-coded" in text
+
+
+def test_same_images_compares_only_the_spiking_tests_images():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 10, 50)
+    spk_pred = np.where(rng.random(30) < 0.7, y[:30], (y[:30] + 1) % 10)
+    rate_pred = np.where(rng.random(50) < 0.6, y, (y + 2) % 10)
+    net = {"spiking_predictions": spk_pred, "spiking_labels": y[:30]}
+    s = same_images(rate_pred, y, net)
+    assert s["same_images"] == 30  # the spiking test's 30, not the readout's 50
+    assert s["test_accuracy_rate_same"] == np.sum(rate_pred[:30] == y[:30]) / 30
+    assert s["test_accuracy_spiking_same"] == np.sum(spk_pred == y[:30]) / 30
+    assert s["agreement_same"] == np.sum(rate_pred[:30] == spk_pred) / 30
+    # fewer readout images than the spiking test: its first 20 of both
+    s20 = same_images(rate_pred[:20], y[:20], net)
+    assert s20["same_images"] == 20
+    assert s20["test_accuracy_spiking_same"] == np.sum(spk_pred[:20] == y[:20]) / 20
+    # a source tested on other images is refused, naming the fix
+    bad = {"spiking_predictions": spk_pred, "spiking_labels": (y[:30] + 1) % 10}
+    with pytest.raises(ParameterError, match="test labels"):
+        same_images(rate_pred, y, bad)
+    # no stored predictions: nothing compared (0 images, NaN)
+    none = same_images(rate_pred, y, {"spiking_predictions": None, "spiking_labels": None})
+    assert none["same_images"] == 0 and np.isnan(none["agreement_same"])
 
 
 @needs_src

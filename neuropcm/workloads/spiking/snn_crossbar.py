@@ -11,6 +11,13 @@ and the test set is read again at each time, without and with global drift compe
 (``compensation = "both"``), or with one of them, or with any other registered compensation
 that needs no reference devices (the crossbar programs none: it reads the network's own);
 dataset ``accuracy_<name>``.
+
+The comparison with the spiking network is made on the same images: the spiking test of a
+``mnist_clustering`` file used its first ``test_examples`` test images and stores its
+predictions, so the headline gives the rate readout's accuracy (first read time, first
+readout) and the spiking network's on the first ``min(test, test_examples)`` images, and
+how often the two predict the same class there; the rate readout's accuracy on all ``test``
+images is reported beside it.
 """
 
 from __future__ import annotations
@@ -123,8 +130,16 @@ def _network(src):
     if net["input"]["complementary"]:
         raise ParameterError(f"{src}: complementary inputs are not supported by the readout")
     q = _quantity
+    # the spiking test's own predictions and labels (its first test_examples images), for the
+    # comparison on the same images; files written without them compare nothing
+    try:
+        spk_pred = np.asarray(res.dataset("results/test_predictions"), int)
+        spk_labels = np.asarray(res.dataset("results/test_labels"), int)
+    except ParameterError:  # no such dataset
+        spk_pred = spk_labels = None
     return dict(
         plus=dev["plus"], minus=dev["minus"], layout=layout,
+        spiking_predictions=spk_pred, spiking_labels=spk_labels,
         w_scale=q(net["synapses"]["w_scale"]), tau_m=q(net["neurons"]["tau_m"]),
         v_thresh=q(net["neurons"]["v_thresh"]), max_rate=q(net["input"]["max_rate"]),
         theta=np.asarray(res.dataset("network/theta"), float),
@@ -158,6 +173,40 @@ def classify(xb, rates, net) -> np.ndarray:
     return net["assignments"][np.argmax(s, axis=1)]
 
 
+def same_images(rate_pred, y, net) -> dict:
+    """The rate readout and the spiking network on the same images: the first
+    ``n = min(len(y), len(spiking predictions))`` test images, which the stored spiking test
+    classified (its labels must be those images' labels).
+
+    Returns
+    -------
+    dict
+        ``same_images`` (n; 0 when the source stores no spiking predictions),
+        ``test_accuracy_rate_same``, ``test_accuracy_spiking_same`` and ``agreement_same``
+        (fraction of the n images both predict the same class; NaN for n = 0).
+
+    Raises
+    ------
+    ParameterError
+        The stored labels are not those of the first MNIST test images (e.g. a network
+        tested on another data set).
+    """
+    sp, sl = net.get("spiking_predictions"), net.get("spiking_labels")
+    if sp is None or sl is None or len(sp) == 0:
+        nan = float("nan")
+        return {"same_images": 0, "test_accuracy_rate_same": nan,
+                "test_accuracy_spiking_same": nan, "agreement_same": nan}
+    n = int(min(len(y), len(sp)))
+    if not np.array_equal(sl[:n], np.asarray(y[:n], int)):
+        raise ParameterError(f"the source's stored test labels are not those of the first "
+                             f"{n} MNIST test images (a network tested on other data?); give "
+                             f"a mnist_clustering result tested on MNIST")
+    rp, spn, yn = np.asarray(rate_pred[:n]), np.asarray(sp[:n]), np.asarray(y[:n])
+    return {"same_images": n, "test_accuracy_rate_same": float(np.mean(rp == yn)),
+            "test_accuracy_spiking_same": float(np.mean(spn == yn)),
+            "agreement_same": float(np.mean(rp == spn))}
+
+
 def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool = True) -> Path:
     """Classify the test set by rates through the crossbar; write one ``snn_crossbar`` file."""
     from tqdm import tqdm
@@ -176,6 +225,7 @@ def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool 
     comps = BOTH if c.compensation == "both" else (c.compensation,)
     x, y = load_mnist("test", limit=c.test)
     acc = {}
+    same = None
     t0 = time.perf_counter()
     for comp in comps:
         net = _network(c.source)  # fresh devices at the end of training for each readout
@@ -189,7 +239,10 @@ def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool 
         t_start = xb.time
         a = []
         for t in tqdm(times, desc=f"reading ({comp})", disable=not progress):
-            a.append(float(np.mean(classify(xb.at(t_start + t), rates, net) == y)))
+            pred = classify(xb.at(t_start + t), rates, net)
+            if same is None:  # the headline readout: first read time, first readout
+                same = same_images(pred, y, net)
+            a.append(float(np.mean(pred == y)))
         acc[comp] = np.array(a)
     wall = time.perf_counter() - t0
     first = acc[comps[0]][0]
@@ -201,6 +254,8 @@ def run(config: SnnCrossbarConfig, out, *, resume: bool = False, progress: bool 
         r.attrs["test_accuracy_spiking"] = net["test_accuracy"]
         r.attrs["spiking_test_examples"] = net["test_examples"]
         r.attrs["test_examples"] = int(len(y))
+        for k, v in same.items():
+            r.attrs[k] = v
         r.attrs["wall_s"] = wall
         r.attrs["read_time_offset"] = float(times[0])
         write_dataset(r, "time", times, "s")
@@ -224,10 +279,20 @@ def summary(path) -> str:
     with open_h5(path, kind=WORKLOAD.kind) as f:
         r = f["results"].attrs
         t = f["results/time"][:]
-        lines = [f"rate-coded crossbar accuracy {100 * r['test_accuracy_rate']:.2f} % on "
-                 f"{r['test_examples']} images (spiking network: "
-                 f"{100 * r['test_accuracy_spiking']:.2f} % on {r['spiking_test_examples']}); "
-                 f"{r['wall_s']:.2f} s"]
+        n = int(r.get("same_images", 0))
+        if n > 0:
+            lines = [(f"on the same {n} test images: rate-coded crossbar "
+                      f"{100 * r['test_accuracy_rate_same']:.2f} %, spiking network "
+                      f"{100 * r['test_accuracy_spiking_same']:.2f} % (same class predicted "
+                      f"on {100 * r['agreement_same']:.2f} %)"),
+                     (f"rate-coded crossbar on all {r['test_examples']} images: "
+                      f"{100 * r['test_accuracy_rate']:.2f} %; {r['wall_s']:.2f} s")]
+        else:  # an older file, or a source without stored predictions: not like for like
+            lines = [(f"rate-coded crossbar accuracy {100 * r['test_accuracy_rate']:.2f} % "
+                      f"on {r['test_examples']} images; spiking network "
+                      f"{100 * r['test_accuracy_spiking']:.2f} % on "
+                      f"{r['spiking_test_examples']} (not the same images: no comparison); "
+                      f"{r['wall_s']:.2f} s")]
         for comp in _held(f):
             a = f[f"results/accuracy_{comp}"][:]
             if np.all(np.isfinite(a)):
@@ -245,13 +310,24 @@ def figure(path, png) -> Path:
     with open_h5(path, kind=WORKLOAD.kind) as f:
         t = f["results/time"][:]
         curves = {c: f[f"results/accuracy_{c}"][:] for c in _held(f)}
-        spk = float(f["results"].attrs["test_accuracy_spiking"])
+        ra = f["results"].attrs
+        n = int(ra.get("same_images", 0))
+        spk = float(ra["test_accuracy_spiking_same"] if n > 0 else ra["test_accuracy_spiking"])
+        rate_same = float(ra["test_accuracy_rate_same"]) if n > 0 else None
+        n_all, n_spk = int(ra["test_examples"]), int(ra["spiking_test_examples"])
     fig, ax = new_figure(1, 1, (5, 3.5))
     tt = np.maximum(t, 1.0)
     for c, a in curves.items():
         if np.all(np.isfinite(a)):
-            ax.semilogx(tt, 100 * a, "o-", label=f"rate readout, compensation {c}")
-    ax.axhline(100 * spk, color="k", ls="--", label="spiking network (stored)")
+            ax.semilogx(tt, 100 * a, "o-",
+                        label=f"rate readout ({n_all} images), compensation {c}")
+    if rate_same is not None:
+        ax.semilogx([tt[0]], [100 * rate_same], "k*", ms=9,
+                    label=f"rate readout at {t[0]:g} s on the spiking test's {n} images")
+        ax.axhline(100 * spk, color="k", ls="--", label=f"spiking network, same {n} images")
+    else:
+        ax.axhline(100 * spk, color="k", ls="--",
+                   label=f"spiking network ({n_spk} images; not the same set)")
     ax.set_xlabel("time since end of training (s; 0 drawn at 1 s)")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(fontsize=7)
