@@ -6,7 +6,7 @@ import pytest
 from neuropcm.crossbar import Crossbar
 from neuropcm.errors import ParameterError
 from neuropcm.workloads.learning._throughput import (ThroughputModel, between, sum_totals,
-                                            throughput)
+                                                     throughput)
 
 
 def test_formulas_from_counts():
@@ -59,3 +59,30 @@ def test_without_adcs_each_mvm_takes_one_cycle():
     assert r["energy_adc"] == 0.0 and r["energy"] == pytest.approx(1e-11)
     with pytest.raises(ParameterError, match="adc_bits = None"):
         throughput(counts | {"adc_conversions": 5}, images=3, adc_bits=None, arrays=2)
+
+
+def test_energy_variants_formulas():
+    """GOPS/W tables of ``energy_variants``: constant energy per read (all reads, or only
+    those of non-zero inputs, in operations and energy alike), and ohmic reads
+    ``V^2 t sum x^2 G``, each with ADC energy ``conversions * fom * 2^bits``."""
+    from neuropcm.workloads.learning._throughput import ENERGY_UNITS, energy_variants
+
+    counts = {"n_read": 1000, "energy": 1e-10, "adc_conversions": 40, "dac_conversions": 8}
+    r = energy_variants(counts, adc_bits=5, nonzero_reads=250.0, x2g=3e-3,
+                        e_reads=[1e-14, 1e-13], adc_foms=[0.0, 1e-15], v_read=0.2,
+                        t_read=1e-7, dac_energy=2e-15)
+    assert set(r) == set(ENERGY_UNITS)
+    assert r["ops_nonzero"] == 500
+    dac = 8 * 2e-15
+    for i, er in enumerate((1e-14, 1e-13)):
+        for k, fom in enumerate((0.0, 1e-15)):
+            adc = 40 * fom * 32
+            assert r["ops_per_joule_all"][i, k] == pytest.approx(2000 / (1000 * er + adc + dac))
+            assert r["ops_per_joule_nonzero"][i, k] == pytest.approx(
+                500 / (250 * er + adc + dac))
+    e_ohm = 0.04 * 1e-7 * 3e-3
+    assert r["energy_ohmic_reads"] == pytest.approx(e_ohm)
+    np.testing.assert_allclose(r["ops_per_joule_ohmic_all"],
+                               [2000 / (e_ohm + dac), 2000 / (e_ohm + 40 * 32e-15 + dac)])
+    np.testing.assert_allclose(r["ops_per_joule_ohmic_nonzero"],
+                               [500 / (e_ohm + dac), 500 / (e_ohm + 40 * 32e-15 + dac)])

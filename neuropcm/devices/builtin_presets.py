@@ -45,7 +45,9 @@ def binary() -> ProgrammedStateParams:
     positive -- extrapolated to gn = 1 it is negative, and aihwkit's floor of 0.008 there
     is a numerical clip, not data). Read noise follows the Joshi 2020 relation.
     Programming saturates at g_max, so an LRS programmed at g_max is
-    ``min(N(g_max, (0.05 g_max)^2), g_max)``: half the devices sit at g_max.
+    ``min(N(g_max, (0.05 g_max)^2), g_max)``: half the devices sit at g_max (a crossbar's
+    ``g_target`` below g_max, e.g. drift-resilient's ``lrs_target = 0.833``, programs a
+    full Gaussian LRS instead).
     """
     ln_hrs = math.log(0.01)  # gn of the HRS
     return ProgrammedStateParams(
@@ -53,6 +55,33 @@ def binary() -> ProgrammedStateParams:
         prog_p1=0.0, prog_p0=0.0, prog_rel=0.05,
         nu_b=0.03, nu_a=(0.09 - 0.03) / ln_hrs, nu_mean_min=0.0, nu_mean_max=0.1,
         nu_d=0.08 * 0.03, nu_c=0.08 * (0.09 - 0.03) / ln_hrs, nu_std_min=0.0, nu_std_max=0.045)
+
+
+#: Reduction of the drift exponent and of the 1/f read noise by the shunt of a projected
+#: cell (:func:`projected`). Assumed: an order of magnitude, the size of the reduction
+#: Koelmans et al. 2015 report; their measured values are not in the project's sources.
+PROJECTED_REDUCTION = 10.0
+
+
+def projected() -> ProgrammedStateParams:
+    """Projected PCM: the ``joshi2020`` device with a shunt that carries the read current
+    past the amorphous volume, so drift and 1/f read noise shrink.
+
+    W. W. Koelmans et al., "Projected phase-change memory devices", Nat. Commun. 6, 8181
+    (2015); seed tutorial (Sebastian et al. 2018) section V: "a shunt path for read current
+    to bypass the amorphous phase-change material". Assumed, not sourced here: the mean and
+    the device-to-device spread of the drift exponent (``nu_a``, ``nu_b``, ``nu_c``,
+    ``nu_d`` and their clips) and the read-noise scale ``q_a`` are those of ``joshi2020``
+    divided by :data:`PROJECTED_REDUCTION` (10: "an order of magnitude", the size of the
+    reduction the paper reports, not its fitted values), which keeps the state dependence
+    of the drift (as a fraction). Programming noise, conductance range, t0 and energies are
+    ``joshi2020``'s (the shunt's effect on them is not modelled).
+    """
+    j, f = ProgrammedStateParams(), PROJECTED_REDUCTION
+    return ProgrammedStateParams(
+        nu_a=j.nu_a / f, nu_b=j.nu_b / f, nu_mean_min=j.nu_mean_min / f,
+        nu_mean_max=j.nu_mean_max / f, nu_c=j.nu_c / f, nu_d=j.nu_d / f,
+        nu_std_min=j.nu_std_min / f, nu_std_max=j.nu_std_max / f, q_a=j.q_a / f)
 
 
 def ideal() -> ProgrammedStateParams:
@@ -72,5 +101,6 @@ PRESETS: dict[str, Callable[[], DeviceParams]] = {
     "nandakumar2018": nandakumar2018,
     "joshi2020": joshi2020,
     "binary": binary,
+    "projected": projected,
     "ideal": ideal,
 }

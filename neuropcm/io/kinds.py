@@ -114,6 +114,16 @@ register_kind(FileKind(
 _SOLVER_RESIDUALS = ("final_relative_residual", "worst_final_relative_residual",
                      *(f"{p}_{v}_final_relative_residual" for p in ("dense", "banded")
                        for v in ("crossbar", "float64_inner", "exact_inner", "float64_cg")))
+# issue 20 A3: error norms ||x - x*|| and the work against plain float64 CG
+# (workloads.computational_memory._solver_cost); NaN/inf where a solve diverged
+_SOLVER_ERRORS = ("final_error_norm", "gain_bound", "break_even_cost",
+                  *(f"{p}_{v}_final_error_norm" for p in ("dense", "banded")
+                    for v in ("crossbar", "float64_inner", "exact_inner", "float64_cg")),
+                  *(f"{p}_work_{k}" for p in ("dense", "banded")
+                    for k in ("gain_bound", "break_even_cost")))
+_SOLVER_WORK = {"refinements": "count", "crossbar_mvms": "count", "float64_mvms": "count",
+                "cg_iterations": "count", "cg_float64_mvms": "count", "float64_flops": "count",
+                "cg_float64_flops": "count", "gain_bound": "1", "break_even_cost": "1"}
 register_kind(FileKind(
     "solver", 1,
     "mixed-precision linear solver with MVMs on PCM crossbars (Le Gallo 2018); headline: "
@@ -133,13 +143,20 @@ register_kind(FileKind(
            for k, u in (("devices", "count"), ("band_devices", "count"),
                         ("read_devices", "count"), ("tiles", "count"),
                         ("programming_reads", "count"), ("lambda_min", "1"),
-                        ("condition_number", "1"))}},
+                        ("condition_number", "1"))},
+        **{k: "1" for k in _SOLVER_ERRORS},
+        **{f"{p}_work_{k}": u for p in ("dense", "banded") for k, u in _SOLVER_WORK.items()},
+        "cg_iterations": "count"},
     # residuals are >= 0, and NaN or inf where a solve diverged (it stops there); the
     # matrices are SPD (lambda_min > 0, condition number >= 1)
     bounds={**{k: (0, None) for k in _SOLVER_RESIDUALS},
             **{f"{p}_lambda_min": (0, None) for p in ("dense", "banded")},
-            **{f"{p}_condition_number": (1, None) for p in ("dense", "banded")}},
-    nonfinite=_SOLVER_RESIDUALS,
+            **{f"{p}_condition_number": (1, None) for p in ("dense", "banded")},
+            # error norms, the gain bound and the break-even MVM cost are >= 0
+            **{k: (0, None) for k in _SOLVER_ERRORS},
+            **{f"{p}_work_{k}": (0, None) for p in ("dense", "banded")
+               for k, u in _SOLVER_WORK.items() if u == "1"}},
+    nonfinite=_SOLVER_RESIDUALS + _SOLVER_ERRORS,
     datasets={
         **{f"results/{p}/{d}": u for p in ("dense", "banded")
            for d, u in (("times", "s"), ("b", "1"), ("x_exact", "1"),
@@ -152,19 +169,27 @@ register_kind(FileKind(
 _CORR_SCORES = {f"{pre}{k}": u for pre, tu in (("", "S"), ("covariance_", "count"),
                                                  ("ideal_", "1"))
                 for k, u in (("roc_auc", "1"), ("accuracy", "1"), ("best_accuracy", "1"),
-                             ("threshold", tu))}
+                             ("threshold", tu), ("precision", "1"), ("recall", "1"),
+                             ("f1", "1"))}
 register_kind(FileKind(
-    "correlation", 1, "temporal correlation detection with PCM devices (Sebastian 2017)",
+    "correlation", 2, "temporal correlation detection with PCM devices (Sebastian 2017)",
     headline={"roc_auc": "1", "accuracy": "1", "best_accuracy": "1", "threshold": "S",
               "covariance_roc_auc": "1", "covariance_accuracy": "1", "ideal_roc_auc": "1",
               "ideal_accuracy": "1", "mean_g_correlated": "S", "mean_g_uncorrelated": "S",
               "n_set": "count", "energy_J": "J", "pulse_steps": "count", "wall_s": "s",
-              "process_steps_per_s": "Hz", "image_rows": "count", "image_width": "count"},
-    # ROC-AUCs and accuracies are fractions; Otsu's threshold (a conductance, reads are
-    # clipped at 0) is NaN when all scores are equal
+              "process_steps_per_s": "Hz", "image_rows": "count", "image_width": "count",
+              "precision": "1", "recall": "1", "f1": "1", "covariance_precision": "1",
+              "covariance_recall": "1", "covariance_f1": "1", "baseline_accuracy": "1",
+              "peak_roc_auc": "1", "peak_step": "count"},
+    # ROC-AUCs, accuracies, precision, recall, F1 are fractions; Otsu's threshold (a
+    # conductance, reads are clipped at 0) is NaN when all scores are equal, and then
+    # precision (nothing detected) and F1 are NaN too
     bounds={k: (0, 1) for k in ("roc_auc", "accuracy", "best_accuracy", "covariance_roc_auc",
-                                "covariance_accuracy", "ideal_roc_auc", "ideal_accuracy")},
-    nonfinite=("threshold",),
+                                "covariance_accuracy", "ideal_roc_auc", "ideal_accuracy",
+                                "precision", "recall", "f1", "covariance_precision",
+                                "covariance_recall", "covariance_f1", "baseline_accuracy",
+                                "peak_roc_auc")},
+    nonfinite=("threshold", "precision", "f1", "covariance_precision", "covariance_f1"),
     datasets={"results/snapshots/step": "count",
               **{f"results/snapshots/{k}": u for k, u in _CORR_SCORES.items()},
               "results/snapshots/mean_g_correlated": "S",
@@ -203,34 +228,79 @@ register_kind(FileKind(
     # the opt-in wire-resistance sweep; a resistance is "S^-1" in the vocabulary (ohm)
     optional_datasets={"results/wires/tile_size": "count", "results/wires/resistance": "S^-1",
                        "results/wires/eta": "1", "results/wires/equivalent_bits": "1"}))
+_CS_KEYS = tuple(f"{v}_{i}" for i in ("analog", "dac") for v in ("float", "fixed4", "pcm"))
 register_kind(FileKind(
-    "compressed_sensing", 1, "compressed sensing with AMP recovery on one PCM crossbar",
-    headline={"final_nmse_db_float": "1", "final_nmse_db_fixed4": "1",
-              "final_nmse_db_pcm": "1", "iterations_to_floor_float": "count",
-              "iterations_to_floor_fixed4": "count", "iterations_to_floor_pcm": "count",
-              "lam": "1", "measurements": "count", "blocks": "count",
+    "compressed_sensing", 2, "compressed sensing with AMP recovery on one PCM crossbar",
+    headline={**{f"{h}_{k}": u for k in _CS_KEYS
+                 for h, u in (("final_nmse_db", "1"), ("iterations_to_floor", "count"),
+                              ("rate_db_per_iteration", "1"), ("lam", "1"),
+                              ("lam_stable", "count"), ("stable", "count"))},
+              "rate_window_analog": "count", "rate_window_dac": "count",
+              "dac_bits": "count", "measurements": "count", "blocks": "count",
               "pcm_mvm_vectors": "count"},
-    # NMSE floors in dB: any sign, -inf for an exact recovery, +inf where AMP diverged
-    bounds={**{f"final_nmse_db_{v}": (None, None) for v in ("float", "fixed4", "pcm")},
-            "lam": (0, None)},
-    nonfinite=tuple(f"final_nmse_db_{v}" for v in ("float", "fixed4", "pcm")),
-    datasets={"results/iteration": "count", "results/image": "1", "results/matrix": "1",
-              "results/nmse_db_float": "1", "results/nmse_db_fixed4": "1",
-              "results/nmse_db_pcm": "1", "results/onsager_float": "1",
-              "results/onsager_fixed4": "1", "results/onsager_pcm": "1",
-              "results/reconstruction_float": "1", "results/reconstruction_fixed4": "1",
-              "results/reconstruction_pcm": "1"}))
+    # NMSE floors and rates in dB: any sign; -inf for an exact recovery, +inf or NaN where
+    # AMP diverged (rate NaN with fewer than 2 iterations above the floor)
+    bounds={**{f"{h}_{k}": (None, None) for k in _CS_KEYS
+               for h in ("final_nmse_db", "rate_db_per_iteration")},
+            **{f"lam_{k}": (0, None) for k in _CS_KEYS},
+            **{f"{h}_{k}": Range(0, 1, integer=True) for k in _CS_KEYS
+               for h in ("lam_stable", "stable")}},
+    nonfinite=tuple(f"{h}_{k}" for k in _CS_KEYS
+                    for h in ("final_nmse_db", "rate_db_per_iteration")),
+    datasets={"results/iteration": "count", "results/image": "1",
+              "results/held_out_image": "1", "results/matrix": "1", "results/lam_sweep": "1",
+              **{f"results/{d}_{k}": "1" for k in _CS_KEYS
+                 for d in ("nmse_db", "onsager", "reconstruction", "tuning_floor_db",
+                           "tuning_stable")}}))
 register_kind(FileKind(
     "snn_crossbar", 1, "MNIST by rates through a crossbar over a clustering network's devices",
     headline={"test_accuracy_rate": "1", "test_accuracy_spiking": "1", "wall_s": "s",
               "test_examples": "count", "spiking_test_examples": "count"},
-    # seconds between the end of training and the first read time (the devices' age)
-    optional={"read_time_offset": "s"},
-    bounds={"test_accuracy_rate": (0, 1), "test_accuracy_spiking": (0, 1)},
+    # seconds between the end of training and the first read time (the devices' age); the
+    # rate readout and the spiking network on the same images (the spiking test's first
+    # same_images; 0 and NaN where the source stores no predictions)
+    optional={"read_time_offset": "s", "same_images": "count", "test_accuracy_rate_same": "1",
+              "test_accuracy_spiking_same": "1", "agreement_same": "1"},
+    bounds={"test_accuracy_rate": (0, 1), "test_accuracy_spiking": (0, 1),
+            "test_accuracy_rate_same": (0, 1), "test_accuracy_spiking_same": (0, 1),
+            "agreement_same": (0, 1)},
+    nonfinite=("test_accuracy_rate_same", "test_accuracy_spiking_same", "agreement_same"),
     datasets={"results/time": "s", "results/accuracy_none": "1",
               "results/accuracy_global": "1"},
     # the readout with any other registered drift compensation
     dataset_patterns={"results/accuracy_{compensation}": "1"}))
+register_kind(FileKind(
+    "pattern_detection", 1, "all-PCM spatio-temporal pattern detection: a phase-change neuron "
+    "with PCM synapses and STDP against correlation c, and several with winner-take-all",
+    headline={"c": "1", "weight_auc": "1", "mean_weight_pattern": "1",
+              "mean_weight_noise": "1", "detected": "1", "latency_median": "s",
+              "false_alarms": "count", "false_alarm_rate": "Hz", "misattributed": "count",
+              "test_presentations": "count", "neuron_resets": "count", "lowest_c": "1",
+              "wall_s": "s", "wta_c": "1", "wta_patterns": "count",
+              "wta_patterns_learned": "count", "wta_detected": "1", "wta_misattributed": "count",
+              "wta_false_alarms": "count", "wta_false_alarm_rate": "Hz"},
+    # weights are signed (relative pulse amplitudes of differential pairs); NaN: no detected
+    # presentation (latency), no c that works, no gap or no winner-take-all run
+    bounds={**{k: (0, 1) for k in ("c", "weight_auc", "detected", "lowest_c", "wta_c",
+                                   "wta_detected")},
+            "mean_weight_pattern": (None, None), "mean_weight_noise": (None, None)},
+    nonfinite=("latency_median", "false_alarm_rate", "lowest_c", "wta_c", "wta_detected",
+               "wta_false_alarm_rate"),
+    datasets={"results/single/time": "s", "results/single/mean_weight_pattern": "1",
+              "results/single/mean_weight_noise": "1", "results/single/final_weight": "1",
+              "results/single/pattern_member": "1", "results/single/spike_time": "s",
+              "results/single/latency": "s", "results/sweep/c": "1", "results/sweep/works": "1",
+              "results/sweep/weight_auc": "1", "results/sweep/detected": "1",
+              "results/sweep/latency_median": "s", "results/sweep/false_alarm_rate": "Hz",
+              "results/sweep/false_alarms": "count", "results/sweep/misattributed": "count",
+              "results/sweep/mean_weight_pattern": "1", "results/sweep/mean_weight_noise": "1"},
+    optional_datasets={**{f"results/wta/{k}": u for k, u in (
+        ("time", "s"), ("mean_weight", "1"), ("final_weight", "1"), ("pattern_member", "1"),
+        ("assignment", "1"), ("weight_auc", "1"), ("spike_time", "s"),
+        ("spike_neuron", "1"), ("latency", "s"))},
+        # the opt-in sweep of the drive threshold: the c sweep at each
+        **{f"results/drive/{k}": "1" for k in ("threshold", "lowest_c", "works", "weight_auc",
+                                                 "detected")}}))
 register_kind(FileKind(
     "sweep_summary", 1,
     "a sweep of one workload over a grid of configs (neuropcm sweep): every point's axis values "
@@ -272,32 +342,73 @@ register_kind(FileKind(
               "results/counters/dac_conversions": "count", "results/counters/energy": "J",
               "results/counters/n_mvm": "count", "results/counters/images": "count",
               "results/counters/mvm_steps": "count", "results/counters/ops": "count",
-              **{f"results/throughput/{k}": u for k, u in THROUGHPUT.items()}}))
+              **{f"results/throughput/{k}": u for k, u in THROUGHPUT.items()}},
+    # the opt-in sweeps (neuropcm.workloads.learning._drift_sweeps); a resistance is "S^-1"
+    optional_datasets={"results/wires/resistance": "S^-1", "results/stuck/fraction": "1",
+                       "results/nu_spread/spread": "1", "results/nu_spread/nu_std_lrs": "1",
+                       "results/nu_spread/preset_spread": "1",
+                       **{f"results/one_layer/{k}": "1" for k in (
+                           "accuracy_t0", "accuracy_final", "software_accuracy",
+                           "quantised_accuracy")},
+                       "results/one_layer/bits": "count",
+                       **{f"results/{g}/accuracy_{w}": "1" for g in ("wires", "nu_spread")
+                          for w in ("t0", "final")},
+                       **{f"results/stuck/accuracy_{w}_{k}": "1" for w in ("t0", "final")
+                          for k in ("off", "on")},
+                       # GOPS/W under other energy assumptions, and the other ADC placement
+                       # (files from before them lack both)
+                       "results/energy/e_read": "J", "results/energy/adc_fom": "J",
+                       "results/energy/v_read": "V", "results/energy/t_read": "s",
+                       "results/energy/nonzero_reads": "count",
+                       "results/energy/ops_nonzero": "count",
+                       "results/energy/energy_ohmic_reads": "J",
+                       **{f"results/energy/ops_per_joule_{k}": "J^-1" for k in (
+                           "all", "nonzero", "ohmic_all", "ohmic_nonzero")},
+                       "results/other_adc/accuracy_t0": "1",
+                       "results/other_adc/accuracy_final": "1",
+                       "results/other_adc/ops_per_second": "Hz",
+                       "results/other_adc/ops_per_joule": "J^-1",
+                       "results/other_adc/ops_per_joule_nonzero": "J^-1",
+                       "results/other_adc/adc_conversions": "count",
+                       # Fig. 9: throughput against weight bits
+                       **{f"results/bits/{k}": u for k, u in (
+                           ("ops_per_second", "Hz"), ("ops_per_second_nonzero", "Hz"),
+                           ("ops_per_joule", "J^-1"), ("ops_per_joule_nonzero", "J^-1"),
+                           ("ops_per_joule_ohmic", "J^-1"), ("devices", "count"),
+                           ("adcs", "count"))}}))
+# version 2 (issue 20): the epoch is selected on a validation split (selected_*,
+# validation_*); best_test_accuracy (a maximum over epochs on the test set) is gone
 register_kind(FileKind(
-    "mlp_train", 1,
-    "an MLP trained on PCM crossbars, in-situ (Burr 2015) or mixed-precision (Nandakumar "
-    "2018), with float references",
-    headline={"test_accuracy": "1", "best_test_accuracy": "1", "train_accuracy": "1",
-              "float_test_accuracy": "1", "epochs": "count", "train_examples": "count",
+    "mlp_train", 2,
+    "an MLP trained on PCM crossbars, in-situ (Burr 2015), mixed-precision (Nandakumar "
+    "2018) or with 3T1C fast weights (Ambrogio 2018), with float references",
+    headline={"test_accuracy": "1", "selected_test_accuracy": "1", "selected_epoch": "count",
+              "validation_accuracy": "1", "train_accuracy": "1", "float_test_accuracy": "1",
+              "float_selected_test_accuracy": "1", "paper_test_accuracy": "1",
+              "epochs": "count", "train_examples": "count", "validation_examples": "count",
               "test_examples": "count", "epsilon": "1", "n_set": "count", "n_reset": "count",
               "energy_J": "J", "epoch_wall_s": "s", "wall_s": "s",
               "energy_per_example": "J", "ops_per_joule": "J^-1"},
     optional={"quantised_test_accuracy": "1"},
     # epsilon: the weight change of one SET pulse; the throughput model gives NaN for a
-    # zero energy
-    bounds={**{k: (0, 1) for k in ("test_accuracy", "best_test_accuracy", "train_accuracy",
-                                   "float_test_accuracy", "quantised_test_accuracy")},
+    # zero energy; no validation split: validation_accuracy NaN
+    bounds={**{k: (0, 1) for k in ("test_accuracy", "selected_test_accuracy",
+                                   "validation_accuracy", "train_accuracy",
+                                   "float_test_accuracy", "float_selected_test_accuracy",
+                                   "paper_test_accuracy", "quantised_test_accuracy")},
             "epsilon": (0, None)},
-    nonfinite=("ops_per_joule",),
+    nonfinite=("ops_per_joule", "validation_accuracy"),
     datasets={**{f"results/{k}": u for k, u in (
         ("epoch", "count"), ("train_accuracy", "1"), ("test_accuracy", "1"),
-        ("float_train_accuracy", "1"), ("float_test_accuracy", "1"), ("epoch_wall_s", "s"),
-        ("refreshed_pairs", "count"), ("n_set", "count"), ("n_reset", "count"),
-        ("n_read", "count"), ("energy", "J"), ("n_refresh", "count"), ("n_mvm", "count"),
-        ("adc_conversions", "count"), ("test_predictions", "1"), ("weights/layer0", "1"),
-        ("weights/layer1", "1"), ("float_weights/layer0", "1"),
-        ("float_weights/layer1", "1"))},
-        **{f"results/throughput/{k}": u for k, u in THROUGHPUT.items()}}))
+        ("validation_accuracy", "1"), ("float_train_accuracy", "1"),
+        ("float_test_accuracy", "1"), ("float_validation_accuracy", "1"), ("epoch_wall_s", "s"),
+        ("refreshed_pairs", "count"), ("transferred_weights", "count"), ("n_set", "count"),
+        ("n_reset", "count"), ("n_read", "count"), ("energy", "J"), ("n_refresh", "count"),
+        ("n_mvm", "count"), ("adc_conversions", "count"), ("test_predictions", "1"))},
+        **{f"results/throughput/{k}": u for k, u in THROUGHPUT.items()}},
+    optional_datasets={f"results/quantised_{k}_accuracy": "1"
+                       for k in ("train", "test", "validation")},
+    dataset_patterns={"results/weights/layer{l}": "1", "results/float_weights/layer{l}": "1"}))
 # version 2: one file -- settings with their sha256, the crossbars under /crossbars/layer<l>
 # (neuropcm.io.crossbar.write_crossbar), no separate crossbar files
 register_kind(FileKind(

@@ -27,12 +27,20 @@ alone, without programming).
   shift-and-add) and the clock tree are not counted.
 
 ``GOPS = ops / time / 1e9`` and ``GOPS/W = ops / energy / 1e9`` (operations per joule).
+
+Reads of zero inputs count as operations above (as the crossbar counters count them);
+:func:`energy_variants` gives the figures counting only reads of non-zero inputs, for a
+range of energies per read and ADC energies, and for ohmic reads ``V^2 G t`` (the
+constant ``e_read`` = 0.1 pJ is an LRS of 25 uS at 0.2 V for 100 ns: every read counted
+as an LRS read). :func:`area` is an assumed area model (cell and ADC areas) for TOPS/mm^2.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from ...config import Config, option
 from ...io.kinds import THROUGHPUT as THROUGHPUT_UNITS
@@ -147,3 +155,84 @@ def describe(result: dict) -> str:
             f"{result['ops_per_joule'] / 1e9:.3g} GOPS/W "
             f"({result['energy_per_image'] * 1e9:.3g} nJ per image; bit-level ops, "
             f"assumptions in neuropcm.workloads.learning._throughput)")
+
+
+def energy_variants(counts: dict, *, adc_bits: int, nonzero_reads: float, x2g: float,
+                    e_reads, adc_foms, v_read: float, t_read: float,
+                    dac_energy: float = 0.0) -> dict:
+    """GOPS/W of one inference pass under other energy assumptions than the devices'
+    ``e_read`` (the reads dominate the energy, so the constant decides the figure).
+
+    ``E = E_reads + adc_conversions * fom * 2**adc_bits + dac_conversions * dac_energy``
+    with, for each swept ``e_read`` and ``fom``, ``E_reads = n * e_read`` (``n`` all
+    reads, or only those of non-zero inputs), and ohmic reads ``E_reads = V_read^2 t_read
+    sum x^2 G`` (``x2g``: each read cell dissipates ``(x V_read)^2 G`` for ``t_read``).
+    Operations: ``2 n_read`` (``"all"``, every device read counted, as :func:`throughput`)
+    or ``2 nonzero_reads`` (``"nonzero"``: a device on a word line at 0 V does nothing).
+
+    Returns
+    -------
+    dict
+        ``ops_nonzero`` (count); ``ops_per_joule_all``, ``ops_per_joule_nonzero`` (J^-1,
+        shape ``(len(e_reads), len(adc_foms))``: constant energy per read, reads counted
+        in the energy as in the operations); ``energy_ohmic_reads`` (J) and
+        ``ops_per_joule_ohmic_all``, ``ops_per_joule_ohmic_nonzero`` (J^-1, per ``fom``).
+    """
+    e_reads = np.asarray(e_reads, float)[:, None]
+    foms = np.asarray(adc_foms, float)[None, :]
+    e_adc = counts["adc_conversions"] * foms * 2.0 ** adc_bits
+    e_dac = counts.get("dac_conversions", 0) * dac_energy
+    n_all, n_nz = float(counts["n_read"]), float(nonzero_reads)
+    e_ohm = v_read ** 2 * t_read * float(x2g)
+    return {"ops_nonzero": 2.0 * n_nz,
+            "ops_per_joule_all": 2.0 * n_all / (n_all * e_reads + e_adc + e_dac),
+            "ops_per_joule_nonzero": 2.0 * n_nz / (n_nz * e_reads + e_adc + e_dac),
+            "energy_ohmic_reads": e_ohm,
+            "ops_per_joule_ohmic_all": (2.0 * n_all / (e_ohm + e_adc + e_dac))[0],
+            "ops_per_joule_ohmic_nonzero": (2.0 * n_nz / (e_ohm + e_adc + e_dac))[0]}
+
+
+#: Units of the values :func:`energy_variants` returns.
+ENERGY_UNITS = {"ops_nonzero": "count", "ops_per_joule_all": "J^-1",
+                "ops_per_joule_nonzero": "J^-1", "energy_ohmic_reads": "J",
+                "ops_per_joule_ohmic_all": "J^-1", "ops_per_joule_ohmic_nonzero": "J^-1"}
+
+
+#: Area model of :func:`area` (assumed, no source in the project: an embedded 1T1R PCM
+#: cell of 0.1 um^2 and a 6-bit SAR ADC with its sense amplifier of 3,000 um^2; seed 2
+#: gives no areas, only its 0.03 TOPS/mm^2 at 4 bits and that the periphery dominates).
+CELL_AREA_UM2 = 0.1
+ADC_AREA_UM2 = 3000.0
+
+
+def area(devices: int, adcs: int) -> float:
+    """Silicon area (mm^2) of ``devices`` PCM cells and ``adcs`` ADCs under the assumed
+    :data:`CELL_AREA_UM2` and :data:`ADC_AREA_UM2` (the digital logic is not counted)."""
+    return (devices * CELL_AREA_UM2 + adcs * ADC_AREA_UM2) * 1e-6
+
+
+def summary_row(counts: dict, *, images: int, adc_bits: int, arrays: int,
+                model: ThroughputModel, e_read: float, v_read: float, t_read: float) -> dict:
+    """The Fig. 9 figures of one mapped network from its counters of one pass
+    (:func:`throughput` and :func:`energy_variants` at the model's ADC energy and the
+    devices' ``e_read``): ``ops_per_second``, ``ops_per_second_nonzero`` (Hz),
+    ``ops_per_joule``, ``ops_per_joule_nonzero``, ``ops_per_joule_ohmic`` (J^-1, ohmic
+    reads, non-zero inputs), ``devices`` and ``adcs`` (count) for :func:`area`.
+    ``counts`` holds ``nonzero_reads``, ``x2g`` and ``devices`` besides the totals."""
+    tp = throughput(counts, images=images, adc_bits=adc_bits, arrays=arrays, model=model)
+    ev = energy_variants(counts, adc_bits=adc_bits, nonzero_reads=counts["nonzero_reads"],
+                         x2g=counts["x2g"], e_reads=[e_read], adc_foms=[model.adc_fom],
+                         v_read=v_read, t_read=t_read, dac_energy=model.dac_energy)
+    nz = ev["ops_nonzero"] / tp["ops"] if tp["ops"] else math.nan
+    return {"ops_per_second": tp["ops_per_second"],
+            "ops_per_second_nonzero": nz * tp["ops_per_second"],
+            "ops_per_joule": tp["ops_per_joule"],
+            "ops_per_joule_nonzero": float(ev["ops_per_joule_nonzero"][0, 0]),
+            "ops_per_joule_ohmic": float(ev["ops_per_joule_ohmic_nonzero"][0]),
+            "devices": int(counts["devices"]), "adcs": int(model.adcs or arrays)}
+
+
+#: Units of :func:`summary_row`'s values.
+ROW_UNITS = {"ops_per_second": "Hz", "ops_per_second_nonzero": "Hz", "ops_per_joule": "J^-1",
+             "ops_per_joule_nonzero": "J^-1", "ops_per_joule_ohmic": "J^-1",
+             "devices": "count", "adcs": "count"}

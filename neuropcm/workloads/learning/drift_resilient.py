@@ -11,8 +11,13 @@ Monte Carlo over device instances (instance ``j`` from ``int_seed(seed, "devices
   ``t0`` to ``t_max t0`` (log-spaced ``time_points``; time ``T t0`` is a device age of
   ``(T - 1) t0``, so the drift factor is ``T^-nu``), without compensation (dummy lines
   only) and with K;
-* **weight bits** (Fig. 7) and **ADC bits** (Fig. 4): accuracy at t0 and at ``t_max t0``
-  (K compensated) for each value, ``sweep_instances`` instances;
+* **weight bits** (Fig. 7) and **ADC bits** (Fig. 4b): accuracy at t0 and at ``t_max t0``
+  (K compensated) for each value, ``sweep_instances`` instances; per weight bits also
+  the throughput model's GOPS, GOPS/W and TOPS/mm^2 (Fig. 9; ``results/bits/ops_*``,
+  the assumed area model of :func:`~neuropcm.workloads.learning._throughput.area`);
+* **the other ADC placement**: the network with ``adc_mode`` "line" (the paper's TIA ->
+  ADC -> DSP) when the run's is "neuron" and vice versa, accuracy and throughput
+  (``results/other_adc``);
 * **analog baseline** (Fig. 6): ``levels`` conductance levels per device (``offset``
   mapping, ``joshi2020``: state-dependent drift) and the same with one drift exponent
   for every state ("ideal drift", Fig. 6a), over the same times.
@@ -23,9 +28,21 @@ reports 97.1 %, 96.8 % and 97.4 % (Table I). K corrects the mean LRS drift only:
 device-to-device spread of the drift exponent (``binary`` preset: 8 % of the mean, an
 assumption) spreads the weights by ``sigma_nu ln T`` (3 % at 1e6 t0), which K cannot undo;
 ``device_overrides = {nu_d = 0.0, nu_c = 0.0}`` removes that spread, larger values show
-what it costs. ``/results/counters`` holds the summed crossbar counters of one pass of the
-test set at t0 (instance 0), from which the throughput model
-(:mod:`~neuropcm.workloads.learning._throughput`) gives GOPS and GOPS/W.
+what it costs; ``nu_spread_sweep`` sweeps it. ``/results/counters`` holds the summed
+crossbar counters of one pass of the test set at t0 (instance 0), from which the
+throughput model (:mod:`~neuropcm.workloads.learning._throughput`) gives GOPS and GOPS/W;
+``/results/energy`` gives GOPS/W for each energy per read of ``e_read_sweep`` and ADC
+energy of ``adc_fom_sweep`` (the devices' 0.1 pJ per read is assumed and decides the
+figure), counting every device read as two operations or only reads of non-zero inputs
+(a word line at 0 V does no multiply; ~19 % of the reads on MNIST), and for ohmic reads
+``(x V_read)^2 G t`` at the programmed conductances over one clock cycle.
+
+Options of the mapping: ``grid`` (``"zero"``, the crossbar's grid holding 0, one-signed
+at 1-2 bits and 2-4 analog levels; ``"midrise"``, both signs, one more dummy line; see
+:func:`~neuropcm.workloads.learning._drift_network.quantise`) and ``lrs_target`` (the LRS
+below g_max, so its programming spread is not truncated at g_max). Opt-in sweeps
+(:mod:`~neuropcm.workloads.learning._drift_sweeps`): wire resistance, stuck devices, the
+drift-exponent spread, and the one-layer network's ADC bits (Fig. 4a).
 """
 
 from __future__ import annotations
@@ -41,10 +58,15 @@ from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed
 from .. import SEED_MAX, MemoryNeed, Workload, crossbar_bytes, refuse_resume
-from ...plotting import save_figure
-from ._throughput import UNITS as THROUGHPUT_UNITS
+from . import _drift_sweeps as sw
+from ._drift_efficiency import write_efficiency
+from ._drift_report import figure, summary
 from ._mlp import check_mnist_dir
-from ._throughput import ThroughputModel, describe, throughput
+from ._throughput import UNITS as THROUGHPUT_UNITS
+from ._throughput import (
+    ThroughputModel,
+    throughput,
+)
 
 #: Compensations of every time curve: "none" = dummy lines only, "lrs" = with K.
 COMPENSATIONS = ("none", "lrs")
@@ -101,6 +123,43 @@ class DriftResilientConfig(Config):
                                 choices=programmed_presets)
     device_overrides: dict | None = option(None, "device parameter overrides (SI) of the "
                                            "digital preset, e.g. {'nu_std_max': 0.0}")
+    wire_sweep: tuple[float, ...] = option([], "wire resistances per cell segment (rows and "
+                                           "columns) of the IR-drop sweep (strictly "
+                                           "increasing; empty: no sweep). Assumed range, as "
+                                           "mvm-precision's: ~1-10 ohm per cell segment in "
+                                           "published 1T1R arrays, not sourced", unit="ohm",
+                                           lo=0.0, hi=sw.WIRE_R_MAX)
+    stuck_sweep: tuple[float, ...] = option([], "fractions of devices stuck at g_min, and "
+                                            "separately at g_max, of the fault sweep "
+                                            "(strictly increasing; empty: no sweep)", lo=0.0,
+                                            hi=sw.STUCK_MAX)
+    one_layer_adc_sweep: tuple[int, ...] = option([], "ADC bits of the one-layer network's "
+                                                  "sweep (Fig. 4a; empty: not run)", lo=1,
+                                                  hi=16)
+    nu_spread_sweep: tuple[float, ...] = option([], "drift-exponent spreads (std / mean; the "
+                                                "binary preset assumes 0.08) of the spread "
+                                                "sweep (strictly increasing; empty: no sweep)",
+                                                lo=0.0, hi=sw.SPREAD_MAX)
+    grid: str = option("zero", "quantisation grid of the weights: 'zero' holds 0 (the "
+                       "crossbar's; one-signed weights at 1-2 bits and 2-4 analog levels), "
+                       "'midrise' puts each weight at the centre of one of 2^bits cells over "
+                       "[W_min, W_max] (both signs at 1 bit; one more dummy line)",
+                       choices=("zero", "midrise"))
+    lrs_target: float = option(1.0, "LRS programming target of the digital weights as a "
+                               "fraction of g_max (1: at g_max, where programming saturates, "
+                               "so the binary preset's LRS is min(N(g_max, (0.05 g_max)^2), "
+                               "g_max) and half its devices sit at g_max; 1/(1 + 4 * 0.05) = "
+                               "0.833 keeps 4 sigma of the spread below it)", lo=0.1, hi=1.0)
+    e_read_sweep: tuple[float, ...] = option([1e-14, 3e-14, 1e-13, 3e-13, 1e-12],
+                                             "energies per device read for the GOPS/W "
+                                             "table (the presets' e_read 0.1 pJ is assumed)",
+                                             unit="J", lo=0.0, lo_open=True, hi=1e-9)
+    adc_fom_sweep: tuple[float, ...] = option([5e-15, 5e-14, 5e-13], "ADC energies per "
+                                              "conversion step for the GOPS/W table",
+                                              unit="J", lo=0.0, hi=1e-9)
+    v_read: float = option(0.2, "read voltage of a word line at input 1 for the ohmic read "
+                           "energy V^2 G t over one clock cycle (assumed, the e_read "
+                           "presets' 0.2 V)", unit="V", lo=0.0, lo_open=True, hi=5.0)
     throughput: ThroughputModel = option(ThroughputModel, "assumptions of the throughput "
                                          "and energy model (clock, ADCs, ADC energy)")
     seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
@@ -109,7 +168,8 @@ class DriftResilientConfig(Config):
         if self.batch > self.train:
             raise ParameterError(f"{self.where('batch')} = {self.batch} is more than the "
                                  f"{self.train} training examples; give batch <= train")
-        for name in ("bits_sweep", "adc_sweep", "levels_sweep"):
+        for name in ("bits_sweep", "adc_sweep", "levels_sweep", "e_read_sweep",
+                     "adc_fom_sweep"):
             v = getattr(self, name)
             if not v or list(v) != sorted(set(v)):
                 raise ParameterError(f"{name} = {list(v)} must be a non-empty, strictly "
@@ -122,13 +182,25 @@ class DriftResilientConfig(Config):
             except ParameterError as e:
                 raise ParameterError(f"device_overrides = {self.device_overrides!r}: {e}") \
                     from None
+        sw.check(self)
+        if self.nu_spread_sweep:
+            sw.spread_overrides(self.preset, 0.0, self.device_overrides)
         check_mnist_dir(self.mnist_dir)
+
+    def to_dict(self) -> dict:
+        """As :meth:`Config.to_dict`, without the empty opt-in sweeps (files without them
+        stay those of before they existed)."""
+        d = super().to_dict()
+        for name in sw.FIELDS:
+            if not getattr(self, name):
+                del d[name]
+        return d
 
     def _passes(self) -> int:
         """Passes of the test set through a mapped network (the run's progress steps)."""
         S, T = self.sweep_instances, self.time_points
         return (self.instances * T + S * 2 * (len(self.bits_sweep) + len(self.adc_sweep))
-                + S * len(ANALOG) * len(self.levels_sweep) * T)
+                + S * len(ANALOG) * len(self.levels_sweep) * T + 2 * S + 2 * sw.points(self))
 
     def memory_needs(self) -> list:
         """The images as float columns, two mapped networks at once (bit-sliced: one device
@@ -149,14 +221,18 @@ class DriftResilientConfig(Config):
         """The size of the run and a rough time (s): float training (~1.5 ns per
         multiply-add, three per weight and example), then per network mapped ~0.5 us per
         device and per pass of the test set ~0.8 ns per weight and image (measured at
-        hidden = 20 and 120; the defaults take about 6 minutes)."""
+        hidden = 20 and 120; the defaults take about 6 minutes). A pass with wire
+        resistance solves every bit plane's nodal network: ~0.1 s per hidden unit and
+        bit (measured at hidden = 20, 4 bits, on a shared 2-core machine)."""
         h = self.hidden
         weights = h * 785 + 10 * 6 * (h + 1)
-        nets = (self.instances + self.sweep_instances * (len(self.bits_sweep)
-                + len(self.adc_sweep) + len(ANALOG) * len(self.levels_sweep)))
+        nets = (self.instances + sw.points(self) + self.sweep_instances * (1 + 
+            len(self.bits_sweep) + len(self.adc_sweep) + len(ANALOG) * len(self.levels_sweep)))
         seconds = (2.0 + 3 * 1.5e-9 * self.epochs * self.train * weights
                    + nets * weights * (self.weight_bits + 1) * 5e-7
-                   + self._passes() * self.test * weights * 8e-10)
+                   + self._passes() * self.test * weights * 8e-10
+                   + 2 * self.sweep_instances * len(self.wire_sweep) * 0.1 * h
+                   * self.weight_bits)
         return (f"784-{h}-10 MLP, {self.epochs} epochs of {self.train}, {nets} mapped "
                 f"networks, {self._passes()} passes of {self.test} test images", seconds)
 
@@ -197,9 +273,7 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
     ages = (T - 1.0) * t0
     X1 = with_ones(Xte)
     S = c.sweep_instances
-    steps = (c.instances * len(T) + S * 2 * (len(c.bits_sweep) + len(c.adc_sweep))
-             + S * len(ANALOG) * len(c.levels_sweep) * len(T))
-    bar = tqdm(total=steps, desc="drift-resilient", unit="pass", disable=not progress)
+    bar = tqdm(total=c._passes(), desc="drift-resilient", unit="pass", disable=not progress)
 
     bar.set_postfix_str("float training")
     W = train_float(Xtr, ytr, (Xtr.shape[0], c.hidden, 10), seed=c.seed, epochs=c.epochs,
@@ -207,18 +281,41 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
     software = float((predict(float_ops(W)[0], Xte) == yte).mean())
 
     def q(levels):
-        return dn.quantise(W[0], levels)[0], dn.quantise(W[1], levels)[0]
+        return dn.quantise(W[0], levels, c.grid)[0], dn.quantise(W[1], levels, c.grid)[0]
 
     def acc(p):
         return float((p == yte).mean())
 
-    def net(levels, j, adc_bits, weights="digital", preset=c.preset, overrides=c.device_overrides):
-        return dn.MappedMLP(*q(levels), weights=weights, levels=levels, adc_bits=adc_bits,
-                            calibration=Xcal, preset=preset, adc_mode=c.adc_mode,
-                            seed=int_seed(c.seed, "devices", j), device_overrides=overrides)
+    g_lrs = None if c.lrs_target == 1.0 else c.lrs_target * get_preset(
+        c.preset, **(c.device_overrides or {})).g_max
 
-    def ends(n):  # accuracy at t0 and at t_max t0, K compensated
-        a0 = acc(n.predict(X1)["lrs"])
+    def net(levels, j, adc_bits, weights="digital", preset=c.preset, overrides=c.device_overrides,
+            options=None, adc_mode=c.adc_mode):
+        if weights == "digital" and g_lrs is not None:
+            options = {"g_target": g_lrs, **(options or {})}
+        return dn.MappedMLP(*q(levels), weights=weights, levels=levels, adc_bits=adc_bits,
+                            calibration=Xcal, preset=preset, adc_mode=adc_mode,
+                            seed=int_seed(c.seed, "devices", j), device_overrides=overrides,
+                            crossbar_options=options, grid=c.grid)
+
+    def counted(n):  # one pass at t0 and the counters it accrued
+        before = n.totals()
+        n.count_inputs = True
+        p = n.predict(X1)
+        n.count_inputs = False
+        after = n.totals()
+        return p, {**{key: after[key] - before[key] for key in after},
+                   "nonzero_reads": n.nonzero_reads, "x2g": n.x2g,
+                   "devices": sum(int(np.prod(a.shape)) for xb in n.crossbars
+                                  for a in xb.arrays.values())}
+
+    def ends(n, counts=None):  # accuracy at t0 and at t_max t0, K compensated
+        if counts is None:
+            a0 = acc(n.predict(X1)["lrs"])
+        else:  # the t0 pass's counters appended to counts
+            p, cnt = counted(n)
+            counts.append(cnt)
+            a0 = acc(p["lrs"])
         bar.update()
         a1 = acc(n.advance_to(ages[-1]).predict(X1)["lrs"])
         bar.update()
@@ -231,19 +328,18 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
     for j in range(c.instances):
         n = net(2 ** c.weight_bits, j, c.adc_bits)
         for k, age in enumerate(ages):
-            before = n.totals() if (j == 0 and k == 0) else None
             tp = time.perf_counter()
-            p = n.advance_to(age).predict(X1)
+            if j == 0 and k == 0:
+                p, counters = counted(n.advance_to(age))
+            else:
+                p = n.advance_to(age).predict(X1)
             pass_s.append(time.perf_counter() - tp)
-            if before is not None:
-                after = n.totals()
-                counters = {key: after[key] - before[key] for key in after}
             for name in COMPENSATIONS:
                 drift[name][k, j] = acc(p[name])
             bar.update()
 
     # weight bits (Fig. 7) and ADC bits (Fig. 4)
-    sweeps = {}
+    sweeps, bits_counts = {}, []  # counters of instance 0 per weight bits (Fig. 9)
     for name, values in (("bits", c.bits_sweep), ("adc", c.adc_sweep)):
         a = np.empty((2, len(values), S))
         for i, v in enumerate(values):
@@ -251,7 +347,7 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
             for j in range(S):
                 n = net(2 ** v, j, c.adc_bits) if name == "bits" else \
                     net(2 ** c.weight_bits, j, v)
-                a[:, i, j] = ends(n)
+                a[:, i, j] = ends(n, bits_counts if name == "bits" and j == 0 else None)
         sweeps[name] = a
     quantised = np.array([acc(dn.predict_float(*q(2 ** b), Xte)) for b in c.bits_sweep])
 
@@ -270,6 +366,27 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
                         analog[v, name][i, k, j] = acc(p[name])
                     bar.update()
     analog_q = np.array([acc(dn.predict_float(*q(L), Xte)) for L in c.levels_sweep])
+
+    # the other ADC placement (the paper's TIA -> ADC per line beside one ADC per neuron)
+    other = "line" if c.adc_mode == "neuron" else "neuron"
+    bar.set_postfix_str(f"{other} ADCs")
+    other_acc, other_counters = np.empty((2, S)), None
+    for j in range(S):
+        n = net(2 ** c.weight_bits, j, c.adc_bits, adc_mode=other)
+        if j == 0:
+            p, other_counters = counted(n)
+        else:
+            p = n.predict(X1)
+        other_acc[0, j] = acc(p["lrs"])
+        bar.update()
+        other_acc[1, j] = acc(n.advance_to(ages[-1]).predict(X1)["lrs"])
+        bar.update()
+
+    # the opt-in sweeps: wire resistance, stuck devices, drift-exponent spread
+    extra = sw.run(c, lambda j, overrides=c.device_overrides, options=None: net(
+        2 ** c.weight_bits, j, c.adc_bits, overrides=overrides, options=options), ends, bar)
+    if c.one_layer_adc_sweep:
+        extra.update(sw.one_layer(c, (Xtr, ytr, Xcal, Xte, yte), ends, bar))
     bar.close()
 
     from ...io import atomic_h5, write_config, write_dataset
@@ -297,6 +414,7 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
         write_dataset(g, "quantised_accuracy", analog_q, "1")
         for (v, name), a in analog.items():
             write_dataset(g, f"accuracy_{v}_{name}", a, "1", dims="levels, time, instances")
+        sw.write(r, extra)
         g = r.create_group("counters")
         ops = 2 * sum(w.size for w in W) * Xte.shape[1]
         for key, val, unit in (("n_read", counters["n_read"], "count"),
@@ -314,6 +432,8 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
         g = r.create_group("throughput")
         for key, val in tp.items():
             write_dataset(g, key, val, THROUGHPUT_UNITS[key])
+        write_efficiency(r, c, counters, other_counters, other_acc, bits_counts,
+                         images=int(Xte.shape[1]))
         r.attrs["ops_per_second"] = tp["ops_per_second"]
         r.attrs["ops_per_joule"] = tp["ops_per_joule"]
         d = drift["lrs"]
@@ -333,94 +453,6 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
         r.attrs["pass_s"] = float(np.median(pass_s))
         r.attrs["wall_s"] = time.perf_counter() - wall
     return out
-
-
-# ----------------------------------------------------------------------------- reading
-def _load(path) -> dict:
-    from ...io import open_h5, read_config
-
-    with open_h5(path, kind=WORKLOAD.kind) as f:
-        r = f["results"]
-        d = {"config": read_config(f), "attrs": dict(r.attrs),
-             "time": r["time_over_t0"][()]}
-        for grp in ("drift", "bits", "adc", "analog", "counters", "throughput"):
-            d[grp] = {k: r[grp][k][()] for k in r[grp]}
-    return d
-
-
-def summary(path) -> str:
-    """Headline lines for the CLI, read from the file."""
-    d = _load(path)
-    a, cfg = d["attrs"], d["config"]
-    sat, conv = d["counters"]["adc_saturated"], d["counters"]["adc_conversions"]
-    name = cfg["dataset"] if cfg.get("mnist_dir") is None else f"IDX files in {cfg['mnist_dir']}"
-    return "\n".join([
-        f"784-{cfg['hidden']}-10 sigmoid MLP on {name}, {a['weight_bits']}-bit weights on "
-        f"{cfg['preset']} devices, {a['adc_bits']}-bit ADC ({cfg['adc_mode']}), "
-        f"{a['instances']} instances x {a['test_examples']} test images",
-        f"software_accuracy {100 * a['software_accuracy']:.2f} % (paper 97.4 %), quantised "
-        f"float {100 * a['quantised_accuracy']:.2f} %",
-        f"accuracy_t0 {100 * a['accuracy_t0']:.2f} +- {100 * a['accuracy_t0_std']:.2f} % "
-        f"(paper 97.1 %)",
-        f"accuracy_final (t = {cfg['t_max']:g} t0, K compensated) "
-        f"{100 * a['accuracy_final']:.2f} +- {100 * a['accuracy_final_std']:.2f} % "
-        f"(paper 96.8 %); dummy lines only {100 * a['accuracy_final_none']:.2f} %",
-        f"one pass of the test set through the mapped network: {a['pass_s']:.2f} s "
-        f"(run {a['wall_s']:.0f} s); " + describe(d["throughput"]) + " (paper: 40 GOPS, "
-        "20,000 GOPS/W)",
-        "ADC conversions at full scale: "
-        f"{100 * sat / max(conv, 1):.1f} %" + (" (mostly hidden |a| > 2 ln 11, where the unary "
-                                                "code is saturated anyway)"
-                                                if cfg["adc_mode"] == "neuron" else "")])
-
-
-def figure(path, png) -> Path:
-    """Figs. 8, 4, 7 and 6 of seed 2 from the file alone: accuracy against time with and
-    without K, against ADC bits, against weight bits, and of the analog baseline."""
-    from ...plotting import colours, new_figure
-
-    d = _load(path)
-    a, T = d["attrs"], d["time"]
-    fig, ax = new_figure(2, 3, (16, 9))
-    ax = ax.ravel()
-    for name, label in (("none", "dummy lines only"), ("lrs", "dummy lines + K (LRS column)")):
-        acc = 100 * d["drift"][f"accuracy_{name}"]
-        ax[0].errorbar(T, acc.mean(1), yerr=acc.std(1, ddof=1), fmt="o-", capsize=3,
-                       label=label)
-    for v, ls in (("software_accuracy", "--"), ("quantised_accuracy", ":")):
-        ax[0].axhline(100 * a[v], color="k", ls=ls, lw=1, label=v.replace("_", " "))
-    ax[0].set(xscale="log", xlabel="time / t0", ylabel="test accuracy (%)",
-              title=f"Fig. 8: {a['weight_bits']}-bit weights (mean ± std, "
-                    f"{a['instances']} instances)")
-    for i, (grp, title, xl) in enumerate((("adc", "Fig. 4: ADC resolution", "ADC bits"),
-                                          ("bits", "Fig. 7: weight resolution",
-                                           "bits per weight"))):
-        g = d[grp]
-        for key, lab in (("accuracy_t0", "t0"), ("accuracy_final", "t_max, with K")):
-            acc = 100 * g[key]
-            ax[1 + i].errorbar(g["bits"], acc.mean(1), yerr=acc.std(1), fmt="o-", capsize=3,
-                               label=lab)
-        if grp == "bits":
-            ax[2].plot(g["bits"], 100 * g["quantised_accuracy"], "k:", label="quantised float")
-        ax[1 + i].set(xlabel=xl, ylabel="test accuracy (%)", title=title)
-    g = d["analog"]
-    cols = colours(len(g["levels"]), 0, 0.9)
-    for k, (v, title) in enumerate((("ideal", "Fig. 6a: analog, same drift for all states"),
-                                    ("state", "Fig. 6b: analog, state-dependent drift"))):
-        for L, acc, col in zip(g["levels"], 100 * g[f"accuracy_{v}_lrs"], cols):
-            ax[3 + k].plot(T, acc.mean(1), "o-", color=col, ms=3, label=f"{L} levels")
-        ax[3 + k].set(xscale="log", xlabel="time / t0", ylabel="test accuracy (%)",
-                      title=title + " (with K)")
-    dr = 100 * d["drift"]["accuracy_lrs"].mean(1)
-    ax[5].plot(T, dr, "ko-", label=f"digital {a['weight_bits']}-bit, with K")
-    for L, acc, col in zip(g["levels"], 100 * g["accuracy_state_lrs"], cols):
-        ax[5].plot(T, acc.mean(1), "--", color=col, label=f"analog {L} levels, with K")
-    ax[5].set(xscale="log", xlabel="time / t0", ylabel="test accuracy (%)",
-              title="digital against analog weights")
-    for x in ax:
-        x.legend(fontsize=7)
-        x.grid(alpha=0.3)
-    return save_figure(fig, png, dpi=110)
 
 
 WORKLOAD = Workload(
