@@ -10,11 +10,11 @@ its output (:class:`LockedRun`), so two runs never write one file at once.
 The families, each a sub-package holding its workloads and their private helpers (``_*.py``)
 side by side:
 
-* :mod:`~neuropcm.workloads.characterisation`: ``device-characterisation``;
+* :mod:`~neuropcm.workloads.characterisation`: ``device-characterisation``, ``device-fit``;
 * :mod:`~neuropcm.workloads.computational_memory`: ``mvm-precision``,
   ``compressed-sensing``, ``correlation``, ``solver``;
 * :mod:`~neuropcm.workloads.learning`: ``mlp-train``, ``drift-resilient``;
-* :mod:`~neuropcm.workloads.spiking`: ``mnist-clustering``, ``snn-crossbar``.
+* :mod:`~neuropcm.workloads.spiking`: ``mnist-clustering``, ``snn-crossbar``, ``pattern-detection``.
 
 Helpers shared by families (the resumable-run checkpoint) sit here as ``_*.py``.
 
