@@ -41,13 +41,14 @@ def main():
     from neuropcm.workloads.learning._mlp_training import epoch_order, train_epoch
     from neuropcm.workloads.learning.mlp_train import MlpTrainConfig, build, load_data
 
-    c = MlpTrainConfig(mode=a.mode, train=a.train, test=1, hidden=a.hidden, seed=a.seed)
-    X, y, _, _ = load_data(c)
-    nets = build(c, (X.shape[0], c.hidden, 10))
+    c = MlpTrainConfig(mode=a.mode, train=a.train, test=1, validation=0, hidden=a.hidden,
+                       seed=a.seed)
+    X, y = load_data(c)[:2]
+    nets = build(c, c.sizes)
     order = epoch_order(c.seed, 0, X.shape[1])
     kw = dict(lr=c.resolved("lr"), batch=c.batch, activation=c.activation)
     # warm-up (numba compilation, caches) on a few examples of throw-away networks
-    warm = build(c, (X.shape[0], c.hidden, 10))
+    warm = build(c, c.sizes)
     train_epoch(warm["pcm"], X, y, order[:50], refresh_every=25, **kw)
     train_epoch(warm["float"], X, y, order[:50], **kw)
 

@@ -38,7 +38,7 @@ def _reference(cfg: MlpTrainConfig, W0, eps, xb_seeds):
     trunc(chi/eps), chi -= n eps``; stochastic: the crossbar's coincidence counts from its
     stream ``(xb_seed, "crossbar", "updates")``. ``W += n eps``. Returns weights and the
     predictions on the test set."""
-    X, y, Xt, yt = load_data(cfg)
+    X, y, Xt = load_data(cfg)[:3]
     W = [w.copy() for w in W0]
     chi = [np.zeros_like(w) for w in W]
     gens = [rng(s, "crossbar", "updates") for s in xb_seeds]
@@ -95,7 +95,7 @@ def test_ideal_devices_equal_float_with_the_same_rule(tmp_path, mode, rule):
         assert np.abs(W).max() < 0.8 * cfg.w_max[l] * 25e-6 / cfg.g_target
     np.testing.assert_array_equal(r.dataset("results/test_predictions"), pred)
     if mode == "mixed-precision":  # the plain float reference is the lead's train_float
-        X, y, _, _ = load_data(cfg)
+        X, y = load_data(cfg)[:2]
         W_f = train_float(X, y, (784, cfg.hidden, 10), seed=cfg.seed, epochs=cfg.n_epochs,
                           lr=cfg.lr, path=("mlp-train",))
         for l in range(2):
@@ -232,14 +232,19 @@ def test_mnist_dir_and_rand_mnist(tmp_path):
     from neuropcm.datasets import write_idx
 
     for split, pre in (("train", "train"), ("test", "t10k")):
-        im, lab = load_mnist(split, limit=50)
+        im, lab = load_mnist(split, limit=80)
         write_idx(tmp_path / f"{pre}-images-idx3-ubyte", im)
         write_idx(tmp_path / f"{pre}-labels-idx1-ubyte", lab)
-    cfg = MlpTrainConfig(mnist_dir=str(tmp_path), train=50, test=50)
-    X, y, Xt, yt = load_data(cfg)
-    im, lab = load_mnist("train", limit=50)
-    np.testing.assert_array_equal(X, im.reshape(50, -1).T / 255.0)
-    np.testing.assert_array_equal(y, lab)
+    cfg = MlpTrainConfig(mnist_dir=str(tmp_path), train=50, test=50, validation=30)
+    X, y, _, _, Xv, yv = load_data(cfg)
+    im, lab = load_mnist("train", limit=80)
+    np.testing.assert_array_equal(X, im[:50].reshape(50, -1).T / 255.0)
+    np.testing.assert_array_equal(y, lab[:50])
+    # the validation examples are the last 30 of the split, disjoint from the 50 trained on
+    np.testing.assert_array_equal(Xv, im[50:].reshape(30, -1).T / 255.0)
+    np.testing.assert_array_equal(yv, lab[50:])
+    with pytest.raises(NeuroPCMError, match="validation = 31"):
+        load_data(cfg.replace(validation=31))
     Xr = load_data(cfg.replace(dataset="rand-mnist"))[0]
     changed = (Xr != X).mean(axis=0)
     assert np.all(changed <= 0.1 + 1e-9) and changed.mean() > 0.08

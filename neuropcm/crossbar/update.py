@@ -1,7 +1,10 @@
 """Outer-product updates and refresh of differential PCM pairs (physics.md section 4).
 
 :class:`UpdateMixin` gives :class:`~neuropcm.crossbar.Crossbar` its :meth:`~UpdateMixin.update`
-and :meth:`~UpdateMixin.refresh`; the pulses themselves are applied through
+(K devices per side: pulses spread round-robin per weight, or all of an update on the device
+a global counter selects, Boybat et al. 2018), :meth:`~UpdateMixin.refresh` (open-loop or
+closed-loop rewrite) and :meth:`~UpdateMixin.program_weights` (program-and-verify of chosen
+weights: closed-loop refresh, weight transfer); the pulses themselves are applied through
 :meth:`neuropcm.devices.PCMArray.set_pulses` / ``reset``, so the device model alone decides
 what a pulse does. The refresh rule itself is :mod:`neuropcm.devices.refresh` (shared with
 the Brian2 engine).
@@ -22,6 +25,11 @@ from ..errors import ModelError, ParameterError, ShapeError
 from . import _kernels as K
 
 UPDATE_MODES = ("deterministic", "stochastic", "mixed")
+#: How the pulses of a weight are shared among its K devices per side: ``round-robin``,
+#: pulse t of a weight on device ``(rr + t) mod K`` (a counter per weight); ``global``, all
+#: pulses of one update on the device a global counter points at, the counter advancing
+#: by one after every update (Boybat et al., Nat. Commun. 9, 2514 (2018)).
+ARBITRATIONS = ("round-robin", "global")
 #: Most SET pulses one update may ask of one device (beyond: a units mistake).
 MAX_PULSES = 2 ** 20
 
@@ -171,7 +179,7 @@ class UpdateMixin:
             raise ModelError(f"the {self.mapping.name!r} mapping does not support updates")
         return self.mapping.scale * mean_step(self.params) / self.mapping.K
 
-    def update(self, x, d, lr, mode=None) -> np.ndarray:
+    def update(self, x, d, lr, mode=None, arbitration="round-robin") -> np.ndarray:
         """Outer-product update ``W += lr * d x^T`` applied as SET pulses.
 
         Positive changes are SET pulses on G+, negative ones on G-, spread round-robin over
@@ -193,6 +201,12 @@ class UpdateMixin:
             ``trunc(chi/epsilon)`` whole pulses and keeps the rest (Nandakumar 2018), so
             ``transferred + chi`` equals the requested total exactly. Default: the
             config's ``update_mode``.
+        arbitration : {"round-robin", "global"}
+            How the pulses are shared among the K devices of a side (:data:`ARBITRATIONS`).
+            ``global``: every pulse of this update goes to device ``k = c mod K`` of each
+            weight, ``c`` the global counter (:attr:`arbitration_counter`), which then
+            advances by one (Boybat et al. 2018); stored in the round-robin counters, so a
+            saved crossbar keeps it.
 
         Returns
         -------
@@ -206,6 +220,9 @@ class UpdateMixin:
         if mode not in UPDATE_MODES:
             raise ParameterError(f"mode = {mode!r} is not an update mode; use one of "
                                  f"{list(UPDATE_MODES)}")
+        if arbitration not in ARBITRATIONS:
+            raise ParameterError(f"arbitration = {arbitration!r} is unknown; use one of "
+                                 f"{list(ARBITRATIONS)}")
         m, n = self.shape
         X = self._check_x(x, n, "x").astype(float)
         D = self._check_x(d, m, "d").astype(float)
@@ -238,7 +255,10 @@ class UpdateMixin:
             counts = rule_counts(mode, X, D, lr, eps, rng=self._update_rng,
                                  pulse_length=self.config.update.pulse_length)
             self.transferred += counts * eps
-        self._apply_counts(counts, nz)
+        if arbitration == "global":
+            self._apply_global(counts, nz)
+        else:
+            self._apply_counts(counts, nz)
         if self.refresh_rule is not None:
             self.refresh()
         return counts
@@ -285,6 +305,78 @@ class UpdateMixin:
         if current:
             self._patch_eff(nz)
 
+    @property
+    def arbitration_counter(self) -> int:
+        """The global arbitration counter (``global`` updates): the device index, mod K,
+        the next update writes. Held in the round-robin counters (all equal under global
+        arbitration), so :meth:`state_dict` keeps it."""
+        return int(self._rr["G_plus"].flat[0]) % self.mapping.K
+
+    def _apply_global(self, counts, nz=None):
+        """Apply signed counts (m, n) to device ``k = arbitration_counter`` of every weight
+        (G+ for positive, G- for negative counts), then advance the counter by one for
+        every weight of both sides (the counter is global: it moves on every update, also
+        one without pulses)."""
+        K_ = self.mapping.K
+        k = self.arbitration_counter
+        current = self._cache_key == (self.time, self._version)
+        if nz is None:
+            nz = np.flatnonzero(counts)
+        if nz.size:
+            m, n = self.shape
+            c = counts.reshape(-1)[nz]
+            one = np.ones(1)
+            for name, sel in (("G_plus", c > 0), ("G_minus", c < 0)):
+                if not sel.any():
+                    continue
+                dev, per = k * (m * n) + nz[sel], np.abs(c[sel])
+                arr = self.arrays[name]
+                for r in range(int(per.max())):
+                    arr._set_idx(dev[per > r], one)  # the device model's SET, sorted order
+            self._written()
+            if current:
+                self._patch_eff(nz)
+        for rr in self._rr.values():
+            rr.fill((k + 1) % K_)
+
+    def program_weights(self, W, mask=None, tol=None) -> int:
+        """Write weights ``W`` (m, n) into the pairs selected by ``mask`` (m, n) by
+        program-and-verify (:meth:`~neuropcm.devices.PCMArray.program`): each of the K
+        devices of the side of ``sign(W)`` is programmed to ``|W| / scale``, the other side
+        RESET (program to 0), so ``scale (mean_K G+ - mean_K G-)`` lands within the
+        programming tolerance of ``W`` (clipped at ``g_max``). Used by the closed-loop
+        refresh and by a weight transfer (Ambrogio et al. 2018). Returns the number of
+        weights written."""
+        if not self.mapping.trainable:
+            raise ModelError(f"program_weights needs the 'differential' mapping; this crossbar "
+                             f"uses {self.mapping.name!r}")
+        W = np.asarray(W, dtype=float)
+        if W.shape != self.shape:
+            raise ShapeError(f"W has shape {W.shape}, the crossbar holds {self.shape}")
+        mask = np.ones(self.shape, bool) if mask is None else np.asarray(mask, bool)
+        n = int(mask.sum())
+        if n == 0:
+            return 0
+        self._program_pairs(W / self.mapping.scale, np.broadcast_to(mask, (self.mapping.K,
+                                                                           *self.shape)), tol)
+        return n
+
+    def _program_pairs(self, diff, mask, tol=None):
+        """Program-and-verify the device pairs in ``mask`` (array shape) to the conductance
+        difference ``diff`` (S, broadcastable): ``G+ = max(diff, 0)``, ``G- = max(-diff,
+        0)``, each clipped to g_max."""
+        g = self.params.g_max
+        kw = {} if tol is None else {"tol": tol}
+        shape = self.arrays["G_plus"].shape
+        diff = np.broadcast_to(diff, shape)
+        for name, t in (("G_plus", diff), ("G_minus", -diff)):
+            arr, on = self.arrays[name], mask & (t > 0)
+            if (mask & ~on).any():
+                arr.reset(mask & ~on)  # the side that holds nothing: RESET only
+            if on.any():
+                arr.program(np.clip(t, 0.0, g), mask=on, **kw)  # RESET, then verify pulses
+        self._written()
+
     def _patch_eff(self, nz):
         """Bring the cached read model up to date at the weights ``nz`` (flat) only.
 
@@ -321,16 +413,28 @@ class UpdateMixin:
         e.safe = _safe_inputs(e.M, e.V if e.noisy else np.zeros(1), e.vr, e.noisy, self.dtype)
         self._cache_key = (self.time, self._version)
 
-    def refresh(self, rule=None) -> int:
+    def refresh(self, rule=None, verify=False) -> int:
         """Apply the refresh rule to every differential pair now; returns how many pairs
         were refreshed (RESET both, difference rewritten open-loop on the larger side).
 
         ``rule`` (a rule name or object, as the ``refresh`` option) is applied instead of
         :attr:`refresh_rule`: occasional refresh of a crossbar built with ``refresh=None``.
+        ``verify=True``: closed-loop refresh -- the same selection, the difference the rule
+        reads rewritten by program-and-verify (:meth:`_program_pairs`) instead of the
+        open-loop pulse count.
         """
         rule = self.refresh_rule if rule is None else get_refresh(rule, "rule")
         if rule is None or not self.mapping.trainable:
             return 0
+        if verify:
+            plus, minus = self.arrays["G_plus"], self.arrays["G_minus"]
+            gp, gm = rule.read(plus), rule.read(minus)
+            mask = np.asarray(rule.select(gp, gm, rule.reference(plus.params)), dtype=bool)
+            nsel = int(mask.sum())
+            if nsel:
+                self._program_pairs(gp - gm, mask)
+                self.n_refresh += nsel
+            return nsel
         # the one refresh rule of both engines (neuropcm.devices.refresh)
         nsel = rule.apply(self.arrays["G_plus"], self.arrays["G_minus"])
         if nsel == 0:

@@ -186,3 +186,27 @@ def load_columns(split: str, n: int, *, seed, dataset: str = "mnist", mnist_dir=
     if dataset == "rand-mnist":
         images = rand_mnist(images, rand_fraction, int_seed(seed, "rand-mnist", split))
     return images_to_columns(images), labels.astype(np.int64)
+
+
+def load_validation(n: int, *, seed, dataset: str = "mnist", mnist_dir=None,
+                    rand_fraction: float = 0.1, train: int = 0):
+    """The last ``n`` examples of the training split as float columns (784, n) and labels:
+    the held-out validation examples, disjoint from the first ``train`` (refused when they
+    would overlap); rand-MNIST
+    noise from the stream ``int_seed(seed, "rand-mnist", "validation")``. ``n = 0`` gives
+    (784, 0) and (0,)."""
+    from ...datasets import load_mnist
+    from ...datasets.mnist import rand_mnist
+    from ...random import int_seed
+
+    if n == 0:
+        return np.zeros((784, 0)), np.zeros(0, np.int64)
+    images, labels = load_mnist("train", mnist_dir=mnist_dir)
+    if n + train > len(images):
+        raise ParameterError(f"train = {train} plus validation = {n} exceed the "
+                             f"{len(images)} examples of the training split; give train + "
+                             f"validation <= {len(images)} (validation = 0: none)")
+    images, labels = images[-n:], labels[-n:]
+    if dataset == "rand-mnist":
+        images = rand_mnist(images, rand_fraction, int_seed(seed, "rand-mnist", "validation"))
+    return images_to_columns(images), labels.astype(np.int64)

@@ -1,10 +1,11 @@
 """Per-epoch checkpoints of ``mlp-train``: one file, ``<out>.ckpt.h5``, complete or absent.
 
 The checkpoint holds everything the next epoch depends on: the crossbars (devices,
-accumulators ``chi``/``transferred``, round-robin counters, clocks, counters and every
-random stream; one group ``/crossbars/layer<l>`` each, written by
+accumulators ``chi``/``transferred``, round-robin and global arbitration counters, clocks,
+counters and every random stream; one group ``/crossbars/layer<l>`` each, written by
 :func:`neuropcm.io.crossbar.write_crossbar`), the float references' weights (and the
-quantised reference's ``chi`` and generator state), the per-epoch history and the run's
+quantised reference's ``chi`` and generator state), the 3T1C fast weights (``/fast``: ``F``,
+polarity, examples since the last transfer, counters, generator state), the per-epoch history and the run's
 settings with their checksum (:func:`~neuropcm.workloads._checkpoint.write_settings`). It
 is written at once by :func:`~neuropcm.io.atomic_h5`, so ``kill -9``, Ctrl-C or a full disk
 leave the previous checkpoint whole. The example order of an epoch comes from the seed
@@ -63,6 +64,10 @@ class MlpCheckpoint:
             xbs = f.create_group("crossbars")
             for l, layer in enumerate(nets["pcm"]):
                 write_crossbar(xbs.create_group(f"layer{l}"), layer.xb.state_dict())
+                if hasattr(layer, "load_state"):  # 3T1C fast weights
+                    st = layer.state()
+                    write_dataset(f, f"fast/F{l}", st.pop("F"), "1")
+                    f["fast"].attrs[f"state{l}"] = json.dumps(st)
             for name, net in nets.items():
                 if name == "pcm":
                     continue
@@ -95,7 +100,7 @@ class MlpCheckpoint:
     def _read(self, f, c):
         from ...crossbar import Crossbar
         from ...io.crossbar import read_crossbar
-        from ._mlp_training import CrossbarLayer, FloatLayer, QuantisedLayer
+        from ._mlp_training import FloatLayer, QuantisedLayer, pcm_layer
 
         done = f.attrs.get("epochs_done")
         if isinstance(done, (bool, np.bool_)) or not isinstance(done, (int, np.integer)) \
@@ -108,15 +113,20 @@ class MlpCheckpoint:
         hist = {k: list(read_dataset(f["history"], k)) for k in f["history"]}
         if any(len(v) != done for v in hist.values()) or "test_accuracy" not in hist:
             raise ValueError(f"/history does not hold {int(done)} complete epochs")
-        rule = None if c.refresh == "none" else c.refresh
         pcm = []
-        for l in range(2):
+        for l in range(c.n_layers):
             g = f["crossbars"].get(f"layer{l}")
             if not isinstance(g, h5py.Group) or not all(
                     isinstance(g.get(k), h5py.Group) for k in ("config", "crossbar", "devices")):
                 raise ValueError(f"/crossbars/layer{l} is missing or incomplete")
             xb = Crossbar.from_state(read_crossbar(g, f"{self.path}:/crossbars/layer{l}"))
-            pcm.append(CrossbarLayer(xb, c.update_mode, rule))
+            layer = pcm_layer(c, xb, l)
+            if c.mode == "3t1c":
+                if not isinstance(f.get("fast"), h5py.Group):
+                    raise ValueError("/fast (the 3T1C fast weights) is missing")
+                layer.load_state({"F": read_dataset(f["fast"], f"F{l}", "1"),
+                                  **json.loads(f["fast"].attrs[f"state{l}"])})
+            pcm.append(layer)
         nets = {"pcm": pcm}
         for name in names:
             if name == "pcm":
@@ -124,7 +134,7 @@ class MlpCheckpoint:
             if not isinstance(f.get(name), h5py.Group):
                 raise ValueError(f"/{name} (the {name} reference) is missing")
             net = []
-            for l in range(2):
+            for l in range(c.n_layers):
                 W = read_dataset(f[name], f"W{l}", "1")
                 if f"chi{l}" in f[name]:
                     xb = pcm[l].xb

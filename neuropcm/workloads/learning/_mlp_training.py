@@ -70,10 +70,14 @@ class QuantisedLayer(FloatLayer):
 
 class CrossbarLayer:
     """A weight layer on a differential PCM crossbar ``xb`` updated in ``mode``; ``rule``
-    is the refresh rule applied by :meth:`refresh` (None: never)."""
+    is the refresh rule applied by :meth:`refresh` (None: never), open-loop or by
+    program-and-verify (``verify``); ``arbitration`` shares the pulses among the devices
+    of a side (:meth:`Crossbar.update`)."""
 
-    def __init__(self, xb, mode: str, rule=None):
+    def __init__(self, xb, mode: str, rule=None, verify: bool = False,
+                 arbitration: str = "round-robin"):
         self.xb, self.mode, self.rule = xb, mode, rule
+        self.verify, self.arbitration = bool(verify), arbitration
 
     def read(self, A):
         return self.xb.read(A)
@@ -82,14 +86,29 @@ class CrossbarLayer:
         return self.xb.read(D, transpose=True)
 
     def update(self, inp, D, lr):
-        self.xb.update(inp, D, -lr, mode=self.mode)
+        self.xb.update(inp, D, -lr, mode=self.mode, arbitration=self.arbitration)
 
     def refresh(self) -> int:
-        return 0 if self.rule is None else self.xb.refresh(self.rule)
+        return 0 if self.rule is None else self.xb.refresh(self.rule, verify=self.verify)
+
+    def step(self, n: int) -> None:
+        """``n`` examples were trained (nothing happens between them on PCM alone)."""
 
     def weights(self):
         """The mean read matrix now (weight units)."""
         return self.xb.effective_weights()[0]
+
+
+def pcm_layer(c, xb, l: int):
+    """The training layer of crossbar ``xb`` (layer ``l``) with the settings of an
+    ``mlp-train`` config ``c``: update rule, refresh rule and write, arbitration; in mode
+    ``3t1c`` wrapped with 3T1C fast weights
+    (:class:`~neuropcm.workloads.learning._mlp_fast.FastSlowLayer`)."""
+    from ._mlp_fast import FastSlowLayer
+
+    layer = CrossbarLayer(xb, c.update_mode, c.refresh_rule(),
+                          verify=c.refresh_write == "verify", arbitration=c.arbitration)
+    return FastSlowLayer(layer, c, l) if c.mode == "3t1c" else layer
 
 
 def ops(layers):
@@ -124,6 +143,8 @@ def train_epoch(net, X, y, order, *, lr: float, batch: int, activation: str,
         deltas = _mlp.backward(b, pre, P, y[i], activation)
         for layer, D, inp in zip(net, deltas, inputs):
             layer.update(inp, D, lr)
+            if hasattr(layer, "step"):  # time passes: 3T1C decay and transfers
+                layer.step(len(i))
         since += len(i)
         if refresh_every is not None and since >= refresh_every:
             since = 0
