@@ -109,12 +109,50 @@ class Mapping:
 
     # -- to be provided by subclasses -------------------------------------------------
     def array_shapes(self) -> dict:
+        """The device arrays this mapping stores ``W`` in.
+
+        Returns
+        -------
+        dict
+            Array name -> shape of its :class:`~neuropcm.devices.PCMArray`; the crossbar
+            creates one array per entry, and its first entry's clock is the crossbar's.
+        """
         raise NotImplementedError
 
     def program(self, arrays: dict, **kw) -> dict:
+        """Program ``arrays`` so that their devices represent ``W``.
+
+        Parameters
+        ----------
+        arrays : dict
+            Name -> :class:`~neuropcm.devices.PCMArray`, shaped as :meth:`array_shapes`.
+        **kw
+            Passed on to :meth:`~neuropcm.devices.PCMArray.program` (``tol``,
+            ``max_iterations``).
+
+        Returns
+        -------
+        dict
+            Array name -> its :class:`~neuropcm.devices.ProgramResult`.
+        """
         raise NotImplementedError
 
     def groups(self, moments: dict) -> list:
+        """The line groups of the read model (see the module docstring) for the given
+        device read moments.
+
+        Parameters
+        ----------
+        moments : dict
+            Array name -> ``(mean, std)`` of each device read (S), shaped as
+            :meth:`array_shapes` (:meth:`~neuropcm.devices.PCMArray.read_moments`; with
+            IR drop, each mean is replaced by its conductance as seen through the wires).
+
+        Returns
+        -------
+        list of Group
+            The groups whose ``sum_g coef_g (line_g - ref_g)`` is the crossbar output.
+        """
         raise NotImplementedError
 
     @property
@@ -149,10 +187,19 @@ class DifferentialMapping(Mapping):
         self.scale = self.w_max / self.g_target
 
     def array_shapes(self):
+        """Two arrays of ``(K, m, n)`` devices: ``G_plus`` and ``G_minus``."""
         s = (self.K, self.m, self.n)
         return {"G_plus": s, "G_minus": s}
 
     def program(self, arrays, **kw):
+        """Program all K devices of ``G_plus`` to ``max(w, 0)/s`` and of ``G_minus`` to
+        ``max(-w, 0)/s`` (each at most ``g_max``), so one side of every weight has target 0 S.
+
+        Returns
+        -------
+        dict
+            ``{"G_plus": ProgramResult, "G_minus": ProgramResult}``.
+        """
         tp = np.broadcast_to(np.clip(self.W, 0, None) / self.scale, (self.K, self.m, self.n))
         tm = np.broadcast_to(np.clip(-self.W, 0, None) / self.scale, (self.K, self.m, self.n))
         g = self.params.g_max
@@ -160,6 +207,8 @@ class DifferentialMapping(Mapping):
                 "G_minus": arrays["G_minus"].program(np.minimum(tm, g), **kw)}
 
     def groups(self, moments):
+        """One group in weight units, no reference line: ``M = s (mean_K G+ - mean_K
+        G-)`` and ``V = s^2 (var G+ + var G-)/K`` (the K-device averages of both sides)."""
         mp, vp = _k_mean_var(*moments["G_plus"], 1.0)
         mm, vm = _k_mean_var(*moments["G_minus"], 1.0)
         s = self.scale
@@ -182,9 +231,19 @@ class OffsetMapping(Mapping):
         self.scale = self.w_max / self.g_target
 
     def array_shapes(self):
+        """``main``: ``(K, m, n)`` devices, one weight each; ``ref``: ``(K, n)`` devices,
+        the reference line (one per input row)."""
         return {"main": (self.K, self.m, self.n), "ref": (self.K, self.n)}
 
     def program(self, arrays, **kw):
+        """Program ``main`` to ``(W + c)/s`` and every ``ref`` device to ``c/s`` (each at
+        most ``g_max``).
+
+        Returns
+        -------
+        dict
+            ``{"main": ProgramResult, "ref": ProgramResult}``.
+        """
         g = self.params.g_max
         t_main = np.minimum((self.W + self.offset) / self.scale, g)
         t_ref = min(self.offset / self.scale, g)
@@ -193,6 +252,9 @@ class OffsetMapping(Mapping):
                 "ref": arrays["ref"].program(np.full((self.K, self.n), t_ref), **kw)}
 
     def groups(self, moments):
+        """One group in weight units, ``M = s mean_K G`` and ``V = s^2 var G/K``, with
+        the reference line's ``r = s mean_K G_ref`` and ``vr = s^2 var G_ref/K`` (subtracted
+        from every output)."""
         M, V = _k_mean_var(*moments["main"], 1.0)
         r, vr = _k_mean_var(*moments["ref"], 1.0)
         s = self.scale
@@ -264,9 +326,20 @@ class BitSlicedMapping(Mapping):
                                        (self.bits, self.n))
 
     def array_shapes(self):
+        """One slice per bit: ``main`` of ``(bits, K, m, n)`` devices and ``ref`` of
+        ``(bits, K, n)`` (the reference line of each bit)."""
         return {"main": (self.bits, self.K, self.m, self.n), "ref": (self.bits, self.K, self.n)}
 
     def program(self, arrays, **kw):
+        """RESET every device of ``main`` and ``ref`` (bit 0: HRS), then program the
+        devices of the 1 bits of ``q`` (``main``) and ``q_c`` (``ref``) to the LRS,
+        ``g_target``.
+
+        Returns
+        -------
+        dict
+            ``{"main": ProgramResult, "ref": ProgramResult}`` of the LRS devices.
+        """
         out = {}
         for name, bits in (("main", self.bit_main), ("ref", self.bit_ref)):
             a = arrays[name]
@@ -276,6 +349,8 @@ class BitSlicedMapping(Mapping):
         return out
 
     def groups(self, moments):
+        """One group per bit ``b``, in bit units ``I/(G_L - G_H)`` (K-device averages)
+        with its reference line, and the shift-and-add coefficient ``coef = 2^b delta``."""
         u = self.g_lrs - self.g_hrs
         mean, std = moments["main"]
         rmean, rstd = moments["ref"]

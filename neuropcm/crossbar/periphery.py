@@ -222,6 +222,8 @@ class ADC:
 
     @property
     def on(self) -> bool:
+        """Whether outputs are quantised (``bits`` given); False: an ideal, unquantised
+        readout."""
         return self.bits is not None
 
     def codes(self) -> tuple[int, int]:
@@ -312,6 +314,29 @@ class ClipCounter:
 
     def book(self, kind: str, conversions: int, clipped: int, full_range: float,
              stacklevel: int = 2) -> None:
+        """Add one batch of conversions to ``counts``, warning on a kind's first clip.
+
+        Parameters
+        ----------
+        kind : {"dac", "adc"}
+            Which converter the conversions went through.
+        conversions : int
+            Values converted.
+        clipped : int
+            Of those, values beyond full scale (read as the end code).
+        full_range : float
+            The converter's full scale, quoted in the warning (line units for the ADC,
+            input units for the DAC).
+        stacklevel : int
+            ``stacklevel`` of the ``RuntimeWarning``, so that it points at the user's
+            call.
+
+        Warns
+        -----
+        RuntimeWarning
+            The first time ``clipped > 0`` for ``kind`` (once per counter, i.e. per
+            crossbar), naming the clipped fraction and how to widen the range.
+        """
         self.counts[f"{kind}_conversions"] += int(conversions)
         self.counts[f"{kind}_saturated"] += int(clipped)
         if clipped and kind not in self.warned:

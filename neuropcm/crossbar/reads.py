@@ -182,6 +182,13 @@ class ReadMixin:
         return self._apply(X, True)
 
     def dot(self, x):
+        """Forward read ``W x`` of an array ``x`` of shape (n,) or (n, batch), as
+        :meth:`matvec`/:meth:`matmat` (NeuroPCM's errors on bad input).
+
+        A scalar or another ``LinearOperator`` is not read: as in scipy's
+        ``LinearOperator.dot``, the result is a scaled or product operator that reads the
+        crossbar when it is applied.
+        """
         if isinstance(x, LinearOperator):
             return super().dot(x)
         if np.isscalar(x):

@@ -74,6 +74,8 @@ class Relation:
 
     @property
     def variable_names(self) -> tuple[str, ...]:
+        """Names of the state variables (without units), in the order the generated
+        functions take them; :meth:`__call__` needs each as a keyword."""
         return tuple(v for v, _ in self.variables)
 
     def _source(self) -> str:

@@ -105,6 +105,7 @@ class SweepReport:
 
     @property
     def ok(self) -> bool:
+        """True when no point run by this call failed (:attr:`failed` is empty)."""
         return not self.failed
 
 

@@ -65,6 +65,7 @@ class SweepSummary:
 
     @property
     def failed(self) -> int:
+        """Number of points not done: failed, or missing (never run or no file)."""
         return sum(s != "done" for s in self.status)
 
 

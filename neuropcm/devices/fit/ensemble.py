@@ -53,6 +53,7 @@ class EnsembleData:
 
     @property
     def n_points(self) -> int:
+        """Number of quoted points (rows of the summary file, both curves)."""
         return int(self.pulse.size)
 
     n_devices = 0  # summary curves carry no device-level data

@@ -308,9 +308,16 @@ class MlpTrainConfig(Config):
                 f"of {self.n_train} examples, {self.validation} validation, {self.test} test")
         return (what, 5.0 + self.n_epochs * n * self.n_weights * per)
 
-    n_epochs = property(lambda self: self.resolved("epochs"))
-    n_train = property(lambda self: self.resolved("train"))
-    n_refresh_every = property(lambda self: self.resolved("refresh_every"))
+    n_epochs = property(lambda self: self.resolved("epochs"),
+                        doc="Epochs the run trains: ``epochs``, or its mode's default "
+                            "(20 in-situ, 10 mixed-precision, 5 3t1c) when None.")
+    n_train = property(lambda self: self.resolved("train"),
+                       doc="Training examples the run uses: ``train``, or its mode's "
+                           "default (5000 in-situ, 55000 otherwise) when None.")
+    n_refresh_every = property(lambda self: self.resolved("refresh_every"),
+                               doc="Examples between refreshes of the PCM network: "
+                                   "``refresh_every``, or its mode's default (50 in-situ, "
+                                   "500 mixed-precision, 5000 3t1c) when None.")
 
     @property
     def update_mode(self) -> str:
