@@ -166,7 +166,7 @@ def test_sidler2017_holds_exactly_the_values_of_its_file():
     in SI, bit for bit what Brian2 makes of the text, and gives Brian2 that quantity."""
     raw = tomllib.loads(BASE)
     cfg = load_network("sidler2017")
-    si = {"Hz": brian2.Hz, "s": brian2.second, "V": brian2.volt,
+    si = {"Hz": brian2.Hz, "s": brian2.second, "V": brian2.volt, "S": brian2.siemens,
           "V/S": brian2.volt / brian2.siemens}
     checked = 0
     for section in ("input", "neurons", "synapses", "stdp", "simulation"):
@@ -186,7 +186,7 @@ def test_sidler2017_holds_exactly_the_values_of_its_file():
             else:
                 assert got == (tuple(text) if isinstance(text, list) else text), f.name
             checked += 1
-    assert checked == 32
+    assert checked == 39
     assert cfg.name == raw["name"] and cfg.source == raw
 
 

@@ -8,7 +8,8 @@ winner-take-all, homeostasis) and :class:`PhaseChangeNeurons`.
 
 What lives where: :mod:`.models` (Brian2 code rendered from the device relations),
 :mod:`.synapses`, :mod:`.neurons`, :mod:`.plasticity`, :mod:`.refresh`; :mod:`.config`
-(network definitions), :mod:`.clustering` (the clustering network and its input encoding),
+(network definitions), :mod:`.clustering` (the clustering network and its input encoding;
+its Poisson inputs, drawn spike by spike, in :mod:`._inputs`),
 :mod:`.metrics` (label assignment and scoring), :mod:`.runner` and :mod:`.builds` (compiled
 once with ``cpp_standalone``, run in checkpointed chunks, builds cached per network).
 """

@@ -19,9 +19,11 @@ from ..devices.array import PCMArray
 from ..errors import NeuroPCMError, ParameterError
 from ..random import int_seed, rng
 from .config import NetworkConfig
+from ._inputs import boost_flag, poisson_inputs
 from .neurons import WTALayer
 from .runner import Built
-from .synapses import PCMSynapses, ThresholdRefresh, TwoWindowSTDP, devices_to_synapse_state
+from .synapses import (PCMSynapses, ThresholdRefresh, TwoWindowSTDP, devices_to_synapse_state,
+                       fold_source_reads)
 
 N_PIXELS = 784
 
@@ -39,8 +41,15 @@ def encode(images: np.ndarray, cfg: NetworkConfig) -> np.ndarray:
     return np.hstack([x, 1.0 - x]) if cfg.input.complementary else x
 
 
-def make_builder(cfg: NetworkConfig):
-    """The builder of the clustering network for :class:`ChunkedRunner`."""
+def make_builder(cfg: NetworkConfig, fast: bool = True):
+    """The builder of the clustering network for :class:`ChunkedRunner`.
+
+    ``fast=False`` builds the network as earlier versions did, for side-by-side
+    benchmarks (:mod:`scripts.bench_mnist`): a random number per input and time step, and
+    one per possible device operation. The fast network (default) is the same model with
+    the same distributions, drawing random numbers only for the events that happen (input
+    spikes by their geometric gaps, device writes that are applied): its random stream,
+    hence each run's spikes, differ from the old one."""
     inp_cfg, nc, sc, st = cfg.input, cfg.neurons, cfg.synapses, cfg.stdp
     T_ex = inp_cfg.example_duration * b.second  # the config holds SI floats; Brian2 quantities
 
@@ -52,15 +61,23 @@ def make_builder(cfg: NetworkConfig):
         # put an example's first step in or out of it depending on the target's rounding.
         steps_ex = round(inp_cfg.example_duration / cfg.simulation.dt)
         steps_pres = round(inp_cfg.presentation / cfg.simulation.dt)
-        inp = b.NeuronGroup(
-            values.shape[1], "rate : Hz\ngain : 1 (shared)", name="inputs",
-            threshold="rate > 0*Hz and t_in_timesteps % steps_ex < steps_pres "
-                      "and rand() < rate * dt",
-            namespace={"stimulus": stim, "max_rate": inp_cfg.quantity("max_rate"),
-                       "steps_ex": steps_ex, "steps_pres": steps_pres})
+        ns = {"stimulus": stim, "max_rate": inp_cfg.quantity("max_rate"),
+              "steps_ex": steps_ex, "steps_pres": steps_pres}
+        window = "rate > 0*Hz and t_in_timesteps % steps_ex < steps_pres"
+        boost_steps = round(inp_cfg.boost_window / cfg.simulation.dt)
+        if fast:
+            ns["boost_factor"] = inp_cfg.boost_factor
+            inp = poisson_inputs(values.shape[1], ns, boost_steps)
+        elif boost_steps:
+            raise ParameterError("input.boost_window needs the fast network (make_builder("
+                                 "fast=True))")
+        else:
+            inp = b.NeuronGroup(values.shape[1], "rate : Hz\ngain : 1 (shared)",
+                                name="inputs", threshold=f"{window} and rand() < rate * dt",
+                                namespace=ns)
+            inp.run_regularly("rate = stimulus(t, i) * max_rate * gain", dt=T_ex,
+                              when="start", name="inputs_example_start")
         inp.gain = 1.0
-        inp.run_regularly("rate = stimulus(t, i) * max_rate * gain", dt=T_ex,
-                          when="start", name="inputs_example_start")
         q = nc.quantity
         inhibition = q("inhibition")  # "reset", "none" or a voltage
         wta = WTALayer(nc.n, tau_m=q("tau_m"), v_rest=q("v_rest"), v_reset=q("v_reset"),
@@ -69,24 +86,33 @@ def make_builder(cfg: NetworkConfig):
                        t_inhibit=q("t_inhibit"),
                        homeostasis=None if nc.homeostasis == "none" else nc.homeostasis,
                        rate_target=q("rate_target"), tau_homeo=q("tau_homeo"),
-                       eta_homeo=q("eta_homeo"), name="wta")
+                       eta_homeo=q("eta_homeo"), theta_plus=q("theta_plus"),
+                       tau_theta=q("tau_theta"), name="wta", gated_noise=fast)
         # each example starts from rest (instead of a long free decay)
         wta.run_regularly("v = v_rest", dt=T_ex, when="start", name="wta_example_start")
         refresh = None if sc.refresh in (None, "none") else sc.refresh
         if refresh == "threshold" and sc.refresh_period > 0:
             refresh = ThresholdRefresh(period=sc.quantity("refresh_period"))
-        stdp = TwoWindowSTDP(st.quantity("dT_pot"), st.quantity("dT_dep"), st.p_pot, st.p_dep)
+        # fast: the inputs keep their last spike time and spike count, so an input spike
+        # writes nothing per synapse; synapses load a cached efficacy
+        norm = {"norm_target": st.quantity("norm_target"), "norm_step": st.quantity(
+            "norm_step"), "norm_rate": st.norm_rate} if st.norm_target > 0 else {}
+        stdp = TwoWindowSTDP(st.quantity("dT_pot"), st.quantity("dT_dep"), st.p_pot, st.p_dep,
+                             pre_time="tlast" if fast else None, **norm)
+        cache = fast and sc.drift and sc.device_params().model == "pulsed"
         syn = PCMSynapses(inp, wta, preset=sc.preset, plasticity=stdp, refresh=refresh,
                           w_scale=sc.quantity("w_scale"), read_noise=sc.read_noise,
                           drift=sc.drift, drift_update=sc.quantity("drift_update"),
                           noise_to="read_var" if sc.aggregate_noise else None, name="syn",
-                          **sc.device_overrides)
+                          gated_noise=fast, cache_efficacy=cache,
+                          read_counter="nspikes" if fast else None, **sc.device_overrides)
         syn.connect()
         mon = b.SpikeMonitor(wta, name="spikes")
         ctl = b.NeuronGroup(1, "rng_seed : integer (shared)", name="control")
         # WTALayer's own synapses are listed too: the cpp_standalone device only declares
         # Synapses that are direct members of the Network
-        net = b.Network(inp, wta, *wta.auxiliary_objects, syn, mon, ctl)
+        extra = boost_flag(inp, wta, T_ex) if boost_steps else []
+        net = b.Network(inp, wta, *wta.auxiliary_objects, syn, mon, ctl, *extra)
         return Built(net, stim, {"syn": syn, "wta": wta, "inputs": inp}, mon, ctl)
 
     return builder
@@ -123,6 +149,18 @@ def check_network(cfg: NetworkConfig) -> None:
         b.prefs.codegen.target = target
     if error is not None:
         raise error[0](f"network {cfg.name!r}: {error[1]}")
+
+
+def synapse_devices_state(state: dict, cfg: NetworkConfig) -> dict:
+    """The synapses' device variables (``SYNAPSE_DEVICE_VARS``, SI) from a run's state
+    ``{"syn.<var>": ..., "inputs.<var>": ...}``, with the efficacy reads counted by the
+    inputs (``inputs.nspikes``, if the network has it) folded into the read counters and
+    energies of both devices of each synapse (synapse k = input * neurons + neuron)."""
+    syn = {k[4:]: v for k, v in state.items() if k.startswith("syn.")}
+    if "inputs.nspikes" not in state:
+        return syn
+    reads = np.repeat(np.asarray(state["inputs.nspikes"]), cfg.neurons.n)
+    return fold_source_reads(syn, reads, cfg.synapses.device_params())
 
 
 def initial_synapse_state(cfg: NetworkConfig, seed: int) -> dict:

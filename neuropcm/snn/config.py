@@ -54,11 +54,16 @@ class InputConfig(Config):
     rest: float = option(0.05, "inputs off after each image", unit="s", lo=0.0)
     complementary: bool = option(False, "784 more inputs carrying the inverted image "
                                  "(Sidler 2017)")
+    boost_window: float = option(0.0, "after the presentation, the image is shown this much "
+                                 "longer at boost_factor times the rate while the output has "
+                                 "not fired (Diehl & Cook 2015 repeat silent examples with "
+                                 "stronger input); 0: off", unit="s", lo=0.0)
+    boost_factor: float = option(2.0, "rate factor of the boost window", lo=1.0)
 
     @property
     def example_duration(self) -> float:
-        """``presentation + rest`` (s)."""
-        return self.presentation + self.rest
+        """``presentation + boost_window + rest`` (s)."""
+        return self.presentation + self.boost_window + self.rest
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,11 @@ class NeuronConfig(Config):
                               lo_open=True)
     eta_homeo: float = option(0.002, "threshold change per tau_homeo at twice the target "
                               "rate", unit="V", lo=0.0)
+    theta_plus: float = option(5e-5, "homeostasis 'adaptive' (Diehl & Cook 2015): threshold "
+                               "step per spike", unit="V", lo=0.0)
+    tau_theta: float = option(1e4, "homeostasis 'adaptive': decay time constant of the "
+                              "threshold (slow: Diehl & Cook use 1e7 s at 0.5 ms steps)",
+                              unit="s", lo=0.0, lo_open=True)
 
     def validate(self) -> None:
         if not (self.v_thresh > self.v_rest and self.v_thresh > self.v_reset):
@@ -194,6 +204,14 @@ class STDPConfig(Config):
                           lo=0.0, hi=1.0)
     p_dep: float = option(0.05, "probability that a depression event applies a pulse",
                           lo=0.0, hi=1.0)
+    norm_target: float = option(0.0, "weight normalisation (Diehl & Cook 2015) as depression "
+                                "pulses: each neuron's sum of G+ - G- above this is removed "
+                                "stochastically (see neuropcm.snn.TwoWindowSTDP); 0: off",
+                                unit="S", lo=0.0)
+    norm_step: float = option(1e-6, "conductance one depression pulse adds (normalisation)",
+                              unit="S", lo=0.0, lo_open=True)
+    norm_rate: float = option(1.0, "fraction of the excess removed per postsynaptic update",
+                              lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)

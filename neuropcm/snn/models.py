@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brian2 import joule, kelvin
+import numpy as np
+from brian2 import DEFAULT_FUNCTIONS, Function, joule, kelvin
 
 from ..devices import physics as ph
 from ..devices.params import DeviceParams
@@ -70,6 +71,46 @@ class DeviceVars:
             f"{self.n_set} : integer", f"{self.n_reset} : integer", f"{self.energy} : joule"])
 
 
+def _randn_if_numpy(gate, _vectorisation_idx):
+    """numpy target: one standard normal per element whose gate is non-zero (drawn in
+    element order, as the compiled targets draw them), 0 elsewhere."""
+    try:
+        n = len(_vectorisation_idx)
+    except TypeError:  # scalar code
+        return float(np.random.randn()) if np.asarray(gate) != 0 else 0.0
+    mask = np.broadcast_to(np.asarray(gate) != 0, (n,))
+    out = np.zeros(n)
+    out[mask] = np.random.randn(int(mask.sum()))
+    return out
+
+
+#: Brian2 function ``randn_if(gate)``: a standard normal where ``gate`` is non-zero, else 0
+#: (and no random number drawn). A gated device operation draws its noise only when it
+#: happens: the same distribution as ``gate * randn()``, far fewer random numbers.
+RANDN_IF = Function(_randn_if_numpy, arg_units=[1], return_unit=1, stateless=False,
+                    auto_vectorise=True)
+RANDN_IF.implementations.add_implementation(
+    "cpp", code="inline double _randn_if(const double gate, const int _vectorisation_idx) "
+                "{ return gate != 0 ? _randn(_vectorisation_idx) : 0.0; }",
+    name="_randn_if", dependencies={"_randn": DEFAULT_FUNCTIONS["randn"]})
+RANDN_IF.implementations.add_implementation(
+    "cython", code="cdef double _randn_if(double gate, int _vectorisation_idx):\n"
+                   "    if gate != 0:\n        return _randn(_vectorisation_idx)\n"
+                   "    return 0.0\n",
+    name="_randn_if", dependencies={"_randn": DEFAULT_FUNCTIONS["randn"]})
+RANDN_IF.implementations.add_implementation("numpy", code=_randn_if_numpy)
+
+
+def gated_normal(gate: str, ns: dict, gated: bool = True) -> str:
+    """Expression of the standard normal of an operation enabled by the 0/1 ``gate``:
+    ``randn_if(gate)`` (put into ``ns``), or ``randn()`` with ``gated=False`` (a draw
+    whether the operation happens or not: the random stream of earlier versions)."""
+    if not gated:
+        return "randn()"
+    ns["randn_if"] = RANDN_IF
+    return f"randn_if({gate})"
+
+
 def _select(gate: str, new: str, old: str) -> str:
     """``gate ? new : old`` for a 0/1 gate, exact in floating point (``1*new + 0*old``)."""
     return f"{gate} * ({new}) + (1 - {gate}) * {old}"
@@ -82,14 +123,15 @@ def alive_expr(params: DeviceParams, v: DeviceVars, ns: dict) -> str:
 
 
 def set_pulse_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1",
-                   amplitude: str = "1") -> str:
+                   amplitude: str = "1", gated_noise: bool = True) -> str:
     """Abstract code applying one SET pulse when ``gate`` is 1.
 
     The same relations as the numba kernel: pulse memory first, then
     ``G <- clip(G + amp f_set (mean(G, P) + std(G, P) xi), g_min, g_max)``, drift clock
     restarted, counters and energy updated; nothing happens for ``amplitude <= 0`` or a
     worn-out device. Parameter values are put into ``ns``, the namespace the Brian2 group
-    must be given.
+    must be given. With ``gated_noise`` (default) the pulse's random number is drawn only
+    when the pulse is applied (:func:`gated_normal`).
     """
     mean_rel, std_rel = ph.set_relations(params)
     g = f"gate_{v.G}"
@@ -99,7 +141,8 @@ def set_pulse_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1
     ns["pcm_e_set"] = params.e_set * joule
     ns["pcm_e_reset"] = params.e_reset * joule
     update = ph.SET_UPDATE.brian2(params, ns, G=v.G, amp=f"({g} * ({amplitude}) * {v.f_set})",
-                                  dG_mean=f"({mean})", dG_std=f"({std})", xi="randn()")
+                                  dG_mean=f"({mean})", dG_std=f"({std})",
+                                  xi=gated_normal(g, ns, gated_noise))
     return "\n".join([
         f"{g} = int(({gate}) > 0 and ({amplitude}) > 0) * {alive_expr(params, v, ns)}",
         f"{v.P} = {_select(g, decayed, v.P)}",
@@ -111,11 +154,13 @@ def set_pulse_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1
          if v.drift_factor else []))
 
 
-def reset_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1") -> str:
+def reset_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1",
+               gated_noise: bool = True) -> str:
     """Abstract code applying a RESET when ``gate`` is 1 (random re-amorphisation; a new
-    drift exponent for the programmed-state model; nothing for a worn-out device)."""
+    drift exponent for the programmed-state model; nothing for a worn-out device); random
+    numbers drawn only for applied RESETs unless ``gated_noise=False``."""
     g = f"rgate_{v.G}"
-    level = ph.RESET_LEVEL.brian2(params, ns, xi="randn()")
+    level = ph.RESET_LEVEL.brian2(params, ns, xi=gated_normal(g, ns, gated_noise))
     ns["pcm_e_reset"] = params.e_reset * joule
     lines = [
         f"{g} = int({gate}) * {alive_expr(params, v, ns)}",
@@ -128,7 +173,8 @@ def reset_code(params: DeviceParams, v: DeviceVars, ns: dict, gate: str = "1") -
     if params.model == "programmed":  # as PCMArray: nu ~ |N(mu(G), sd(G))| of the new state
         mu = ph.NU_MEAN.brian2(params, ns, Gt=v.G)
         sd = ph.NU_STD.brian2(params, ns, Gt=v.G)
-        lines.append(f"{v.nu} = {_select(g, f'abs({mu} + {sd} * randn())', v.nu)}")
+        xi = gated_normal(g, ns, gated_noise)
+        lines.append(f"{v.nu} = {_select(g, f'abs({mu} + {sd} * {xi})', v.nu)}")
     if v.drift_factor:
         lines.append(f"{v.drift_factor} = {_select(g, '1.0', v.drift_factor)}")
     return "\n".join(lines)
@@ -177,11 +223,13 @@ def drift_factor_expr(params: DeviceParams, v: DeviceVars, ns: dict) -> str:
 
 def read_expr(params: DeviceParams, v: DeviceVars, ns: dict, noise: bool = True,
               drift: bool = True, temperature: float | None = None,
-              clip_zero: bool = False) -> str:
+              clip_zero: bool = False, gate: str | None = None) -> str:
     """Expression of a read of the device at time ``t``: drifted, temperature-scaled
     conductance plus fresh read noise; not clipped at 0 (the sum of a differential pair is
     what matters) unless ``clip_zero``, which gives :meth:`PCMArray.read`'s
-    ``max(mean + std xi, 0)``."""
+    ``max(mean + std xi, 0)``. With a 0/1 ``gate`` expression the noise is drawn only where
+    it is 1 (a read that does not happen)."""
     mean, std = read_moments_expr(params, v, ns, drift, temperature=temperature)
-    out = f"({mean} + ({std}) * randn())" if noise else mean
+    xi = "randn()" if gate is None else gated_normal(gate, ns)
+    out = f"({mean} + ({std}) * {xi})" if noise else mean
     return f"clip({out}, 0*siemens, inf*siemens)" if clip_zero else out

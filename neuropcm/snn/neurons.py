@@ -9,7 +9,7 @@ from ..checks import count
 from ..devices.presets import get_preset
 from ..errors import ParameterError
 from ._checks import check_quantity as _q
-from .models import DeviceVars, reset_code, set_pulse_code
+from .models import DeviceVars, gated_normal, reset_code, set_pulse_code
 from .synapses import device_init_code
 
 _HOMEOSTASIS = ("target_rate", "adaptive", None)
@@ -64,6 +64,10 @@ class WTALayer(NeuronGroup):
         Lower bound of ``theta``.
     dt : time or None
         Time step of the layer (positive).
+    gated_noise : bool
+        Draw the summed read noise of a step (see ``PCMSynapses(noise_to=)``) only for
+        neurons that had synaptic reads in it (default; same distribution). False: one
+        draw per neuron and step, the random stream of earlier versions.
 
     Notes
     -----
@@ -78,7 +82,7 @@ class WTALayer(NeuronGroup):
                  refractory=2 * ms, inhibition="reset", t_inhibit=5 * ms,
                  homeostasis="target_rate", rate_target=None, tau_homeo=1 * second,
                  eta_homeo=1 * mV, theta_plus=0.05 * mV, tau_theta=1e4 * second,
-                 theta_min=None, name="wta*", dt=None, clock=None):
+                 theta_min=None, name="wta*", dt=None, clock=None, gated_noise=True):
         N = count(N, "N", lo=1)
         _q(tau_m, second, "tau_m", "20*ms", "positive")
         for nm, val in (("v_rest", v_rest), ("v_reset", v_reset), ("v_thresh", v_thresh)):
@@ -111,8 +115,10 @@ class WTALayer(NeuronGroup):
                "v_th = v_thresh + theta : volt",
                "idx : integer (constant)", "beaten : integer", "is_cand : integer",
                "t_inh : second",
-               "read_var : volt**2  # read-noise variance of this step's inputs (noise_to)"]
-        reset = ["v = v_reset"]
+               "read_var : volt**2  # read-noise variance of this step's inputs (noise_to)",
+               "wsum : siemens  # sum of G+ - G- of the inputs at the last update",
+               "wsum_acc : siemens  # ... being summed by the synapses' update"]
+        reset = ["v = v_reset", "wsum = wsum_acc", "wsum_acc = 0*siemens"]
         # homeostasis_on (shared): 0 freezes the thresholds, e.g. during evaluation
         eqs.append("homeostasis_on : 1 (shared)")
         if homeostasis == "target_rate":
@@ -158,7 +164,8 @@ class WTALayer(NeuronGroup):
         self.run_regularly("is_cand = 0\nbeaten = 0", when="start", name=self.name + "_clear")
         # one Gaussian per neuron and step for the summed read noise of PCMSynapses(noise_to=
         # "read_var"), before the spike threshold sees v
-        self.run_regularly("v += sqrt(read_var) * randn()\nread_var = 0*volt**2",
+        xi = gated_normal("int(read_var > 0*volt**2)", self.namespace, gated_noise)
+        self.run_regularly(f"v += sqrt(read_var) * {xi}\nread_var = 0*volt**2",
                            when="after_synapses", order=-1, name=self.name + "_readnoise")
         if theta_min is not None:
             self.run_regularly("theta = clip(theta, theta_min_c, inf*volt)", when="end",

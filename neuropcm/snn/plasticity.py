@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brian2 import second
+from brian2 import second, siemens
 
 from ..errors import ParameterError
 from ._checks import check_number, check_quantity
@@ -28,6 +28,10 @@ class Plasticity:
     def on_post(self) -> str:
         return ""
 
+    def on_post_end(self) -> str:
+        """Code run at the end of a postsynaptic update (after the writes)."""
+        return ""
+
     def namespace(self) -> dict:
         return {}
 
@@ -47,9 +51,27 @@ class TwoWindowSTDP(Plasticity):
     p_pot, p_dep : float
         Probability that a potentiation / depression event actually applies its pulse
         (stochastic STDP, a lower effective learning rate for coarse PCM steps; default 1).
+    pre_time : str or None
+        Name of a presynaptic variable holding the time of the neuron's last spike (e.g.
+        ``tlast : second`` with reset ``tlast = t``; never spiked: a large negative time).
+        All synapses of a presynaptic neuron share it, so the synapses need no ``tpre`` of
+        their own and a presynaptic spike writes nothing per synapse. None (default): a
+        per-synapse ``tpre`` set by each presynaptic spike.
+    norm_target, norm_step : brian2 conductance or None
+        Weight normalisation as PCM pulses (after Diehl & Cook 2015, who rescale each
+        neuron's input weights to a fixed sum): the target keeps ``wsum``, the sum of
+        ``G+ - G-`` over its synapses at its last update (a :class:`WTALayer` does). When it
+        exceeds ``norm_target``, each synapse with ``G+ > G-`` also gets a depression
+        pulse (SET on G-) with probability
+        ``clip(norm_rate (wsum - norm_target)/wsum (G+ - G-)/norm_step, 0, 1)``: in
+        expectation each weight shrinks in proportion to itself, as a multiplicative
+        rescaling, when ``norm_step`` is the conductance one pulse adds. None: off.
+    norm_rate : float
+        Fraction of the excess removed per update (0..1].
     """
 
-    def __init__(self, dT_pot, dT_dep, p_pot=1.0, p_dep=1.0):
+    def __init__(self, dT_pot, dT_dep, p_pot=1.0, p_dep=1.0, pre_time=None,
+                 norm_target=None, norm_step=None, norm_rate=1.0):
         self.dT_pot = check_quantity(dT_pot, second, "dT_pot", "5*ms", "nonnegative")
         self.dT_dep = check_quantity(dT_dep, second, "dT_dep", "10*ms", "nonnegative")
         if float(dT_pot) > float(dT_dep):
@@ -57,24 +79,52 @@ class TwoWindowSTDP(Plasticity):
                                  f"potentiation window must not exceed the depression window")
         self.p_pot = check_number(p_pot, "p_pot", 0.0, 1.0)
         self.p_dep = check_number(p_dep, "p_dep", 0.0, 1.0)
+        if pre_time is not None and not (isinstance(pre_time, str) and
+                                         pre_time.isidentifier()):
+            raise ParameterError(f"pre_time = {pre_time!r} must be the name of a presynaptic "
+                                 f"variable (e.g. 'tlast') or None")
+        self.pre_time = pre_time
+        self.norm_target = self.norm_step = None
+        if norm_target is not None:
+            self.norm_target = check_quantity(norm_target, siemens, "norm_target",
+                                              "60*usiemens", "positive")
+            if norm_step is None:
+                raise ParameterError("norm_target needs norm_step, the conductance one "
+                                     "depression pulse adds (e.g. norm_step=0.5*usiemens)")
+            self.norm_step = check_quantity(norm_step, siemens, "norm_step", "0.5*usiemens",
+                                            "positive")
+        self.norm_rate = check_number(norm_rate, "norm_rate", 0.0, 1.0)
+        self.post_variables = ("wsum", "wsum_acc") if norm_target is not None else ()
+
+    def on_post_end(self):
+        return "wsum_acc_post += Gp - Gm" if self.norm_target is not None else ""
 
     def model(self):
-        return "tpre : second"
+        return "tpre : second" if self.pre_time is None else ""
 
     def on_pre(self):
-        return "tpre = t"
+        return "tpre = t" if self.pre_time is None else ""
 
     def on_post(self):
-        pot = "int(t - tpre < stdp_dT_pot)"
-        dep = "int(t - tpre > stdp_dT_dep)"
+        tpre = "tpre" if self.pre_time is None else f"{self.pre_time}_pre"
+        pot = f"int(t - {tpre} < stdp_dT_pot)"
+        dep = f"int(t - {tpre} > stdp_dT_dep)"
         if self.p_pot < 1:
             pot += f" * int(rand() < {self.p_pot!r})"
         if self.p_dep < 1:
             dep += f" * int(rand() < {self.p_dep!r})"
+        if self.norm_target is not None:
+            big = "clip(wsum_post, stdp_norm_target, inf*siemens)"
+            p = (f"clip({self.norm_rate!r} * ({big} - stdp_norm_target) / {big} * "
+                 f"(Gp - Gm) / stdp_norm_step, 0, 1)")
+            dep = f"int(({dep}) + int(rand() < {p}) > 0)"
         return f"ltp = {pot}\nltd = {dep}\nltp_amp = 1.0\nltd_amp = 1.0"
 
     def namespace(self):
-        return {"stdp_dT_pot": self.dT_pot, "stdp_dT_dep": self.dT_dep}
+        ns = {"stdp_dT_pot": self.dT_pot, "stdp_dT_dep": self.dT_dep}
+        if self.norm_target is not None:
+            ns.update(stdp_norm_target=self.norm_target, stdp_norm_step=self.norm_step)
+        return ns
 
     def __repr__(self):
         return f"TwoWindowSTDP(dT_pot={self.dT_pot!r}, dT_dep={self.dT_dep!r})"

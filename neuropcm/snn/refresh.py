@@ -97,12 +97,15 @@ def refresh_model(refresh) -> str:
 
 def refresh_code(refresh, params: DeviceParams, ns: dict, plus: DeviceVars, minus: DeviceVars,
                  gate: str = "1", drift: bool = True, read_noise: bool = True,
-                 temperature: float | None = None) -> str:
+                 temperature: float | None = None, gated_noise: bool = True) -> str:
     """Abstract code of a resolved refresh rule, enabled by the 0/1 expression ``gate``.
 
     For :class:`ThresholdRefresh` with ``reads="noisy"`` the devices are read as the
     synapse reads them (``drift``, ``read_noise``, ``temperature``), clipped at 0 as
     :meth:`PCMArray.read`; each check counts one read of each device (and its energy).
+    With ``gated_noise`` (default) random numbers are drawn only for the reads, RESETs and
+    pulses that happen (the same distribution; ``False``: the random stream of earlier
+    versions, one draw per possible operation).
     """
     if not isinstance(refresh, ThresholdRefresh):
         return refresh.code(params, ns, plus, minus, gate=gate)
@@ -111,13 +114,15 @@ def refresh_code(refresh, params: DeviceParams, ns: dict, plus: DeviceVars, minu
         lines += [f"rf_gp = {plus.G}", f"rf_gm = {minus.G}"]
     else:
         for name, v in (("rf_gp", plus), ("rf_gm", minus)):
-            lines += [f"{name} = {read_expr(params, v, ns, read_noise, drift, temperature, True)}",
+            rd = read_expr(params, v, ns, read_noise, drift, temperature, True,
+                           gate="rf_on" if gated_noise else None)
+            lines += [f"{name} = {rd}",
                       f"{v.n_read} += rf_on", f"{v.energy} += rf_on * pcm_e_read"]
     lines += [f"rf = rf_on * {refresh.brian2_select('rf_gp', 'rf_gm', refresh.reference(params))}",
               "rf_diff = rf_gp - rf_gm",
               f"rf_n = {refresh.brian2_pulses('rf_diff', params)}",
-              reset_code(params, plus, ns, gate="rf"),
-              reset_code(params, minus, ns, gate="rf"),
+              reset_code(params, plus, ns, gate="rf", gated_noise=gated_noise),
+              reset_code(params, minus, ns, gate="rf", gated_noise=gated_noise),
               # the open-loop rewrite goes to the formerly larger side: its device is copied
               # into temporaries, pulsed rf_n times, and copied back (one chain of pulses
               # instead of one per side)
@@ -130,7 +135,8 @@ def refresh_code(refresh, params: DeviceParams, ns: dict, plus: DeviceVars, minu
         p_, m_, w_ = getattr(plus, f), getattr(minus, f), getattr(w, f)
         lines.append(f"{w_} = rf_wp * {p_} + (1 - rf_wp) * {m_}")
     for k in range(1, refresh.pulse_cap(params) + 1):
-        lines.append(set_pulse_code(params, w, ns, gate=f"rf * int(rf_n >= {k})"))
+        lines.append(set_pulse_code(params, w, ns, gate=f"rf * int(rf_n >= {k})",
+                                    gated_noise=gated_noise))
     for f in ("G", "P", "t_prog", "n_set", "energy"):
         for v, sel in ((plus, "rf_wp"), (minus, "rf_wm")):
             lines.append(f"{getattr(v, f)} = {sel} * {getattr(w, f)} + (1 - {sel}) * "

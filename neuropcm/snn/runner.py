@@ -74,6 +74,46 @@ class Built:
     control: b.NeuronGroup
 
 
+#: Brian2's network loop reads the process CPU clock at every time step (a system call,
+#: ~10 % of a 50-neuron run); it is only needed once, after the loop (the run time it
+#: reports). Patched in the generated source; left alone if Brian2's template differs.
+_CLOCK_PER_STEP = ("        current = std::clock();\n"
+                   "        elapsed_realtime = (double)(current - start)/(1 * CLOCKS_PER_SEC);\n")
+_LOOP_END = "    Network::_globally_running = false;\n"
+
+
+def patch_network_source(path: Path) -> bool:
+    """Move the CPU-clock read of Brian2's ``network.cpp`` (no OpenMP, no time limit) out of
+    the per-step loop; True if patched."""
+    text = path.read_text()
+    if text.count(_CLOCK_PER_STEP) != 1 or text.count(_LOOP_END) != 1 or \
+            "maximum_run_time" in text or "elapsed_realtime>" in text:
+        return False
+    text = text.replace(_CLOCK_PER_STEP, "").replace(
+        _LOOP_END, _LOOP_END + "    elapsed_realtime = (double)(std::clock() - start)/"
+                               "(1 * CLOCKS_PER_SEC);\n")
+    # Brian2 rewrites the unpatched file at every build; the same patched text gets the
+    # time of its first writing back, so make does not recompile it (the build is cached)
+    copy = path.with_name(path.name + ".patched")
+    same = copy.exists() and copy.read_text() == text
+    path.write_text(text)
+    if same:
+        st = copy.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    else:
+        copy.write_text(text)
+        st = path.stat()
+        os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return True
+
+
+def make_args(jobs: int | None = None) -> list[str]:
+    """Arguments of ``make`` for a standalone build: at most ``jobs`` compilers at once
+    (default ``os.cpu_count()``; Brian2's own default ``-j`` has no limit)."""
+    n = jobs if jobs is not None else (os.cpu_count() or 1)
+    return [f"-j{max(int(n), 1)}"]
+
+
 def state_variables(group) -> list[str]:
     """Names of the per-element, writable state variables of a Brian2 group."""
     names = []
@@ -116,6 +156,11 @@ class ChunkedRunner:
         shared safely with concurrent runs).
     runtime_target : str
         Brian2 code generation target in runtime mode (``"cython"`` or ``"numpy"``).
+    threads : int
+        OpenMP threads of the standalone simulator (0: none).
+    step_clock : bool
+        Keep Brian2's read of the CPU clock at every time step (a system call per step;
+        default False: read once after the loop, see :func:`patch_network_source`).
 
     Notes
     -----
@@ -127,12 +172,14 @@ class ChunkedRunner:
     """
 
     def __init__(self, builder: Callable, rows: int, inputs: int, duration, mode="standalone",
-                 build_dir=None, runtime_target="cython", dt=None, threads: int = 0):
+                 build_dir=None, runtime_target="cython", dt=None, threads: int = 0,
+                 step_clock: bool = False):
         if mode not in ("standalone", "runtime"):
             raise ParameterError(f"mode = {mode!r} must be 'standalone' or 'runtime'")
         self.builder, self.rows, self.inputs = builder, int(rows), int(inputs)
         self.duration, self.mode, self.dt = duration, mode, dt
         self.runtime_target, self.threads = runtime_target, threads
+        self.step_clock = step_clock
         self.build_dir = Path(build_dir).resolve() if build_dir is not None else None
         self.compile_s = 0.0
         self._built: Built | None = None
@@ -141,6 +188,7 @@ class ChunkedRunner:
         self.state_units: dict[str, str] = {}
         self._folder: BuildFolder | None = None
         self._device_set = False
+        self._make_pref = None
         self._stop_pref = b.prefs.core.stop_on_keyboard_interrupt
         self._target_pref = b.prefs.codegen.target
         b.prefs.core.stop_on_keyboard_interrupt = False
@@ -174,7 +222,13 @@ class ChunkedRunner:
         # objects of earlier networks still in memory would make Brian2 number the new
         # code objects differently (``..._codeobject_1``): other file names, a full rebuild
         gc.collect()
-        b.prefs.devices.cpp_standalone.openmp_threads = self.threads
+        prefs = b.prefs.devices.cpp_standalone
+        prefs.openmp_threads = self.threads
+        # Brian2's default "make -j" starts one compiler per file (60+ at once): at most one
+        # per core; the preference is given back by close()
+        if self._make_pref is None:
+            self._make_pref = list(prefs.extra_make_args_unix)
+        prefs.extra_make_args_unix = make_args()
         if self.dt is not None:
             b.defaultclock.dt = self.dt
         built = self.builder(np.zeros((self.rows, self.inputs)))
@@ -190,7 +244,13 @@ class ChunkedRunner:
         built.net.run(self.duration)
         with self._folder.building():
             t0 = time.perf_counter()
-            dev.build(directory=str(self.build_dir), run=False, with_output=False)
+            dev.build(directory=str(self.build_dir), compile=False, run=False,
+                      with_output=False)
+            if not self.step_clock:
+                patch_network_source(self.build_dir / "network.cpp")
+            from brian2.codegen.cpp_prefs import get_compiler_and_args
+
+            dev.compile_source(str(self.build_dir), get_compiler_and_args()[0], False, False)
             self.compile_s = time.perf_counter() - t0
 
     def close(self) -> None:
@@ -208,6 +268,9 @@ class ChunkedRunner:
         if self._folder is not None:
             self._folder.close()
             self._folder = None
+        if self._make_pref is not None:
+            b.prefs.devices.cpp_standalone.extra_make_args_unix = self._make_pref
+            self._make_pref = None
         if self._stop_pref is not None:
             b.prefs.core.stop_on_keyboard_interrupt = self._stop_pref
             b.prefs.codegen.target = self._target_pref

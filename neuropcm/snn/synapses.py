@@ -107,7 +107,9 @@ def synapse_state_to_devices(state: dict, params, time: float = 0.0, preset="cus
 def pcm_synapses_code(params: DeviceParams, plasticity: Plasticity | None,
                       refresh, ns: dict, target_var: str = "v",
                       read_noise: bool = True, drift: bool = True, cached_drift: bool = False,
-                      noise_to: str | None = None, temperature: float | None = None) -> dict:
+                      noise_to: str | None = None, temperature: float | None = None,
+                      gated_noise: bool = True, cache_efficacy: bool = False,
+                      source_reads: bool = False) -> dict:
     """The model, on_pre and on_post code of a differential 2-PCM synapse.
 
     The efficacy of a presynaptic spike is ``w_scale * (read(G+) - read(G-))`` added to
@@ -119,7 +121,13 @@ def pcm_synapses_code(params: DeviceParams, plasticity: Plasticity | None,
     ``w_scale**2 (var+ + var-)``, is added to that postsynaptic variable instead of drawing
     a Gaussian per event (the target adds one Gaussian of the summed variance per step:
     exact in distribution). ``refresh`` is a resolved rule (see
-    :func:`~neuropcm.snn.refresh.resolve_refresh`) or None.
+    :func:`~neuropcm.snn.refresh.resolve_refresh`) or None. ``gated_noise``: the random
+    numbers of writes (and of a refresh's reads) are drawn only for the operations that
+    happen (see :func:`~neuropcm.snn.models.gated_normal`). ``cache_efficacy``: the
+    variables ``eff``/``effvar`` hold the read's mean and noise variance, recomputed by
+    the code ``update_efficacy`` (appended to every write; the caller runs it with the
+    drift update). ``source_reads``: the efficacy reads are not counted per synapse (the
+    presynaptic group counts its spikes, see ``PCMSynapses(read_counter=)``).
     """
     plus, minus = (cached_drift_vars() if cached_drift else (PLUS, MINUS))
     model = [plus.equations(params), minus.equations(params)]
@@ -135,20 +143,33 @@ def pcm_synapses_code(params: DeviceParams, plasticity: Plasticity | None,
                                       temperature=temperature)
     mean_m, std_m = read_moments_expr(params, minus, ns, drift, gd="rd_m",
                                       temperature=temperature)
-    pre += [f"rd_p = {mean_p}", f"rd_m = {mean_m}"]
-    noise = f" + sqrt(({std_p})**2 + ({std_m})**2) * randn()" if read_noise and not noise_to \
-        else ""
-    pre += [f"{target_var}_post += w_scale * (rd_p - rd_m{noise})",
-            f"{plus.n_read} += 1", f"{minus.n_read} += 1",
-            f"{plus.energy} += pcm_e_read", f"{minus.energy} += pcm_e_read"]
+    update_eff = ""
+    if cache_efficacy:
+        # the read's mean and variance kept per synapse, recomputed by every write and
+        # drift update: an event only loads them (same values, same arithmetic)
+        model.append("eff : siemens  # mean read G+ - G-\n"
+                     "effvar : siemens**2  # read-noise variance of G+ and G- summed")
+        update_eff = "\n".join([f"rd_p = {mean_p}", f"rd_m = {mean_m}", "eff = rd_p - rd_m",
+                                f"effvar = ({std_p})**2 + ({std_m})**2"])
+        diff, var = "eff", "effvar"
+    else:
+        pre += [f"rd_p = {mean_p}", f"rd_m = {mean_m}"]
+        diff, var = "rd_p - rd_m", f"({std_p})**2 + ({std_m})**2"
+    noise = f" + sqrt({var}) * randn()" if read_noise and not noise_to else ""
+    pre.append(f"{target_var}_post += w_scale * ({diff}{noise})")
+    if not source_reads:
+        pre += [f"{plus.n_read} += 1", f"{minus.n_read} += 1",
+                f"{plus.energy} += pcm_e_read", f"{minus.energy} += pcm_e_read"]
     if read_noise and noise_to:
-        pre.append(f"{noise_to}_post += w_scale**2 * (({std_p})**2 + ({std_m})**2)")
+        pre.append(f"{noise_to}_post += w_scale**2 * ({var})")
     model.append("plastic : 1 (shared)")  # 0 freezes plasticity and refresh (evaluation)
     if plasticity is not None:
-        ltp = set_pulse_code(params, plus, ns, gate="ltp * plastic", amplitude="ltp_amp")
-        ltd = set_pulse_code(params, minus, ns, gate="ltd * plastic", amplitude="ltd_amp")
+        ltp = set_pulse_code(params, plus, ns, gate="ltp * plastic", amplitude="ltp_amp",
+                             gated_noise=gated_noise)
+        ltd = set_pulse_code(params, minus, ns, gate="ltd * plastic", amplitude="ltd_amp",
+                             gated_noise=gated_noise)
         if plasticity.gates_on == "both":
-            pre += [ltd]
+            pre += [ltd, update_eff]
             post += [plasticity.on_post(), ltp]
         else:
             post += [plasticity.on_post(), ltp, ltd]
@@ -156,14 +177,31 @@ def pcm_synapses_code(params: DeviceParams, plasticity: Plasticity | None,
     if refresh is not None:
         model.append(refresh_model(refresh))
         rcode = refresh_code(refresh, params, ns, plus, minus, gate="int(plastic > 0)",
-                             drift=drift, read_noise=read_noise, temperature=temperature)
+                             drift=drift, read_noise=read_noise, temperature=temperature,
+                             gated_noise=gated_noise)
         if refresh.period is None:
             post.append(rcode)
         else:
-            sweep = rcode
-    return {"refresh_sweep": sweep, "model": "\n".join(m for m in model if m),
+            sweep = "\n".join(c for c in (rcode, update_eff) if c)
+    if post:
+        post += [update_eff, plasticity.on_post_end() if plasticity is not None else ""]
+    return {"refresh_sweep": sweep, "update_efficacy": update_eff,
+            "model": "\n".join(m for m in model if m),
             "on_pre": "\n".join(c for c in pre if c),
             "on_post": "\n".join(c for c in post if c) or None}
+
+
+def fold_source_reads(state: dict, reads, params: DeviceParams) -> dict:
+    """Device state (``SYNAPSE_DEVICE_VARS``) with ``reads`` (per synapse: its
+    presynaptic neuron's spike count, see ``PCMSynapses(read_counter=)``) added to the read
+    counters of G+ and G- and their read energy to the energies; a new dict."""
+    reads = np.asarray(reads)
+    out = dict(state)
+    for v in (PLUS, MINUS):
+        out[v.n_read] = np.asarray(state[v.n_read]) + reads.astype(np.asarray(
+            state[v.n_read]).dtype)
+        out[v.energy] = np.asarray(state[v.energy]) + reads * params.e_read
+    return out
 
 
 def device_init_code(params: DeviceParams, v: DeviceVars, ns: dict) -> dict:
@@ -237,6 +275,26 @@ class PCMSynapses(Synapses):
         Random initial state: on ``connect``, each new G+ gets a uniformly random number of
         SET pulses in ``0..initial_pulses[0]`` and each new G- in ``0..initial_pulses[1]``
         (non-negative integers; ``2.7`` is refused, not truncated).
+    gated_noise : bool
+        Draw the random numbers of SET pulses, RESETs and a refresh's reads only for the
+        operations that happen (default; the same distribution as one draw per possible
+        operation, far fewer draws: a refresh sweep that rewrites few pairs no longer draws
+        a number for every possible pulse of every pair). False: the random stream of
+        earlier versions.
+    cache_efficacy : bool
+        Keep each synapse's read mean (``eff``, G+ - G- drifted) and read-noise variance
+        (``effvar``) in variables recomputed by every write and every drift update, so an
+        event only loads them: the same values as reading the devices at the event (the
+        drift factors are those cached by ``drift_update``, which this needs; pulsed device
+        models only). Values set by hand on ``Gp``/``Gm`` take effect at the next drift
+        update.
+    read_counter : str or None
+        Name of an integer variable of the source group counting its spikes (e.g.
+        ``nspikes : integer`` with reset ``nspikes += 1``). Each presynaptic spike reads
+        every synapse of the neuron, so the synapses then do not count their efficacy
+        reads: ``nreadp``/``nreadm`` and the energies hold the other reads (a refresh's)
+        and :meth:`to_devices` adds ``read_counter`` of the presynaptic neuron (and its
+        read energy); see :func:`fold_source_reads`. Less memory traffic per event.
     **overrides : float
         Device parameter overrides (SI).
 
@@ -258,13 +316,19 @@ class PCMSynapses(Synapses):
     def __init__(self, source, target, preset="nandakumar2018", plasticity=None,
                  refresh=None, w_scale=None, target_var="v", read_noise=True, drift=True,
                  initial_pulses=None, drift_update=None, noise_to=None, namespace=None,
-                 name="pcmsynapses*", method=None, temperature=None, seed=None, **overrides):
+                 name="pcmsynapses*", method=None, temperature=None, seed=None,
+                 gated_noise=True, cache_efficacy=False, read_counter=None, **overrides):
         self.device_params = get_preset(preset, **overrides)
         self.preset = preset if isinstance(preset, str) else "custom"
         if plasticity is not None and not isinstance(plasticity, Plasticity):
             raise ParameterError(f"plasticity = {plasticity!r} must be a Plasticity rule "
                                  f"such as TwoWindowSTDP(dT_pot, dT_dep) or None")
         self.plasticity = plasticity
+        missing = [v for v in getattr(plasticity, "post_variables", ()) if v not in
+                   target.variables]
+        if missing:
+            raise ParameterError(f"{plasticity!r} needs the target variables {missing} (a "
+                                 f"WTALayer has them)")
         self.refresh = resolve_refresh(refresh)
         if target_var not in target.variables:
             raise ParameterError(f"target has no variable {target_var!r}; pass target_var=")
@@ -288,6 +352,7 @@ class PCMSynapses(Synapses):
             temp_k = as_temperature(float(check_quantity(
                 temperature, kelvin, "temperature", "300*kelvin", "positive") / kelvin))
         self._seed = None if seed is None else check_seed(seed)
+        self._gated_noise = bool(gated_noise)
         self._temperature = self.device_params.t_ref if temp_k is None else temp_k
         self._initial_pulses = None
         if initial_pulses is not None:
@@ -298,10 +363,30 @@ class PCMSynapses(Synapses):
             self._initial_pulses = tuple(count(x, f"initial_pulses[{k}]", lo=0)
                                          for k, x in enumerate(initial_pulses))
         cached = bool(drift and drift_update is not None)
+        if cache_efficacy and not cached:
+            raise ParameterError("cache_efficacy=True needs drift=True and a drift_update "
+                                 "(the cached efficacies are refreshed with the drift "
+                                 "factors), e.g. drift_update=1*second")
+        if cache_efficacy and self.device_params.model != "pulsed":
+            raise ParameterError(f"cache_efficacy=True needs a 'pulsed' device model (the "
+                                 f"read noise of the {self.device_params.model!r} model "
+                                 f"changes with the time since the write); use "
+                                 f"cache_efficacy=False")
+        self.read_counter = read_counter
+        if read_counter is not None:
+            var = source.variables.get(read_counter) if isinstance(read_counter, str) \
+                else None
+            if var is None or np.dtype(var.dtype).kind not in "iu" or var.scalar:
+                raise ParameterError(f"read_counter = {read_counter!r} must name an integer "
+                                     f"per-neuron variable of the source group that counts "
+                                     f"its spikes (e.g. 'nspikes : integer' with reset "
+                                     f"'nspikes += 1')")
         self.plus_vars, self.minus_vars = cached_drift_vars() if cached else (PLUS, MINUS)
         code = pcm_synapses_code(self.device_params, plasticity, self.refresh, ns, target_var,
                                  read_noise, drift, cached_drift=cached, noise_to=noise_to,
-                                 temperature=temp_k)
+                                 temperature=temp_k, gated_noise=bool(gated_noise),
+                                 cache_efficacy=bool(cache_efficacy),
+                                 source_reads=read_counter is not None)
         if plasticity is not None:
             ns.update(plasticity.namespace())
         ns.update(namespace or {})
@@ -318,7 +403,8 @@ class PCMSynapses(Synapses):
             vp, vm = cached_drift_vars()
             self.run_regularly(
                 f"{vp.drift_factor} = {drift_factor_expr(self.device_params, vp, ns)}\n"
-                f"{vm.drift_factor} = {drift_factor_expr(self.device_params, vm, ns)}",
+                f"{vm.drift_factor} = {drift_factor_expr(self.device_params, vm, ns)}\n"
+                f"{code['update_efficacy']}",
                 dt=drift_update, when="start", name=self.name + "_drift")
         self.add_attribute("brian_code")
         self.brian_code = code
@@ -349,11 +435,23 @@ class PCMSynapses(Synapses):
         for v in (self.plus_vars, self.minus_vars):
             for var, expr in device_init_code(self.device_params, v, self.namespace).items():
                 getattr(self, var)[_NEW] = expr
-        if isinstance(self.plasticity, TwoWindowSTDP):
+        if isinstance(self.plasticity, TwoWindowSTDP) and self.plasticity.pre_time is None:
             self.tpre[_NEW] = "-1e9*second"  # never spiked: "older than dT_dep"
         if self._initial_pulses is not None:
             self._apply_initial_pulses()
+        if "eff" in self.variables:
+            for var, expr in self._efficacy_init().items():
+                getattr(self, var)[_NEW] = expr
         self.pcm_initialised[_NEW] = "1"
+
+    def _efficacy_init(self) -> dict:
+        """String initialisers of ``eff``/``effvar`` from the devices as they are."""
+        ns = self.namespace
+        t = self._temperature if self._temperature != self.device_params.t_ref else None
+        (mp, sp), (mm, sm) = (read_moments_expr(self.device_params, v, ns, True,
+                                                temperature=t)
+                              for v in (self.plus_vars, self.minus_vars))
+        return {"eff": f"{mp} - {mm}", "effvar": f"({sp})**2 + ({sm})**2"}
 
     def _apply_initial_pulses(self):
         """Uniformly random 0..n SET pulses on each new device, through the device model's
@@ -363,7 +461,8 @@ class PCMSynapses(Synapses):
             self.k_init[_NEW] = f"int(rand() * {n + 1})"
             for k in range(1, n + 1):
                 lines = set_pulse_code(self.device_params, v, self.namespace,
-                                       gate=f"int(k_init >= {k})").split("\n")
+                                       gate=f"int(k_init >= {k})",
+                                       gated_noise=self._gated_noise).split("\n")
                 gate_name, gate_expr = lines[0].split(" = ", 1)
                 for line in lines[1:]:
                     line = line.replace(gate_name, f"({gate_expr})")
@@ -385,5 +484,9 @@ class PCMSynapses(Synapses):
         """
         seed = self._seed if seed is None else check_seed(seed)
         state = {name: np.asarray(getattr(self, name + "_")[:]) for name in SYNAPSE_DEVICE_VARS}
+        if self.read_counter is not None:
+            counts = np.asarray(self.source.variables[self.read_counter].get_value())
+            state = fold_source_reads(state, counts[np.asarray(self.i[:])],
+                                      self.device_params)
         return synapse_state_to_devices(state, self.device_params, float(self.t / second),
                                         self.preset, seed=seed, temperature=self._temperature)

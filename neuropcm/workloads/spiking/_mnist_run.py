@@ -20,7 +20,7 @@ from ...io.paths import check_output_path
 from ...random import check_seed, int_seed, rng
 from ...snn.builds import prune_builds
 from ...snn.clustering import (check_network, encode, initial_synapse_state, make_builder,
-                              n_inputs, spike_counts)
+                              n_inputs, spike_counts, synapse_devices_state)
 from ...snn.config import NetworkConfig
 from ...snn.runner import ChunkedRunner
 from ...snn.synapses import synapse_state_to_devices
@@ -239,7 +239,7 @@ def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignment
                    assign_counts, test_counts, timing) -> dict:
     params = cfg.synapses.device_params()
     n_in, n_out = n_inputs(cfg), cfg.neurons.n
-    syn_state = {k[4:]: v for k, v in state.items() if k.startswith("syn.")}
+    syn_state = synapse_devices_state(state, cfg)  # with the reads counted by the inputs
     # the stored arrays' random streams come from the run's seed (rng(seed, "snn", "export",
     # "G_plus"/"G_minus")): two runs with one seed write the same files
     plus, minus = synapse_state_to_devices(syn_state, params, preset=cfg.synapses.preset,

@@ -33,10 +33,10 @@ MAX_EXAMPLES = 1_000_000
 #: compiled simulator, the synapse's indices and STDP variables, and the checkpoint's copy.
 SYNAPSE_BYTES = 4 * DEVICE_BYTES
 #: Seconds per simulated time step, and per step and synapse (Poisson inputs, STDP and the
-#: devices), fitted to sidler2017 (1.9 ms per example) and wta400 (10.3 ms) on a 2-core
-#: machine; and of the compilation.
+#: devices), fitted to the simulator's CPU time for sidler2017 (1.37 ms per example) and
+#: wta400 (6.1 ms) on a 2-core machine (scripts/bench_mnist.py); and of the compilation.
 _S_PER_STEP = 3.2e-6
-_S_PER_STEP_SYNAPSE = 1.4e-10
+_S_PER_STEP_SYNAPSE = 7.8e-11
 _COMPILE_S = 90.0
 
 
@@ -45,7 +45,8 @@ class MnistClusteringConfig(Config):
     """Settings of an MNIST clustering run (the network itself is a TOML definition)."""
 
     network: str = option("sidler2017", "network definition: a name in the package's networks "
-                          "(sidler2017, wta100, wta400) or a TOML file")
+                          "(sidler2017, wta100, wta400, wta1600, wta6400) or a TOML "
+                          "file")
     train: int = option(60_000, "training examples per epoch (a seeded subset of MNIST's "
                         "training set)", lo=1, hi=MAX_EXAMPLES)
     test: int = option(10_000, "test examples", lo=1, hi=MAX_EXAMPLES)
@@ -57,6 +58,8 @@ class MnistClusteringConfig(Config):
                                    "the offline cache in data/)")
     mode: str = option("standalone", "cpp_standalone compiled once, or Brian2 runtime "
                        "(debugging)", choices=("standalone", "runtime"))
+    threads: int = option(0, "OpenMP threads of the compiled simulator (0: none; each "
+                          "thread count is its own build and random stream)", lo=0, hi=256)
 
     def _network(self):
         """(inputs, neurons, steps per example, examples per chunk) of the network
@@ -122,7 +125,8 @@ def run(config: MnistClusteringConfig, out, *, resume: bool = False,
 
     run_clustering(cfg, (*train, *test), n_train=config.train, n_test=config.test,
                    epochs=config.epochs, seed=config.seed, out=out, resume=resume,
-                   mode=config.mode, n_assign=config.assign, progress=progress)
+                   mode=config.mode, n_assign=config.assign, progress=progress,
+                   threads=config.threads)
     return Path(out)
 
 
