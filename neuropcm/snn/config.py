@@ -22,17 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from ..config import Config, check_unit_text, config_from_toml, option, read_toml, si_value
+from ..config import Config, config_from_toml, option, read_toml
 from ..config import parse_quantity  # noqa: F401  (re-exported: one parser for every file)
-from ..devices.presets import PRESETS, get_preset
+from ..devices.overrides import check_override_units, overrides_in_si
+from ..devices.presets import get_preset
 from ..errors import ParameterError, UnknownPresetError
 from ..networks import DIR as NETWORKS_DIR  # the shipped definitions (package data)
 
 __all__ = ["InputConfig", "NeuronConfig", "SynapseConfig", "STDPConfig", "SimulationConfig",
            "NetworkConfig", "load_network", "parse_quantity", "NETWORKS_DIR"]
-
-#: Device-parameter units that are physical dimensions (the others are counts or ratios).
-_DIMENSIONAL = ("S", "s", "J", "K")
 
 
 def _refresh_rules() -> tuple[str, ...]:
@@ -104,24 +102,6 @@ class NeuronConfig(Config):
                 f"every step")
 
 
-def _device_params(preset):
-    """The values of ``preset`` (a built-in name, a preset file or its name in the user
-    preset folder); None when it cannot be resolved (:meth:`SynapseConfig.validate` says
-    why)."""
-    try:
-        return get_preset(preset)
-    except (ParameterError, UnknownPresetError):
-        return None
-
-
-def _device_units(preset) -> dict[str, str]:
-    """The unit of every parameter of ``preset`` (of any preset when it is not known)."""
-    params = _device_params(preset)
-    if params is not None:
-        return type(params).units()
-    return {k: v for name in PRESETS for k, v in type(get_preset(name)).units().items()}
-
-
 @dataclass(frozen=True)
 class SynapseConfig(Config):
     """Differential 2-PCM synapses (see :class:`neuropcm.snn.PCMSynapses`).
@@ -157,13 +137,8 @@ class SynapseConfig(Config):
         overrides = raw.get("device_overrides") if isinstance(raw, dict) else None
         if not isinstance(overrides, dict):
             return
-        preset = raw.get("preset", cls.preset)
-        units = _device_units(preset)
-        example = _device_params(preset) or get_preset(cls.preset)
-        for name, value in overrides.items():
-            if units.get(name) in _DIMENSIONAL:
-                check_unit_text(value, units[name], f"{prefix}device_overrides.{name}",
-                                getattr(example, name, None))
+        check_override_units(raw.get("preset", cls.preset), overrides,
+                             f"{prefix}device_overrides", cls.preset)
 
     def validate(self) -> None:
         """The preset exists; ``device_overrides`` are its fields, converted to SI and
@@ -172,19 +147,8 @@ class SynapseConfig(Config):
             get_preset(self.preset)
         except UnknownPresetError as e:
             raise UnknownPresetError(f"{self.where('preset')}: {e}") from None
-        where = self.where("device_overrides")
-        units = _device_units(self.preset)
-        out = {}
-        for name, value in self.device_overrides.items():
-            if name not in units:
-                raise ParameterError(f"{where}: preset {self.preset!r} has no parameter "
-                                     f"{name!r}; known: {sorted(units)}")
-            unit = units[name] if units[name] in _DIMENSIONAL else "1"
-            out[name] = si_value(value, unit, f"{where}.{name}")
-        try:
-            get_preset(self.preset, **out)
-        except ParameterError as e:
-            raise ParameterError(f"{where}: {e}") from None
+        out = overrides_in_si(self.preset, self.device_overrides,
+                              self.where("device_overrides"))
         object.__setattr__(self, "device_overrides", out)
 
     def device_params(self):

@@ -88,9 +88,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ...config import Config, check_unit_text, option, si_value
+from ...config import Config, option
 from ...crossbar.update import ARBITRATIONS
-from ...devices.presets import get_preset, preset_names
+from ...devices.overrides import check_override_units, overrides_in_si
+from ...devices.presets import preset_names
 from ...devices.refresh import REFRESH_RULES
 from ...errors import ParameterError
 from .. import SEED_MAX, MemoryNeed, Workload, crossbar_bytes
@@ -116,8 +117,6 @@ W_MAX_3 = {"in-situ": (0.5, 1.0, 1.5), "mixed-precision": (0.25, 0.5, 1.0),
 #: Burr 2015's crop of the 28 x 28 MNIST images to 528 pixels (22 x 24; which side is 22
 #: is not stated: rows 2..25 and columns 3..24, the digits being taller than wide).
 CROP = (slice(2, 26), slice(3, 25))
-#: Dimensional device parameters: overrides must carry a unit in text (``--set``).
-_DIMENSIONAL = ("S", "s", "J", "K")
 
 
 @dataclass(frozen=True)
@@ -214,12 +213,8 @@ class MlpTrainConfig(Config):
         overrides = raw.get("device_overrides") if isinstance(raw, dict) else None
         if not isinstance(overrides, dict):
             return
-        params = get_preset(raw.get("preset", cls.preset))
-        units = type(params).units()
-        for name, value in overrides.items():
-            if units.get(name) in _DIMENSIONAL:
-                check_unit_text(value, units[name], f"{prefix}device_overrides.{name}",
-                                getattr(params, name, None))
+        check_override_units(raw.get("preset", cls.preset), overrides, f"{prefix}device_overrides",
+                             cls.preset)
 
     def validate(self) -> None:
         L = self.n_layers
@@ -243,19 +238,7 @@ class MlpTrainConfig(Config):
 
     def _check_overrides(self) -> None:
         """``device_overrides``: parameters of the preset, stored in SI."""
-        params = get_preset(self.preset)
-        units = type(params).units()
-        out = {}
-        for name, value in self.device_overrides.items():
-            if name not in units:
-                raise ParameterError(f"device_overrides: preset {self.preset!r} has no "
-                                     f"parameter {name!r}; known: {sorted(units)}")
-            unit = units[name] if units[name] in _DIMENSIONAL else "1"
-            out[name] = si_value(value, unit, f"device_overrides.{name}")
-        try:
-            get_preset(self.preset, **out)
-        except ParameterError as e:
-            raise ParameterError(f"device_overrides: {e}") from None
+        out = overrides_in_si(self.preset, self.device_overrides, "device_overrides")
         object.__setattr__(self, "device_overrides", out)
 
     def resolved(self, name: str):
