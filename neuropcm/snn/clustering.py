@@ -29,6 +29,14 @@ N_PIXELS = 784
 
 
 def n_inputs(cfg: NetworkConfig) -> int:
+    """Number of input neurons of the network: one per pixel (784), twice that with
+    complementary inputs (``cfg.input.complementary``), as the columns of :func:`encode`.
+
+    Returns
+    -------
+    int
+        784 or 1568; the network has ``n_inputs(cfg) * cfg.neurons.n`` synapses.
+    """
     return N_PIXELS * (2 if cfg.input.complementary else 1)
 
 

@@ -20,12 +20,45 @@ class Plasticity:
     gates_on = "post"  # "pre" or "post": where the gates are computed
 
     def model(self) -> str:
+        """Brian2 model lines of the rule's own synaptic variables (traces, spike times).
+
+        :class:`~neuropcm.snn.synapses.PCMSynapses` appends them to the synapse's
+        equations. The gates ``ltp``, ``ltd``, ``ltp_amp`` and ``ltd_amp`` are temporaries
+        of the event code and need no line here.
+
+        Returns
+        -------
+        str
+            Equation lines, newline-separated; ``""`` (the base rule): none.
+        """
         return ""
 
     def on_pre(self) -> str:
+        """Brian2 code run on every presynaptic spike, before the efficacy read.
+
+        A rule with ``gates_on = "both"`` sets ``ltd``/``ltd_amp`` here: the synapse applies
+        the G- pulse after the efficacy read, in the same presynaptic update.
+
+        Returns
+        -------
+        str
+            Abstract code statements; ``""`` (the base rule): nothing.
+        """
         return ""
 
     def on_post(self) -> str:
+        """Brian2 code run on every postsynaptic spike, before the SET pulses it gates.
+
+        It sets ``ltp``/``ltp_amp`` (and, with ``gates_on = "post"``, ``ltd``/``ltd_amp``
+        too); the synapse then applies a SET pulse to G+ where ``ltp`` is 1 and to G- where
+        ``ltd`` is 1, each scaled by its amplitude, unless the synapse is frozen
+        (``plastic = 0``).
+
+        Returns
+        -------
+        str
+            Abstract code statements; ``""`` (the base rule): nothing.
+        """
         return ""
 
     def on_post_end(self) -> str:
@@ -33,6 +66,14 @@ class Plasticity:
         return ""
 
     def namespace(self) -> dict:
+        """Constants the rule's code refers to by name, added to the synapse's namespace.
+
+        Returns
+        -------
+        dict
+            Name -> value (Brian2 quantities where the value has a unit); ``{}`` (the base
+            rule): none.
+        """
         return {}
 
 
@@ -100,12 +141,34 @@ class TwoWindowSTDP(Plasticity):
         return "wsum_acc_post += Gp - Gm" if self.norm_target is not None else ""
 
     def model(self):
+        """``tpre : second``, the per-synapse time of the input's last spike, when
+        ``pre_time`` is None; ``""`` with ``pre_time`` (the presynaptic group keeps it).
+
+        :meth:`~neuropcm.snn.synapses.PCMSynapses.connect` starts ``tpre`` at a large
+        negative time (never spiked, so a postsynaptic spike before any input spike
+        depresses).
+        """
         return "tpre : second" if self.pre_time is None else ""
 
     def on_pre(self):
+        """``tpre = t`` (record the input spike time) when ``pre_time`` is None; ``""`` with
+        ``pre_time``: a presynaptic spike then writes nothing per synapse."""
         return "tpre = t" if self.pre_time is None else ""
 
     def on_post(self):
+        """The two-window gates, set on each postsynaptic spike at ``t``.
+
+        ``ltp = int(t - tpre < stdp_dT_pot)`` and ``ltd = int(t - tpre > stdp_dT_dep)``
+        (``tpre`` is ``{pre_time}_pre`` with ``pre_time``), each also gated by a ``rand()``
+        draw when ``p_pot``/``p_dep`` is below 1. With ``norm_target``, ``ltd`` is also set
+        with the normalisation probability of the class docstring. Both amplitudes are 1:
+        one full SET pulse per event.
+
+        Returns
+        -------
+        str
+            Abstract code setting ``ltp``, ``ltd``, ``ltp_amp`` and ``ltd_amp``.
+        """
         tpre = "tpre" if self.pre_time is None else f"{self.pre_time}_pre"
         pot = f"int(t - {tpre} < stdp_dT_pot)"
         dep = f"int(t - {tpre} > stdp_dT_dep)"
@@ -121,6 +184,9 @@ class TwoWindowSTDP(Plasticity):
         return f"ltp = {pot}\nltd = {dep}\nltp_amp = 1.0\nltd_amp = 1.0"
 
     def namespace(self):
+        """The windows ``stdp_dT_pot`` and ``stdp_dT_dep`` (brian2 times), plus
+        ``stdp_norm_target`` and ``stdp_norm_step`` (conductances) with ``norm_target``;
+        the probabilities and ``norm_rate`` are written into the code as literals."""
         ns = {"stdp_dT_pot": self.dT_pot, "stdp_dT_dep": self.dT_dep}
         if self.norm_target is not None:
             ns.update(stdp_norm_target=self.norm_target, stdp_norm_step=self.norm_step)
@@ -151,16 +217,28 @@ class PairSTDP(Plasticity):
         self.min_amp = check_number(min_amp, "min_amp", 0.0, 1.0)
 
     def model(self):
+        """The two traces, per synapse: ``apre`` and ``apost`` (dimensionless), decaying
+        with ``stdp_tau_pre``/``stdp_tau_post`` as event-driven equations (Brian2 updates
+        them only on the synapse's pre- and postsynaptic spikes)."""
         return ("dapre/dt = -apre/stdp_tau_pre : 1 (event-driven)\n"
                 "dapost/dt = -apost/stdp_tau_post : 1 (event-driven)")
 
     def on_pre(self):
+        """Depression on a presynaptic spike (this rule gates on both sides):
+        ``ltd_amp = clip(A_dep * apost, 0, 1)``, ``ltd = 1`` when ``ltd_amp > min_amp``
+        (the synapse applies the G- pulse after the efficacy read of the same update),
+        then ``apre += 1``."""
         return (f"ltd_amp = clip({self.A_dep!r} * apost, 0, 1)\n"
                 f"ltd = int(ltd_amp > {self.min_amp!r})\napre += 1.0")
 
     def on_post(self):
+        """Potentiation on a postsynaptic spike: ``ltp_amp = clip(A_pot * apre, 0, 1)``,
+        ``ltp = 1`` when ``ltp_amp > min_amp``, then ``apost += 1``; ``ltd`` is left to
+        :meth:`on_pre`."""
         return (f"ltp_amp = clip({self.A_pot!r} * apre, 0, 1)\n"
                 f"ltp = int(ltp_amp > {self.min_amp!r})\napost += 1.0")
 
     def namespace(self):
+        """The trace time constants ``stdp_tau_pre`` and ``stdp_tau_post`` (brian2 times);
+        ``A_pot``, ``A_dep`` and ``min_amp`` are written into the code as literals."""
         return {"stdp_tau_pre": self.tau_pre, "stdp_tau_post": self.tau_post}

@@ -33,6 +33,14 @@ class Refresh:
         raise NotImplementedError
 
     def model(self) -> str:
+        """Brian2 model lines of the rule's own synaptic variables (counters, state),
+        appended to the synapse's equations by :func:`refresh_model`.
+
+        Returns
+        -------
+        str
+            Equation lines, newline-separated; ``""`` (the base rule): none.
+        """
         return ""
 
 
@@ -58,6 +66,8 @@ class TruncateRefresh(Refresh):
         ])
 
     def model(self):
+        """Two integer counters per synapse: ``npost``, the postsynaptic spikes seen (a
+        refresh every ``every``-th), and ``nrefresh``, the refreshes applied."""
         return "npost : integer\nnrefresh : integer"
 
 
