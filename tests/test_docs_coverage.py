@@ -10,27 +10,14 @@ functions and classes it defines); a class's public methods and properties count
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import inspect
-import sys
 import types
-from pathlib import Path
 
 import pytest
 
 from neuropcm.config import Config, option
 
-_DOCGEN = Path(__file__).resolve().parents[1] / "docs" / "_ext" / "neuropcm_docgen.py"
-
-
-def _docgen():
-    name = "neuropcm_docgen"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _DOCGEN)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
+from docs_support import docgen as _docgen
 
 
 #: Public methods without a docstring of their own or inherited, in modules whose owners

@@ -6,26 +6,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
 from neuropcm.config import option
 
-_DOCGEN = Path(__file__).resolve().parents[1] / "docs" / "_ext" / "neuropcm_docgen.py"
+from docs_support import docgen
 
 
 @pytest.fixture(scope="module")
 def gen():
-    name = "neuropcm_docgen"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _DOCGEN)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
+    """The docs' generator module."""
+    return docgen()
 
 
 def _row(page: str, name: str) -> str:

@@ -12,7 +12,8 @@ from ..config import check_unit_text, si_value
 from ..errors import ParameterError, UnknownPresetError
 from .presets import PRESETS, get_preset
 
-__all__ = ["DIMENSIONAL", "parameter_units", "check_override_units", "overrides_in_si"]
+__all__ = ["DIMENSIONAL", "parameter_units", "check_override_units", "overrides_in_si",
+           "DeviceOverridesText"]
 
 #: Units of the parameters that must carry their unit in text (the rest are plain numbers).
 DIMENSIONAL = ("S", "s", "J", "K")
@@ -81,3 +82,20 @@ def overrides_in_si(preset, overrides: dict, where: str) -> dict[str, float]:
     except ParameterError as e:
         raise ParameterError(f"{where}: {e}") from None
     return out
+
+
+class DeviceOverridesText:
+    """Mixin for a :class:`~neuropcm.config.Config` with the fields ``preset`` and
+    ``device_overrides``: its text check also requires a unit on every dimensional
+    parameter of ``device_overrides`` (before ``validate`` converts them with
+    :func:`overrides_in_si`). Put it before ``Config`` among the bases."""
+
+    @classmethod
+    def check_text_values(cls, raw: dict, prefix: str = "") -> None:
+        """The config's own text checks, then a unit for every dimensional parameter in
+        ``device_overrides``."""
+        super().check_text_values(raw, prefix)
+        overrides = raw.get("device_overrides") if isinstance(raw, dict) else None
+        if isinstance(overrides, dict):
+            check_override_units(raw.get("preset", cls.preset), overrides,
+                                 f"{prefix}device_overrides", cls.preset)

@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from ..config import Config, config_from_toml, option, read_toml
 from ..config import parse_quantity  # noqa: F401  (re-exported: one parser for every file)
-from ..devices.overrides import check_override_units, overrides_in_si
+from ..devices.overrides import DeviceOverridesText, overrides_in_si
 from ..devices.presets import get_preset
 from ..errors import ParameterError, UnknownPresetError
 from ..networks import DIR as NETWORKS_DIR  # the shipped definitions (package data)
@@ -103,7 +103,7 @@ class NeuronConfig(Config):
 
 
 @dataclass(frozen=True)
-class SynapseConfig(Config):
+class SynapseConfig(DeviceOverridesText, Config):
     """Differential 2-PCM synapses (see :class:`neuropcm.snn.PCMSynapses`).
 
     ``device_overrides`` changes fields of the device preset, e.g. ``{ g_max = "12 uS" }``
@@ -129,16 +129,6 @@ class SynapseConfig(Config):
     aggregate_noise: bool = option(True, "read noise summed per neuron and step (exact in "
                                    "distribution)")
     device_overrides: dict = option({}, "preset fields changed, e.g. { g_max = \"12 uS\" }")
-
-    @classmethod
-    def check_text_values(cls, raw: dict, prefix: str = "") -> None:
-        """Also a unit for every dimensional parameter in ``device_overrides``."""
-        super().check_text_values(raw, prefix)
-        overrides = raw.get("device_overrides") if isinstance(raw, dict) else None
-        if not isinstance(overrides, dict):
-            return
-        check_override_units(raw.get("preset", cls.preset), overrides,
-                             f"{prefix}device_overrides", cls.preset)
 
     def validate(self) -> None:
         """The preset exists; ``device_overrides`` are its fields, converted to SI and

@@ -90,7 +90,7 @@ import numpy as np
 
 from ...config import Config, option
 from ...crossbar.update import ARBITRATIONS
-from ...devices.overrides import check_override_units, overrides_in_si
+from ...devices.overrides import DeviceOverridesText, overrides_in_si
 from ...devices.presets import preset_names
 from ...devices.refresh import REFRESH_RULES
 from ...errors import ParameterError
@@ -120,7 +120,7 @@ CROP = (slice(2, 26), slice(3, 25))
 
 
 @dataclass(frozen=True)
-class MlpTrainConfig(Config):
+class MlpTrainConfig(DeviceOverridesText, Config):
     """Settings of an MLP training run on PCM crossbars."""
 
     mode: str = option("in-situ", "in-situ pulse updates (Burr 2015), mixed-precision chi "
@@ -205,16 +205,6 @@ class MlpTrainConfig(Config):
     mnist_dir: str | None = option(None, "folder of MNIST-format IDX files (Fashion-MNIST, "
                                    "...; default: the offline MNIST cache in data/)")
     seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
-
-    @classmethod
-    def check_text_values(cls, raw: dict, prefix: str = "") -> None:
-        """Also a unit for every dimensional parameter in ``device_overrides``."""
-        super().check_text_values(raw, prefix)
-        overrides = raw.get("device_overrides") if isinstance(raw, dict) else None
-        if not isinstance(overrides, dict):
-            return
-        check_override_units(raw.get("preset", cls.preset), overrides, f"{prefix}device_overrides",
-                             cls.preset)
 
     def validate(self) -> None:
         L = self.n_layers
