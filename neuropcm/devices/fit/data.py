@@ -190,8 +190,28 @@ def _parse_header(cell: str, source: str) -> tuple[str, str]:
     return m.group(1).lower(), (m.group(2) or "")
 
 
-def _read_csv(path: Path, blob: bytes):
-    src = str(path)
+def csv_table(blob: bytes, src: str, example: str, check_header=None):
+    """The cells of a CSV file by column (blank and ``#`` lines skipped); one-line errors
+    for a binary or non-UTF-8 file, no header or data, a bad header cell, a short row.
+
+    Parameters
+    ----------
+    blob : bytes
+        The file's content.
+    src : str
+        The file's name, for the messages.
+    example : str
+        A header line to suggest when there is none.
+    check_header : callable, optional
+        Called with the header, a list of ``(name, unit)``, before the rows are read (to
+        refuse unknown or missing columns first).
+
+    Returns
+    -------
+    header, cols, lines : list of (name, unit), dict of name to stripped cells, list of int
+        The header (unit ``""`` where none is given), the columns, and the file's line
+        number of each data row.
+    """
     if b"\x00" in blob[:4096]:
         raise DatasetError(f"{src} is a binary file, not a CSV text file; export the "
                            f"measurements as CSV (or HDF5)")
@@ -204,21 +224,29 @@ def _read_csv(path: Path, blob: bytes):
             if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
     if not rows:
         raise DatasetError(f"{src} holds no header and no data (only comments or blank "
-                           f"lines); write a header line such as 'device,pulse,conductance [uS]'")
+                           f"lines); write a header line such as {example!r}")
     header = [_parse_header(c, src) for c in rows[0][1]]
     names = [n for n, _ in header]
-    units = {n: u for n, u in header}
     if len(rows) < 2:
         raise DatasetError(f"{src} has a header but no data rows; add one row per measurement")
-    body = rows[1:]
+    if check_header is not None:
+        check_header(header)
     cols: dict[str, list] = {n: [] for n in names}
-    _check_columns(None, names, src)
-    for lineno, r in body:
+    for lineno, r in rows[1:]:
         if len(r) != len(names):
             raise DatasetError(f"{src} line {lineno} has {len(r)} fields but the header has "
                                f"{len(names)} ({', '.join(names)}); fix the row")
         for n, cell in zip(names, r):
             cols[n].append(cell.strip())
+    return header, cols, [lineno for lineno, _ in rows[1:]]
+
+
+def _read_csv(path: Path, blob: bytes):
+    src = str(path)
+    header, cols, lines = csv_table(blob, src, "device,pulse,conductance [uS]",
+                                    lambda header: _check_columns(None, [n for n, _ in header], src))
+    names = [n for n, _ in header]
+    units = {n: u for n, u in header}
     raw = {}
     for n, cells in cols.items():
         if n == "device":
@@ -228,7 +256,7 @@ def _read_csv(path: Path, blob: bytes):
             raw[n] = np.array([float(c) for c in cells])
         except ValueError:
             bad = next(c for c in cells if not _is_float(c))
-            line = body[cells.index(bad)][0]
+            line = lines[cells.index(bad)]
             raise DatasetError(f"{src} line {line}: {n} = {bad!r} is not a number; write a "
                                f"decimal number") from None
     return names, units, raw

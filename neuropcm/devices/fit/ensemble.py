@@ -14,9 +14,7 @@ error). Lines starting with ``#`` are comments (the source).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from scipy import optimize, stats
 from ...errors import DatasetError, ParameterError
 from .. import physics as ph
 from ..theory import accumulation_moments
-from .data import _CONDUCTANCE, _parse_header
+from .data import _CONDUCTANCE, csv_table
 from .result import FitResult, make_result, resolve_base, verdict
 
 #: The fields the mean curves identify (the default).
@@ -59,21 +57,10 @@ class EnsembleData:
     n_devices = 0  # summary curves carry no device-level data
 
 
-def read_ensemble(path) -> EnsembleData:
-    """Read a summary-curve CSV (see the module docstring); one-line errors on bad input."""
-    path = Path(path)
-    src = str(path)
-    if not path.is_file():
-        raise DatasetError(f"summary file {src!r} does not exist (or is not a file)")
-    raw = path.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise DatasetError(f"{src} is a binary file, not a CSV text file")
-    rows = [r for r in csv.reader(io.StringIO(raw.decode("utf-8-sig", "replace")))
-            if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
-    if len(rows) < 2:
-        raise DatasetError(f"{src} holds no header and data rows; see "
-                           f"neuropcm/data/README.md for the summary format")
-    header = [_parse_header(c, src) for c in rows[0]]
+
+def _check_header(header: list, src: str) -> None:
+    """Every column is a summary column, conductances carry a conductance unit, and the
+    required columns are there (neuropcm/data/README.md gives the format)."""
     names = [n for n, _ in header]
     for n, u in header:
         if n not in _COLUMNS:
@@ -84,13 +71,17 @@ def read_ensemble(path) -> EnsembleData:
     missing = [c for c in ("curve", "pulse", "g_max", "mean", "mean_se") if c not in names]
     if missing:
         raise DatasetError(f"{src}: summary data need the column(s) {missing}")
-    cols = {n: [] for n in names}
-    for lineno, r in enumerate(rows[1:], 2):
-        if len(r) != len(names):
-            raise DatasetError(f"{src} data row {lineno - 1} has {len(r)} fields, the header "
-                               f"{len(names)}")
-        for n, c in zip(names, r):
-            cols[n].append(c.strip())
+
+def read_ensemble(path) -> EnsembleData:
+    """Read a summary-curve CSV (see the module docstring); one-line errors on bad input."""
+    path = Path(path)
+    src = str(path)
+    if not path.is_file():
+        raise DatasetError(f"summary file {src!r} does not exist (or is not a file)")
+    header, cols, _ = csv_table(path.read_bytes(), src,
+                                "curve,pulse,g_max [uS],mean [uS],mean_se [uS]",
+                                lambda header: _check_header(header, src))
+    names = [n for n, _ in header]
     out = {}
     for n, (_, u) in zip(names, header):
         if n == "curve":
