@@ -10,9 +10,12 @@ from __future__ import annotations
 from ..errors import ParameterError, UnknownPresetError
 from ..units import is_quantity, to_si
 from .builtin_presets import PRESETS, binary, ideal, joshi2020, nandakumar2018  # noqa: F401
+from .lrs_presets import LRS_PRESETS
 from .params import DeviceParams
 from .preset_files import (find_preset_file, is_preset_path, load_preset_file, user_preset_dir,
                            user_presets)
+
+PRESETS.update(LRS_PRESETS)  # seed 2's I_SET presets, derived from binary (lrs_presets)
 
 
 class PresetNames(tuple):

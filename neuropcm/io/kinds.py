@@ -347,6 +347,15 @@ register_kind(FileKind(
     optional_datasets={"results/wires/resistance": "S^-1", "results/stuck/fraction": "1",
                        "results/nu_spread/spread": "1", "results/nu_spread/nu_std_lrs": "1",
                        "results/nu_spread/preset_spread": "1",
+                       # LRS programming conditions (Fig. 8c-e; _drift_lrs.UNITS)
+                       **{f"results/lrs/{k}": "1" for k in (
+                           "mean_fraction", "spread", "nu_lrs", "nu_std_lrs", "accuracy",
+                           "programmed_spread", "preset_fraction", "preset_spread",
+                           "preset_nu", "preset_nu_std", "preset_accuracy",
+                           "preset_programmed_spread")},
+                       **{f"results/lrs/{k}": "S" for k in (
+                           "g_max", "programmed_mean", "preset_programmed_mean")},
+                       "results/lrs/preset_i_set": "A",
                        **{f"results/one_layer/{k}": "1" for k in (
                            "accuracy_t0", "accuracy_final", "software_accuracy",
                            "quantised_accuracy")},

@@ -129,7 +129,7 @@ def figure(path, png) -> Path:
     d = _load(path)
     a, T = d["attrs"], d["time"]
     fig9 = "ops_per_second" in d["bits"] and len(d["bits"]["bits"]) > 1
-    extra = sum(g in d["sweeps"] for g in sw.PANELS) + ("energy" in d) + 3 * fig9
+    extra = sw.panels(d["sweeps"]) + ("energy" in d) + 3 * fig9
     rows = 2 + -(-extra // 3)
     fig, ax = new_figure(rows, 3, (16, 4.5 * rows))
     ax = ax.ravel()
@@ -186,7 +186,7 @@ def figure(path, png) -> Path:
     if "energy" in d:
         _draw_energy(ax[k], d)
         k += 1
-    sw.draw(ax[k:], d["sweeps"], float(d["config"]["t_max"]))
+    sw.draw(ax[k:], d["sweeps"], float(d["config"]["t_max"]), T)
     return save_figure(fig, png, dpi=110)
 
 

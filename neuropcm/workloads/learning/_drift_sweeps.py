@@ -31,6 +31,9 @@ run's network.
   :func:`neuropcm.devices.builtin_presets.binary`). K corrects the mean drift only: the
   spread leaves the weights a relative spread of about ``s nu ln T``. Datasets
   ``results/nu_spread/{spread, nu_std_lrs, accuracy_t0, accuracy_final}``.
+* ``lrs_sweep`` (issue 20, point 9; Fig. 8c-e): accuracy against time for a grid of LRS
+  means and spreads and the I_SET presets, in :mod:`._drift_lrs` (written, read, summed
+  up and drawn through this module).
 """
 
 from __future__ import annotations
@@ -39,9 +42,11 @@ import numpy as np
 
 from ...errors import ParameterError
 from ..computational_memory.mvm_precision import WIRE_R_MAX, WIRE_R_UNIT  # noqa: F401
+from . import _drift_lrs as lrs
 
 #: Config fields of the sweeps (each a strictly increasing list; empty: no sweep).
-FIELDS = ("wire_sweep", "stuck_sweep", "nu_spread_sweep", "one_layer_adc_sweep")
+FIELDS = ("wire_sweep", "stuck_sweep", "nu_spread_sweep", "one_layer_adc_sweep",
+          "lrs_sweep")
 #: Largest stuck fraction of the sweep (above it the network is mostly faults).
 STUCK_MAX = 0.5
 #: Largest relative drift-exponent spread (a std of the mean itself: nu < 0 for 16 %).
@@ -57,6 +62,7 @@ def check(c) -> None:
         if v != sorted(set(v)):
             raise ParameterError(f"{name} = {v} must be strictly increasing (or empty: no "
                                  f"sweep)")
+    lrs.check(c)
 
 
 def points(c) -> int:
@@ -155,7 +161,7 @@ def one_layer(c, data, ends, bar) -> dict:
     bar.set_postfix_str("one-layer training")
     W = train_float(Xtr, ytr, (Xtr.shape[0], 10), seed=c.seed, epochs=c.epochs, lr=c.lr,
                     batch=c.batch, path=("drift-resilient", "one-layer"))[0]
-    L = 2 ** c.weight_bits
+    L, g = 2 ** c.weight_bits, lrs.target(c)
     Wq = dn.quantise(W, L, c.grid)[0]
     a = np.empty((2, len(c.one_layer_adc_sweep), c.sweep_instances))
     for i, b in enumerate(c.one_layer_adc_sweep):
@@ -164,7 +170,8 @@ def one_layer(c, data, ends, bar) -> dict:
             n = dn.MappedLayer(Wq, weights="digital", levels=L, adc_bits=b, calibration=Xcal,
                                preset=c.preset, seed=int_seed(c.seed, "devices", j),
                                adc_mode=c.adc_mode, device_overrides=c.device_overrides,
-                               grid=c.grid)
+                               grid=c.grid, crossbar_options=None if g is None else {
+                                   "g_target": g})
             a[:, i, j] = ends(n)
     from ._mlp import with_ones
 
@@ -197,6 +204,8 @@ def write(r, results: dict) -> None:
 
     for path, v in results.items():
         grp, name = path.split("/")
+        if grp == "lrs":
+            continue
         g = r.require_group(grp)
         dims = (_DIMS[grp] if name.startswith("accuracy") else
                 _DIMS[grp].split(",")[0] if np.ndim(v) == 1 else None)
@@ -204,11 +213,22 @@ def write(r, results: dict) -> None:
         if path == "wires/resistance":
             kw["note"] = "ohm per cell segment, rows and columns"
         write_dataset(g, name, v, UNITS[path], **kw)
+    if any(p.startswith("lrs/") for p in results):
+        lrs.write(r, {p[4:]: v for p, v in results.items() if p.startswith("lrs/")})
 
 
 def load(r) -> dict:
     """The sweeps a ``results`` group holds: ``{group: {name: array}}``."""
-    return {g: {k: r[g][k][()] for k in r[g]} for g in _DIMS if g in r}
+    out = {g: {k: r[g][k][()] for k in r[g]} for g in _DIMS if g in r}
+    if "lrs" in r:
+        out["lrs"] = lrs.load(r)
+    return out
+
+
+def panels(d: dict) -> int:
+    """Figure panels of the sweeps in ``d`` (:func:`load`): one per group of
+    :data:`PANELS`, two for ``lrs``."""
+    return sum(g in d for g in PANELS) + 2 * ("lrs" in d)
 
 
 def _pct(a) -> str:
@@ -245,12 +265,15 @@ def summary_lines(d: dict, t_max: float) -> list[str]:
                      f"with K (paper {100 * PAPER_FINAL:.1f} %): " + ", ".join(
                          f"{s:g} ({v:.4f}) {_pct(a)}" for s, v, a in
                          zip(n["spread"], n["nu_std_lrs"], n["accuracy_final"])))
+    if "lrs" in d:
+        lines += lrs.summary_lines(d["lrs"], t_max)
     return lines
 
 
-def draw(axes, d: dict, t_max: float) -> None:
-    """One axes per sweep in ``d`` (``axes`` at least that many): accuracy at t0 and at
-    ``t_max t0`` (with K) against the swept value, mean +- std over instances."""
+def draw(axes, d: dict, t_max: float, T=None) -> None:
+    """One axes per sweep in ``d`` (``axes`` at least :func:`panels`): accuracy at t0 and
+    at ``t_max t0`` (with K) against the swept value, mean +- std over instances; for
+    ``lrs`` two (:func:`._drift_lrs.draw`, ``T`` the read times in t0)."""
     def curves(ax, x, pairs):
         for key, label, fmt in pairs:
             a = 100 * key
@@ -294,5 +317,8 @@ def draw(axes, d: dict, t_max: float) -> None:
     for ax in axes[:k]:
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
+    if "lrs" in d:
+        lrs.draw(axes[k:k + 2], d["lrs"], T)
+        k += 2
     for ax in axes[k:]:
         ax.set_visible(False)

@@ -42,7 +42,10 @@ at 1-2 bits and 2-4 analog levels; ``"midrise"``, both signs, one more dummy lin
 :func:`~neuropcm.workloads.learning._drift_network.quantise`) and ``lrs_target`` (the LRS
 below g_max, so its programming spread is not truncated at g_max). Opt-in sweeps
 (:mod:`~neuropcm.workloads.learning._drift_sweeps`): wire resistance, stuck devices, the
-drift-exponent spread, and the one-layer network's ADC bits (Fig. 4a).
+drift-exponent spread, the one-layer network's ADC bits (Fig. 4a), and the LRS programming
+conditions (Fig. 8c-e: ``lrs_sweep``, :mod:`~neuropcm.workloads.learning._drift_lrs`). With a
+preset that declares its LRS (``munoz2021_iset200``/``450``, assumed values) the digital
+weights' LRS is programmed to the preset's LRS mean.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from ...devices.presets import preset_names
 from ...errors import ParameterError
 from ...random import int_seed
 from .. import SEED_MAX, MemoryNeed, Workload, crossbar_bytes, refuse_resume
+from . import _drift_lrs as lrs
 from . import _drift_sweeps as sw
 from ._drift_efficiency import write_efficiency
 from ._drift_report import figure, summary
@@ -140,6 +144,15 @@ class DriftResilientConfig(Config):
                                                 "binary preset assumes 0.08) of the spread "
                                                 "sweep (strictly increasing; empty: no sweep)",
                                                 lo=0.0, hi=sw.SPREAD_MAX)
+    lrs_sweep: tuple[float, ...] = option([], "LRS means / g_max (the full-SET level) of the "
+                                          "LRS-condition sweep, Fig. 8c-e: accuracy against "
+                                          "time for each and each of lrs_spreads, and for "
+                                          "the I_SET presets (strictly increasing; empty: no "
+                                          "sweep)", lo=lrs.FRACTION_MIN, hi=1.0)
+    lrs_spreads: tuple[float, ...] = option([0.05, 0.1], "relative LRS spreads (std / mean) "
+                                            "of the LRS-condition sweep (strictly "
+                                            "increasing)", lo=0.0,
+                                            hi=lrs.SPREAD_MAX)
     grid: str = option("zero", "quantisation grid of the weights: 'zero' holds 0 (the "
                        "crossbar's; one-signed weights at 1-2 bits and 2-4 analog levels), "
                        "'midrise' puts each weight at the centre of one of 2^bits cells over "
@@ -194,13 +207,16 @@ class DriftResilientConfig(Config):
         for name in sw.FIELDS:
             if not getattr(self, name):
                 del d[name]
+        if not self.lrs_sweep:
+            del d["lrs_spreads"]
         return d
 
     def _passes(self) -> int:
         """Passes of the test set through a mapped network (the run's progress steps)."""
         S, T = self.sweep_instances, self.time_points
         return (self.instances * T + S * 2 * (len(self.bits_sweep) + len(self.adc_sweep))
-                + S * len(ANALOG) * len(self.levels_sweep) * T + 2 * S + 2 * sw.points(self))
+                + S * len(ANALOG) * len(self.levels_sweep) * T + 2 * S + 2 * sw.points(self)
+                + lrs.passes(self))
 
     def memory_needs(self) -> list:
         """The images as float columns, two mapped networks at once (bit-sliced: one device
@@ -226,8 +242,8 @@ class DriftResilientConfig(Config):
         bit (measured at hidden = 20, 4 bits, on a shared 2-core machine)."""
         h = self.hidden
         weights = h * 785 + 10 * 6 * (h + 1)
-        nets = (self.instances + sw.points(self) + self.sweep_instances * (1 + 
-            len(self.bits_sweep) + len(self.adc_sweep) + len(ANALOG) * len(self.levels_sweep)))
+        nets = (self.instances + sw.points(self) + lrs.networks(self) + self.sweep_instances * (
+            1 + len(self.bits_sweep) + len(self.adc_sweep) + len(ANALOG) * len(self.levels_sweep)))
         seconds = (2.0 + 3 * 1.5e-9 * self.epochs * self.train * weights
                    + nets * weights * (self.weight_bits + 1) * 5e-7
                    + self._passes() * self.test * weights * 8e-10
@@ -286,8 +302,7 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
     def acc(p):
         return float((p == yte).mean())
 
-    g_lrs = None if c.lrs_target == 1.0 else c.lrs_target * get_preset(
-        c.preset, **(c.device_overrides or {})).g_max
+    g_lrs = lrs.target(c)  # None: the crossbar's default, g_max
 
     def net(levels, j, adc_bits, weights="digital", preset=c.preset, overrides=c.device_overrides,
             options=None, adc_mode=c.adc_mode):
@@ -382,9 +397,19 @@ def run(config: DriftResilientConfig, out, *, resume: bool = False,
         other_acc[1, j] = acc(n.advance_to(ages[-1]).predict(X1)["lrs"])
         bar.update()
 
-    # the opt-in sweeps: wire resistance, stuck devices, drift-exponent spread
-    extra = sw.run(c, lambda j, overrides=c.device_overrides, options=None: net(
-        2 ** c.weight_bits, j, c.adc_bits, overrides=overrides, options=options), ends, bar)
+    # the opt-in sweeps: wire resistance, stuck devices, drift-exponent spread, LRS
+    def sweep_net(j, overrides=c.device_overrides, options=None, preset=c.preset):
+        return net(2 ** c.weight_bits, j, c.adc_bits, preset=preset, overrides=overrides,
+                   options=options)
+
+    def curve(n):  # accuracy with K at every read time (LRS conditions)
+        out = [acc(n.advance_to(age).predict(X1)["lrs"]) for age in ages]
+        bar.update(len(ages))
+        return out
+
+    extra = sw.run(c, sweep_net, ends, bar)
+    if c.lrs_sweep:
+        extra.update({f"lrs/{k}": v for k, v in lrs.run(c, sweep_net, curve, bar).items()})
     if c.one_layer_adc_sweep:
         extra.update(sw.one_layer(c, (Xtr, ytr, Xcal, Xte, yte), ends, bar))
     bar.close()
