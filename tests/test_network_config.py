@@ -186,7 +186,7 @@ def test_sidler2017_holds_exactly_the_values_of_its_file():
             else:
                 assert got == (tuple(text) if isinstance(text, list) else text), f.name
             checked += 1
-    assert checked == 39
+    assert checked == 40
     assert cfg.name == raw["name"] and cfg.source == raw
 
 

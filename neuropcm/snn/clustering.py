@@ -108,12 +108,17 @@ def make_builder(cfg: NetworkConfig, fast: bool = True):
         stdp = TwoWindowSTDP(st.quantity("dT_pot"), st.quantity("dT_dep"), st.p_pot, st.p_dep,
                              pre_time="tlast" if fast else None, **norm)
         cache = fast and sc.drift and sc.device_params().model == "pulsed"
+        # N devices per side: the reads are summed, so w_scale / N keeps the weight range of
+        # one pair (the weight is w_scale times the mean of the N differences, as the MLP's
+        # mean of K devices); one pulse then moves the weight 1/N as much
+        n_dev = sc.devices_per_synapse
         syn = PCMSynapses(inp, wta, preset=sc.preset, plasticity=stdp, refresh=refresh,
-                          w_scale=sc.quantity("w_scale"), read_noise=sc.read_noise,
+                          w_scale=sc.quantity("w_scale") / n_dev, read_noise=sc.read_noise,
                           drift=sc.drift, drift_update=sc.quantity("drift_update"),
                           noise_to="read_var" if sc.aggregate_noise else None, name="syn",
                           gated_noise=fast, cache_efficacy=cache,
-                          read_counter="nspikes" if fast else None, **sc.device_overrides)
+                          read_counter="nspikes" if fast else None,
+                          devices_per_synapse=n_dev, **sc.device_overrides)
         syn.connect()
         mon = b.SpikeMonitor(wta, name="spikes")
         ctl = b.NeuronGroup(1, "rng_seed : integer (shared)", name="control")
@@ -168,20 +173,25 @@ def synapse_devices_state(state: dict, cfg: NetworkConfig) -> dict:
     if "inputs.nspikes" not in state:
         return syn
     reads = np.repeat(np.asarray(state["inputs.nspikes"]), cfg.neurons.n)
-    return fold_source_reads(syn, reads, cfg.synapses.device_params())
+    return fold_source_reads(syn, reads, cfg.synapses.device_params(),
+                             cfg.synapses.devices_per_synapse)
 
 
 def initial_synapse_state(cfg: NetworkConfig, seed: int) -> dict:
     """Initial G+/G- devices: fresh :class:`PCMArray` objects (RESET state), then a random
-    number of SET pulses (``initial_pulses``), as ``{"syn.<var>": array}``."""
+    number of SET pulses (``initial_pulses``), as ``{"syn.<var>": array}``; with N devices
+    per side (``devices_per_synapse``), arrays of shape (N, synapses), each device drawn
+    on its own."""
     n = n_inputs(cfg) * cfg.neurons.n
+    n_dev = cfg.synapses.devices_per_synapse
+    shape = n if n_dev == 1 else (n_dev, n)
     params = cfg.synapses.device_params()
     arrays = []
     for side, n_max in zip(("plus", "minus"), cfg.synapses.initial_pulses):
-        arr = PCMArray(n, params, seed=int_seed(seed, "init", side))
-        arr.set_pulses(rng(seed, "init", side, "pulses").integers(0, int(n_max) + 1, n))
+        arr = PCMArray(shape, params, seed=int_seed(seed, "init", side))
+        arr.set_pulses(rng(seed, "init", side, "pulses").integers(0, int(n_max) + 1, shape))
         arrays.append(arr)
-    return {f"syn.{k}": v for k, v in devices_to_synapse_state(*arrays).items()}
+    return {f"syn.{k}": v for k, v in devices_to_synapse_state(*arrays, n_dev).items()}
 
 
 def spike_counts(spike_i, spike_t, n_examples, n_neurons, example_duration) -> np.ndarray:

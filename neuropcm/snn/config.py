@@ -128,6 +128,11 @@ class SynapseConfig(DeviceOverridesText, Config):
                                  unit="s", lo=0.0, lo_open=True)
     aggregate_noise: bool = option(True, "read noise summed per neuron and step (exact in "
                                    "distribution)")
+    devices_per_synapse: int = option(1, "PCM devices on each side of a synapse (Boybat 2018: "
+                                      "N; 1: the 2-PCM synapse); reads summed, w_scale "
+                                      "divided by N (the same weight range, steps 1/N), "
+                                      "each update on one device chosen by a counter per "
+                                      "neuron, refresh per device pair", lo=1, hi=16)
     device_overrides: dict = option({}, "preset fields changed, e.g. { g_max = \"12 uS\" }")
 
     def validate(self) -> None:

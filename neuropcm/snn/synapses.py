@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from brian2 import Quantity, Synapses, joule, kelvin, second, siemens
 from brian2.units.fundamentalunits import get_dimensions
@@ -15,92 +13,21 @@ from ..devices.params import DeviceParams
 from ..devices.presets import get_preset
 from ..devices.validation import as_temperature
 from ..errors import ParameterError, UnitError
-from ..random import check_seed, rng
+from ..random import check_seed
 from ._checks import check_quantity
+from ._multi import check_devices, multi_synapses_code, side_vars
+from ._state import (EXPORT_STREAM, MINUS, PLUS, SYNAPSE_DEVICE_VARS,
+                     cached_drift_vars, devices_to_synapse_state, fold_source_reads,
+                     synapse_device_vars, synapse_state_to_devices, synapse_state_units)
 from .models import DeviceVars, drift_factor_expr, read_moments_expr, set_pulse_code
 from .plasticity import PairSTDP, Plasticity, TwoWindowSTDP  # noqa: F401  (re-exported)
 from .refresh import (Refresh, ThresholdRefresh, TruncateRefresh,  # noqa: F401
                       refresh_code, refresh_model, resolve_refresh)
 
-PLUS = dataclasses.replace(DeviceVars.with_suffix("p"), n_read="nreadp")   # G+ (LTP device)
-MINUS = dataclasses.replace(DeviceVars.with_suffix("m"), n_read="nreadm")  # G- (LTD device)
-_FIELDS = ("G", "P", "t_prog", "nu", "f_set", "n_set", "n_reset", "n_read", "energy")
-#: Brian2 variables of a PCMSynapses that hold device state (G+ then G-, PCMArray fields).
-SYNAPSE_DEVICE_VARS = [getattr(v, f) for v in (PLUS, MINUS) for f in _FIELDS]
-#: Path of the random streams of exported devices under the run's seed (neuropcm.random).
-EXPORT_STREAM = ("snn", "export")
-
-
-def cached_drift_vars():
-    """G+/G- variables with cached drift factors ``dfp``/``dfm``."""
-    return (dataclasses.replace(PLUS, drift_factor="dfp"),
-            dataclasses.replace(MINUS, drift_factor="dfm"))
-
-
-def devices_to_synapse_state(plus, minus) -> dict:
-    """Brian2 variable values (SI, flat) of PCMSynapses from two PCMArrays (G+, G-), each
-    device with its own state and counters."""
-    if plus.size != minus.size:
-        raise ParameterError(f"G+ has {plus.size} devices, G- {minus.size}: they must match")
-    out = {}
-    for arr, v in ((plus, PLUS), (minus, MINUS)):
-        st = arr.state_dict()["arrays"]
-        for f in _FIELDS:
-            out[getattr(v, f)] = st[f].ravel()
-    return out
-
-
-def synapse_state_units() -> dict:
-    """Unit (``neuropcm.io.kinds.UNITS``) of each device variable of PCMSynapses, by
-    Brian2 name (the keys of :func:`devices_to_synapse_state`)."""
-    from ..devices.validation import STATE_UNITS
-
-    return {getattr(v, f): STATE_UNITS[f] for v in (PLUS, MINUS) for f in _FIELDS}
-
-
-def synapse_state_to_devices(state: dict, params, time: float = 0.0, preset="custom", *,
-                             seed=None, temperature=None):
-    """Two PCMArrays (G+, G-) from PCMSynapses variable values (see
-    :func:`devices_to_synapse_state`).
-
-    Parameters
-    ----------
-    state : dict
-        Variable values by Brian2 name (``SYNAPSE_DEVICE_VARS``), SI.
-    params : DeviceParams
-        Device model.
-    time : float
-        The arrays' clock (s).
-    preset : str
-        Preset name recorded in the arrays.
-    seed : int or None
-        The run's seed: G+ gets the random stream ``rng(seed, "snn", "export", "G_plus")``
-        and G- ``rng(seed, "snn", "export", "G_minus")`` (:mod:`neuropcm.random`). None:
-        fresh, unpredictable streams (as ``PCMArray(seed=None)``), independent of each other
-        -- never in a seeded run: arrays written to a file must carry streams derived from
-        the run's seed, or two runs with one seed write different files.
-    temperature : float or None
-        Operating temperature (K) of both arrays; None: the model's reference ``t_ref``.
-    """
-    from ..devices.array import PCMArray
-
-    if seed is not None:
-        seed = check_seed(seed)
-    temp = params.t_ref if temperature is None else float(temperature)
-    missing = [k for k in SYNAPSE_DEVICE_VARS if k not in state]
-    if missing:
-        raise ParameterError(f"synapse state lacks {missing}; give every variable of "
-                             f"SYNAPSE_DEVICE_VARS")
-    arrays = []
-    for name, v in (("G_plus", PLUS), ("G_minus", MINUS)):
-        arr = {f: np.asarray(state[getattr(v, f)]) for f in _FIELDS}
-        n = arr["G"].size
-        arr = {k: a.reshape(n) for k, a in arr.items()}
-        gen = np.random.default_rng() if seed is None else rng(seed, *EXPORT_STREAM, name)
-        arrays.append(PCMArray.from_state(params, {
-            "arrays": arr, "time": float(time), "temperature": temp,
-            "rng_state": gen.bit_generator.state}, preset=preset, seed=seed))
-    return tuple(arrays)
+__all__ = ["EXPORT_STREAM", "MINUS", "PLUS", "SYNAPSE_DEVICE_VARS", "PCMSynapses",
+           "cached_drift_vars", "device_init_code", "devices_to_synapse_state",
+           "fold_source_reads", "pcm_synapses_code", "synapse_device_vars",
+           "synapse_state_to_devices", "synapse_state_units"]
 
 
 # ------------------------------------------------------------------ the synapse
@@ -189,19 +116,6 @@ def pcm_synapses_code(params: DeviceParams, plasticity: Plasticity | None,
             "model": "\n".join(m for m in model if m),
             "on_pre": "\n".join(c for c in pre if c),
             "on_post": "\n".join(c for c in post if c) or None}
-
-
-def fold_source_reads(state: dict, reads, params: DeviceParams) -> dict:
-    """Device state (``SYNAPSE_DEVICE_VARS``) with ``reads`` (per synapse: its
-    presynaptic neuron's spike count, see ``PCMSynapses(read_counter=)``) added to the read
-    counters of G+ and G- and their read energy to the energies; a new dict."""
-    reads = np.asarray(reads)
-    out = dict(state)
-    for v in (PLUS, MINUS):
-        out[v.n_read] = np.asarray(state[v.n_read]) + reads.astype(np.asarray(
-            state[v.n_read]).dtype)
-        out[v.energy] = np.asarray(state[v.energy]) + reads * params.e_read
-    return out
 
 
 def device_init_code(params: DeviceParams, v: DeviceVars, ns: dict) -> dict:
@@ -295,6 +209,12 @@ class PCMSynapses(Synapses):
         reads: ``nreadp``/``nreadm`` and the energies hold the other reads (a refresh's)
         and :meth:`to_devices` adds ``read_counter`` of the presynaptic neuron (and its
         read energy); see :func:`fold_source_reads`. Less memory traffic per event.
+    devices_per_synapse : int
+        N PCM devices on each side of the pair, 1..16 (Boybat et al. 2018; default 1, the
+        2-PCM synapse): efficacy ``w_scale (sum_k G+_k - sum_k G-_k)`` (reads summed, so
+        ``w_scale`` is per device), each plasticity pulse on the one device ``arb`` of
+        its side, ``arb`` a counter per postsynaptic neuron advanced at its spikes, refresh
+        per device pair; see :mod:`neuropcm.snn._multi`. Variables ``Gp0..``, ``arb``.
     **overrides : float
         Device parameter overrides (SI).
 
@@ -305,7 +225,10 @@ class PCMSynapses(Synapses):
     ``nreadp, nreadm``, energies ``energyp, energym`` (+ ``tpre`` for two-window STDP,
     ``nrefresh`` with refresh); ``pcm_initialised`` marks synapses whose devices
     :meth:`connect` has initialised. The shared ``plastic`` (set to 1 by the first
-    :meth:`connect`) freezes plasticity and refresh when 0.
+    :meth:`connect`) freezes plasticity and refresh when 0. With ``devices_per_synapse``
+    N >= 2 the device variables carry the device index (``Gp0 .. Gp{N-1}``, ...; see
+    :func:`synapse_device_vars`), ``arb`` is the arbitration counter, and
+    :meth:`to_devices` gives arrays of shape (N, synapses).
 
     The device code is that of :mod:`neuropcm.devices` (see :mod:`neuropcm.snn.models`):
     worn-out devices are stuck, reads scale with temperature. Left out: drift does not
@@ -317,7 +240,9 @@ class PCMSynapses(Synapses):
                  refresh=None, w_scale=None, target_var="v", read_noise=True, drift=True,
                  initial_pulses=None, drift_update=None, noise_to=None, namespace=None,
                  name="pcmsynapses*", method=None, temperature=None, seed=None,
-                 gated_noise=True, cache_efficacy=False, read_counter=None, **overrides):
+                 gated_noise=True, cache_efficacy=False, read_counter=None,
+                 devices_per_synapse=1, **overrides):
+        self.devices_per_synapse = n_dev = check_devices(devices_per_synapse)
         self.device_params = get_preset(preset, **overrides)
         self.preset = preset if isinstance(preset, str) else "custom"
         if plasticity is not None and not isinstance(plasticity, Plasticity):
@@ -382,11 +307,17 @@ class PCMSynapses(Synapses):
                                      f"its spikes (e.g. 'nspikes : integer' with reset "
                                      f"'nspikes += 1')")
         self.plus_vars, self.minus_vars = cached_drift_vars() if cached else (PLUS, MINUS)
-        code = pcm_synapses_code(self.device_params, plasticity, self.refresh, ns, target_var,
-                                 read_noise, drift, cached_drift=cached, noise_to=noise_to,
-                                 temperature=temp_k, gated_noise=bool(gated_noise),
-                                 cache_efficacy=bool(cache_efficacy),
-                                 source_reads=read_counter is not None)
+        kw = {"cached_drift": cached, "noise_to": noise_to, "temperature": temp_k,
+              "gated_noise": bool(gated_noise), "cache_efficacy": bool(cache_efficacy),
+              "source_reads": read_counter is not None}
+        if n_dev == 1:
+            self._devices = ([self.plus_vars], [self.minus_vars])
+            code = pcm_synapses_code(self.device_params, plasticity, self.refresh, ns,
+                                     target_var, read_noise, drift, **kw)
+        else:
+            self._devices = (side_vars("p", n_dev, cached), side_vars("m", n_dev, cached))
+            code = multi_synapses_code(self.device_params, plasticity, self.refresh, ns, n_dev,
+                                       target_var, read_noise, drift, **kw)
         if plasticity is not None:
             ns.update(plasticity.namespace())
         ns.update(namespace or {})
@@ -400,11 +331,9 @@ class PCMSynapses(Synapses):
             self.run_regularly(code["refresh_sweep"], dt=self.refresh.period, when="end",
                                name=self.name + "_refresh")
         if cached:
-            vp, vm = cached_drift_vars()
-            self.run_regularly(
-                f"{vp.drift_factor} = {drift_factor_expr(self.device_params, vp, ns)}\n"
-                f"{vm.drift_factor} = {drift_factor_expr(self.device_params, vm, ns)}\n"
-                f"{code['update_efficacy']}",
+            self.run_regularly("".join(
+                f"{v.drift_factor} = {drift_factor_expr(self.device_params, v, ns)}\n"
+                for v in self._devices[0] + self._devices[1]) + code["update_efficacy"],
                 dt=drift_update, when="start", name=self.name + "_drift")
         self.add_attribute("brian_code")
         self.brian_code = code
@@ -432,7 +361,7 @@ class PCMSynapses(Synapses):
         if not self._connected:  # a later connect() must not unfreeze a frozen group
             self.plastic = 1.0
             self._connected = True
-        for v in (self.plus_vars, self.minus_vars):
+        for v in self._devices[0] + self._devices[1]:
             for var, expr in device_init_code(self.device_params, v, self.namespace).items():
                 getattr(self, var)[_NEW] = expr
         if isinstance(self.plasticity, TwoWindowSTDP) and self.plasticity.pre_time is None:
@@ -448,16 +377,20 @@ class PCMSynapses(Synapses):
         """String initialisers of ``eff``/``effvar`` from the devices as they are."""
         ns = self.namespace
         t = self._temperature if self._temperature != self.device_params.t_ref else None
-        (mp, sp), (mm, sm) = (read_moments_expr(self.device_params, v, ns, True,
-                                                temperature=t)
-                              for v in (self.plus_vars, self.minus_vars))
-        return {"eff": f"{mp} - {mm}", "effvar": f"({sp})**2 + ({sm})**2"}
+        (mp, sp), (mm, sm) = (zip(*[read_moments_expr(self.device_params, v, ns, True,
+                                                      temperature=t) for v in vs])
+                              for vs in self._devices)
+        if len(mp) == 1:
+            return {"eff": f"{mp[0]} - {mm[0]}", "effvar": f"({sp[0]})**2 + ({sm[0]})**2"}
+        return {"eff": f"({' + '.join(mp)}) - ({' + '.join(mm)})",
+                "effvar": " + ".join(f"({x})**2" for x in sp + sm)}
 
     def _apply_initial_pulses(self):
         """Uniformly random 0..n SET pulses on each new device, through the device model's
         SET code, as conditional variable assignments (they run at initialisation in every
         target)."""
-        for n, v in zip(self._initial_pulses, (self.plus_vars, self.minus_vars)):
+        for n, v in ((n, v) for n, vs in zip(self._initial_pulses, self._devices)
+                     for v in vs):
             self.k_init[_NEW] = f"int(rand() * {n + 1})"
             for k in range(1, n + 1):
                 lines = set_pulse_code(self.device_params, v, self.namespace,
@@ -475,7 +408,8 @@ class PCMSynapses(Synapses):
 
     def to_devices(self, seed=None):
         """The G+ and G- devices as two :class:`~neuropcm.devices.PCMArray` (flat, in
-        synapse order), with their full state -- for HDF5 and the crossbar.
+        synapse order; (N, synapses) with N devices per side), with their full state -- for
+        HDF5 and the crossbar.
 
         Each array has its own counters, the synapses' temperature, the network time as its
         clock and its own random stream derived from the run's seed (``seed``, else the
@@ -483,10 +417,13 @@ class PCMSynapses(Synapses):
         seed at all the streams are fresh and unpredictable (as ``PCMArray(seed=None)``).
         """
         seed = self._seed if seed is None else check_seed(seed)
-        state = {name: np.asarray(getattr(self, name + "_")[:]) for name in SYNAPSE_DEVICE_VARS}
+        n = self.devices_per_synapse
+        state = {name: np.asarray(getattr(self, name + "_")[:])
+                 for name in synapse_device_vars(n)}
         if self.read_counter is not None:
             counts = np.asarray(self.source.variables[self.read_counter].get_value())
             state = fold_source_reads(state, counts[np.asarray(self.i[:])],
-                                      self.device_params)
+                                      self.device_params, n)
         return synapse_state_to_devices(state, self.device_params, float(self.t / second),
-                                        self.preset, seed=seed, temperature=self._temperature)
+                                        self.preset, seed=seed, temperature=self._temperature,
+                                        devices_per_synapse=n)

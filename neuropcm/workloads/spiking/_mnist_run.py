@@ -242,9 +242,13 @@ def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignment
     syn_state = synapse_devices_state(state, cfg)  # with the reads counted by the inputs
     # the stored arrays' random streams come from the run's seed (rng(seed, "snn", "export",
     # "G_plus"/"G_minus")): two runs with one seed write the same files
+    n_dev = cfg.synapses.devices_per_synapse
     plus, minus = synapse_state_to_devices(syn_state, params, preset=cfg.synapses.preset,
-                                           seed=check_seed(settings["seed"]))
-    w = (plus.conductance - minus.conductance).reshape(n_in, n_out)
+                                           seed=check_seed(settings["seed"]),
+                                           devices_per_synapse=n_dev)
+    # N devices per side: arrays (N, synapses); the weight is the mean of the N differences
+    # (the network's w_scale is divided by N, see neuropcm.snn.clustering)
+    w = (plus.conductance - minus.conductance).reshape(n_dev, n_in, n_out).mean(axis=0)
     tot_p, tot_m = plus.totals(), minus.totals()
     results = {
         "test_accuracy": rep["accuracy"], **timing,
@@ -261,12 +265,15 @@ def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignment
             write_array(g, arr)
             g.attrs["layout"] = SynapseLayout(n_in, n_out).describe()  # k = input*n_out+neuron
             g.attrs["n_inputs"], g.attrs["n_outputs"] = n_in, n_out
+            if n_dev > 1:
+                g.attrs["devices_per_synapse"] = n_dev  # axis 0 of the arrays: the device
             g.attrs["time_origin"] = "t = 0 is the end of training (t_prog <= 0)"
         net = f.create_group("network")
         write_dataset(net, "theta", state["wta.theta"], "V")
         write_dataset(net, "assignments", assignments, "1")
         write_dataset(net, "weights", w.T.reshape(n_out, n_in), "S",
-                      description="G+ - G- per (neuron, input)")
+                      description="G+ - G- per (neuron, input)" if n_dev == 1 else
+                      f"mean over the {n_dev} device pairs of G+ - G- per (neuron, input)")
         r = f.create_group("results")
         for k, v in results.items():
             r.attrs[k] = v

@@ -62,14 +62,15 @@ class MnistClusteringConfig(Config):
                           "thread count is its own build and random stream)", lo=0, hi=256)
 
     def _network(self):
-        """(inputs, neurons, steps per example, examples per chunk) of the network
-        definition (read, not built)."""
+        """(inputs, neurons, steps per example, examples per chunk, devices per side of a
+        synapse) of the network definition (read, not built)."""
         from ...snn.clustering import n_inputs
         from ...snn.config import load_network
 
         cfg = load_network(self.network)
         steps = round(cfg.input.example_duration / cfg.simulation.dt)
-        return n_inputs(cfg), cfg.neurons.n, steps, cfg.simulation.chunk
+        return (n_inputs(cfg), cfg.neurons.n, steps, cfg.simulation.chunk,
+                cfg.synapses.devices_per_synapse)
 
     def _examples(self) -> int:
         """Examples presented in all: training, label assignment, test (with retries)."""
@@ -79,11 +80,13 @@ class MnistClusteringConfig(Config):
     def memory_needs(self) -> list:
         """The network's synapses (PCM devices on both sides), the spike counts of the
         assignment and test examples, one chunk's input rates and the image sets."""
-        n_in, n_out, _, chunk = self._network()
+        n_in, n_out, _, chunk, n_dev = self._network()
         assign = min(self.train, 10_000) if self.assign is None else self.assign
-        return [MemoryNeed(SYNAPSE_BYTES * n_in * n_out,
-                           {"network": self.network, "inputs": n_in, "neurons": n_out},
-                           f"{n_in * n_out} synapses", "give a network with fewer neurons"),
+        return [MemoryNeed(SYNAPSE_BYTES * n_dev * n_in * n_out,
+                           {"network": self.network, "inputs": n_in, "neurons": n_out,
+                            "devices_per_synapse": n_dev},
+                           f"{n_in * n_out} synapses of {2 * n_dev} devices",
+                           "give a network with fewer neurons or devices per synapse"),
                 MemoryNeed(2 * 4 * (assign + self.test) * n_out,
                            {"assign": assign, "test": self.test},
                            "the spike counts of the assignment and test examples"),
@@ -94,11 +97,12 @@ class MnistClusteringConfig(Config):
     def run_estimate(self) -> tuple[str, float]:
         """The size of the run and a rough time (s): the compilation, then per example its
         time steps times its synapses (rate measured with sidler2017)."""
-        n_in, n_out, steps, _ = self._network()
+        n_in, n_out, steps, _, n_dev = self._network()
         ex = self._examples()
         return (f"{n_in} x {n_out} synapses, {ex} examples presented ({self.train} x "
                 f"{self.epochs} epochs of training)",
-                _COMPILE_S + ex * steps * (_S_PER_STEP + n_in * n_out * _S_PER_STEP_SYNAPSE))
+                _COMPILE_S + ex * steps * (_S_PER_STEP
+                                           + n_dev * n_in * n_out * _S_PER_STEP_SYNAPSE))
 
 
 def run(config: MnistClusteringConfig, out, *, resume: bool = False,

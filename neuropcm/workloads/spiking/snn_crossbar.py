@@ -121,6 +121,12 @@ def _network(src):
     if res.kind.name != "mnist_clustering":
         raise ParameterError(f"source = {src!r} is a {res.kind.name!r} file; give a "
                              f"mnist_clustering result")
+    with h5py.File(src, "r") as f:
+        n_dev = int(f["devices/plus"].attrs.get("devices_per_synapse", 1))
+    if n_dev != 1:
+        raise ParameterError(f"{src}: devices_per_synapse = {n_dev}; the crossbar readout "
+                             f"reads one device pair per synapse: give a file of a network "
+                             f"with devices_per_synapse = 1")
     dev = res.devices()
     with h5py.File(src, "r") as f:
         layout = parse_layout(f["devices/plus"].attrs["layout"], dev["plus"].size)
@@ -303,9 +309,8 @@ def summary(path) -> str:
 
 def figure(path, png) -> Path:
     """Accuracy against time since the end of training, per compensation."""
-    from ...plotting import new_figure
-
     from ...io import open_h5
+    from ...plotting import new_figure
 
     with open_h5(path, kind=WORKLOAD.kind) as f:
         t = f["results/time"][:]
