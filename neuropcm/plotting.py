@@ -79,6 +79,31 @@ def colours(n: int, lo: float = 0.0, hi: float = 0.85, cmap: str = "viridis") ->
     return matplotlib.colormaps[cmap](np.linspace(lo, hi, n))
 
 
+def errorbar_over_seeds(ax, x, y, fmt="o-", scale=1.0, **kwargs):
+    """Draw the mean of ``y`` at each distinct ``x`` with bars over its range (min to max),
+    as reproductions draw a quantity over seeds.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Axes to draw on.
+    x, y : array_like
+        One value per run (a run per seed and point); runs with equal ``x`` are grouped.
+    fmt : str
+        Marker and line format of :meth:`~matplotlib.axes.Axes.errorbar`.
+    scale : float
+        Factor on ``y`` (100: fractions drawn as percent).
+    **kwargs
+        Passed to :meth:`~matplotlib.axes.Axes.errorbar` (``label``, ``color``, ...).
+    """
+    x, y = np.asarray(x, float), scale * np.asarray(y, float)
+    xs = np.unique(x)
+    groups = [y[x == v] for v in xs]
+    m = np.array([g.mean() for g in groups])
+    lo, hi = np.array([g.min() for g in groups]), np.array([g.max() for g in groups])
+    return ax.errorbar(xs, m, yerr=[m - lo, hi - m], fmt=fmt, capsize=3, **kwargs)
+
+
 def neuropcm_mark() -> str:
     """The mark NeuroPCM writes into its images: ``"NeuroPCM <version>"``."""
     from ._version import __version__

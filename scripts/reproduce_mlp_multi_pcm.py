@@ -64,18 +64,14 @@ def main(argv=None) -> Path:
 
 
 def _figure(rows, png) -> Path:
-    from neuropcm.plotting import new_figure, save_figure
+    from neuropcm.plotting import errorbar_over_seeds, new_figure, save_figure
 
     fig, ax = new_figure(1, 1, (5.5, 4))
     ns = np.unique(rows[:, 0])
     for col, label, style in ((2, "PCM, final epoch", "o-"),
                               (3, "PCM, epoch selected on validation", "s--"),
                               (4, "float, same pulse rule (ideal devices)", "k:")):
-        m = [100 * np.mean(rows[rows[:, 0] == n, col]) for n in ns]
-        lo = [100 * np.min(rows[rows[:, 0] == n, col]) for n in ns]
-        hi = [100 * np.max(rows[rows[:, 0] == n, col]) for n in ns]
-        ax.errorbar(ns, m, yerr=[np.subtract(m, lo), np.subtract(hi, m)], fmt=style,
-                    capsize=3, label=label)
+        errorbar_over_seeds(ax, rows[:, 0], rows[:, col], style, 100, label=label)
     ax.axhline(100 * PAPER["in-situ"][0], color="C3", lw=1, label=PAPER["in-situ"][1])
     ax.set_xscale("log", base=2)
     ax.set_xticks(ns, [str(int(n)) for n in ns])

@@ -102,17 +102,13 @@ def main(argv=None) -> Path:
 
 
 def _figure(rows, png) -> Path:
-    from neuropcm.plotting import new_figure, save_figure
+    from neuropcm.plotting import errorbar_over_seeds, new_figure, save_figure
 
     fig, ax = new_figure(1, 1, (5.5, 4))
     ns = np.unique(rows[:, 0])
     for col, label, style in ((2, "PCM synapses, N devices per side", "o-"),
                               (3, "most frequent class (trivial baseline)", "k:")):
-        m = [100 * np.mean(rows[rows[:, 0] == n, col]) for n in ns]
-        lo = [100 * np.min(rows[rows[:, 0] == n, col]) for n in ns]
-        hi = [100 * np.max(rows[rows[:, 0] == n, col]) for n in ns]
-        ax.errorbar(ns, m, yerr=[np.subtract(m, lo), np.subtract(hi, m)], fmt=style,
-                    capsize=3, label=label)
+        errorbar_over_seeds(ax, rows[:, 0], rows[:, col], style, 100, label=label)
     one = rows[rows[:, 0] == 1, 2]
     if one.size:
         ax.axhline(100 * one.mean(), color="C2", lw=1, ls="--", label="N = 1 (this run)")
