@@ -35,7 +35,7 @@ import numpy as np
 
 from .errors import ParameterError, ResultsFileError
 
-__all__ = ["new_figure", "colours", "save_figure", "replace_refusal", "neuropcm_mark",
+__all__ = ["new_figure", "colours", "errorbar_over_seeds", "save_figure", "replace_refusal", "neuropcm_mark",
            "MARK_PREFIX"]
 
 #: What the mark of every NeuroPCM image starts with (then the version).
