@@ -35,8 +35,8 @@ import numpy as np
 
 from .errors import ParameterError, ResultsFileError
 
-__all__ = ["new_figure", "colours", "errorbar_over_seeds", "save_figure", "replace_refusal", "neuropcm_mark",
-           "MARK_PREFIX"]
+__all__ = ["new_figure", "colours", "errorbar_over_seeds", "save_figure", "replace_refusal",
+           "neuropcm_mark", "MARK_PREFIX"]
 
 #: What the mark of every NeuroPCM image starts with (then the version).
 MARK_PREFIX = "NeuroPCM "
