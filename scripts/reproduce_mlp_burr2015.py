@@ -30,8 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuropcm.config import load_config
-from neuropcm.io import open_h5
+from _runs import run_or_read
 from neuropcm.workloads.learning._mlp_results import PAPER
 from neuropcm.workloads.learning.mlp_train import WORKLOAD
 
@@ -71,13 +70,9 @@ def main(argv=None) -> Path:
     rows = []
     for i, v in enumerate(a.variants):
         for s in a.seeds:
-            out = d / f"{_FILE[v]}_seed{s}.h5"
-            if not a.plot_only and not out.exists():
-                sets = BASE + (QUICK if a.quick else []) + VARIANTS[v] + a.set + [f"seed={s}"]
-                WORKLOAD.run(load_config(WORKLOAD.config, None, sets), out, progress=False)
-            if out.exists():
-                with open_h5(out, kind=WORKLOAD.kind) as f:
-                    r = dict(f["results"].attrs)
+            sets = BASE + (QUICK if a.quick else []) + VARIANTS[v] + a.set + [f"seed={s}"]
+            r = run_or_read(WORKLOAD, sets, d / f"{_FILE[v]}_seed{s}.h5", run=not a.plot_only)
+            if r is not None:
                 rows.append((i, s, r["test_accuracy"], r["selected_test_accuracy"],
                              r.get("quantised_test_accuracy", np.nan),
                              r["float_test_accuracy"]))

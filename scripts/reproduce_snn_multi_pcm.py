@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuropcm.config import load_config
+from _runs import run_or_read
 from neuropcm.io import open_h5
 from neuropcm.snn.config import NETWORKS_DIR
 from neuropcm.workloads.spiking.mnist_clustering import WORKLOAD
@@ -81,13 +81,12 @@ def main(argv=None) -> Path:
     for n in a.n:
         for s in a.seeds:
             out = d / (f"n{n}_seed{s}" + ("_pscaled" if a.stdp_scale else "") + ".h5")
-            if not a.plot_only and not out.exists():
-                sets = BASE + (QUICK if a.quick else []) + a.set + [
-                    f"network={network_file(d, n, a.stdp_scale)}", f"seed={s}"]
-                WORKLOAD.run(load_config(WORKLOAD.config, None, sets), out, progress=False)
-            if out.exists():
+            run = not a.plot_only and not out.exists()
+            sets = BASE + (QUICK if a.quick else []) + a.set + [
+                f"network={network_file(d, n, a.stdp_scale)}", f"seed={s}"] if run else []
+            r = run_or_read(WORKLOAD, sets, out, run=run)
+            if r is not None:
                 with open_h5(out, kind=WORKLOAD.kind) as f:
-                    r = dict(f["results"].attrs)
                     labels = f["results/test_labels"][()]
                 base = np.bincount(labels.astype(int)).max() / labels.size
                 rows.append((n, s, r["test_accuracy"], base, r["n_set"], r["n_reset"],
