@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import ParameterError
-from .models import DeviceVars, read_moments_expr, set_pulse_code
+from .models import DeviceVars, efficacy_code, set_pulse_code
 from .refresh import refresh_code, refresh_model
 
 #: Most devices per side of a synapse (the code grows with N).
@@ -123,31 +123,12 @@ def multi_synapses_code(params, plasticity, refresh, ns: dict, n: int, target_va
     if plasticity is not None:
         model.append(plasticity.model())
         pre.append(plasticity.on_pre())
-    means, stds = [], []
-    for v in plus + minus:
-        mean, std = read_moments_expr(params, v, ns, drift, gd=f"rd_{v.G}",
-                                      temperature=temperature)
-        means.append(f"rd_{v.G} = {mean}")
-        stds.append(f"({std})**2")
-    sum_p = " + ".join(f"rd_{v.G}" for v in plus)
-    sum_m = " + ".join(f"rd_{v.G}" for v in minus)
-    update_eff = ""
-    if cache_efficacy:
-        model.append("eff : siemens  # mean read sum G+ - sum G-\n"
-                     "effvar : siemens**2  # read-noise variance of the 2N devices summed")
-        update_eff = "\n".join(means + [f"eff = ({sum_p}) - ({sum_m})",
-                                        f"effvar = {' + '.join(stds)}"])
-        diff, var = "eff", "effvar"
-    else:
-        pre += means
-        diff, var = f"({sum_p}) - ({sum_m})", " + ".join(stds)
-    noise = f" + sqrt({var}) * randn()" if read_noise and not noise_to else ""
-    pre.append(f"{target_var}_post += w_scale * ({diff}{noise})")
-    if not source_reads:
-        pre += [line for v in plus + minus
-                for line in (f"{v.n_read} += 1", f"{v.energy} += pcm_e_read")]
-    if read_noise and noise_to:
-        pre.append(f"{noise_to}_post += w_scale**2 * ({var})")
+    extra, update_eff, reads = efficacy_code(
+        params, plus, minus, ns, drift=drift, temperature=temperature,
+        read_noise=read_noise, noise_to=noise_to, target_var=target_var,
+        cache_efficacy=cache_efficacy, source_reads=source_reads)
+    model += extra
+    pre += reads
     model.append("plastic : 1 (shared)")
     select = [f"arb_on{k} = int(arb == {k})" for k in range(n)]
     mean_w = _mean_diff(plus, minus)

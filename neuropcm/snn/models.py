@@ -233,3 +233,56 @@ def read_expr(params: DeviceParams, v: DeviceVars, ns: dict, noise: bool = True,
     xi = "randn()" if gate is None else gated_normal(gate, ns)
     out = f"({mean} + ({std}) * {xi})" if noise else mean
     return f"clip({out}, 0*siemens, inf*siemens)" if clip_zero else out
+
+
+def efficacy_code(params: DeviceParams, plus: list, minus: list, ns: dict, *, drift: bool,
+                  temperature, read_noise: bool, noise_to, target_var: str,
+                  cache_efficacy: bool, source_reads: bool) -> tuple[list, str, list]:
+    """The read of a synapse's devices on a presynaptic event, for any number of devices
+    per side (``plus``, ``minus``: lists of :class:`DeviceVars`).
+
+    The efficacy is ``w_scale * (sum read(G+) - sum read(G-))``; the devices' independent
+    Gaussian read noises are drawn as one Gaussian of the summed variance (exact in
+    distribution, fewer random numbers), or with ``noise_to`` their variance
+    ``w_scale**2 * sum var`` is added to that postsynaptic variable (the target draws one
+    Gaussian per step). ``cache_efficacy``: the mean and variance are kept in ``eff`` /
+    ``effvar``, recomputed by the returned ``update_efficacy`` code after every write and
+    drift update, so an event only loads them.
+
+    Returns
+    -------
+    model : list of str
+        Extra model lines (the cache variables).
+    update_efficacy : str
+        Code recomputing the cache ("" without it).
+    pre : list of str
+        The presynaptic code: the reads, the efficacy, and the read counters.
+    """
+    one = len(plus) == 1 and len(minus) == 1
+    means, variances, names = [], [], []
+    for v in plus + minus:
+        gd = ("rd_p" if v in plus else "rd_m") if one else f"rd_{v.G}"
+        mean, std = read_moments_expr(params, v, ns, drift, gd=gd, temperature=temperature)
+        means.append(f"{gd} = {mean}")
+        variances.append(f"({std})**2")
+        names.append(gd)
+    k = len(plus)
+    diff = (f"{names[0]} - {names[1]}" if one else
+            f"({' + '.join(names[:k])}) - ({' + '.join(names[k:])})")
+    var = " + ".join(variances)
+    model, update, pre = [], "", []
+    if cache_efficacy:
+        model.append("eff : siemens  # mean read: sum of G+ - sum of G-\n"
+                     "effvar : siemens**2  # read-noise variance of the devices summed")
+        update = "\n".join([*means, f"eff = {diff}", f"effvar = {var}"])
+        diff, var = "eff", "effvar"
+    else:
+        pre += means
+    noise = f" + sqrt({var}) * randn()" if read_noise and not noise_to else ""
+    pre.append(f"{target_var}_post += w_scale * ({diff}{noise})")
+    if not source_reads:
+        pre += [f"{v.n_read} += 1" for v in plus + minus]
+        pre += [f"{v.energy} += pcm_e_read" for v in plus + minus]
+    if read_noise and noise_to:
+        pre.append(f"{noise_to}_post += w_scale**2 * ({var})")
+    return model, update, pre

@@ -19,7 +19,8 @@ from ._multi import check_devices, multi_synapses_code, side_vars
 from ._state import (EXPORT_STREAM, MINUS, PLUS, SYNAPSE_DEVICE_VARS,
                      cached_drift_vars, devices_to_synapse_state, fold_source_reads,
                      synapse_device_vars, synapse_state_to_devices, synapse_state_units)
-from .models import DeviceVars, drift_factor_expr, read_moments_expr, set_pulse_code
+from .models import (DeviceVars, drift_factor_expr, efficacy_code, read_moments_expr,
+                     set_pulse_code)
 from .plasticity import PairSTDP, Plasticity, TwoWindowSTDP  # noqa: F401  (re-exported)
 from .refresh import (Refresh, ThresholdRefresh, TruncateRefresh,  # noqa: F401
                       refresh_code, refresh_model, resolve_refresh)
@@ -64,31 +65,12 @@ def pcm_synapses_code(params: DeviceParams, plasticity: Plasticity | None,
     if plasticity is not None:
         model.append(plasticity.model())
         pre.append(plasticity.on_pre())
-    # one read of each device; the two independent Gaussian read noises are drawn as one
-    # Gaussian of the summed variance (exact in distribution, half the random numbers)
-    mean_p, std_p = read_moments_expr(params, plus, ns, drift, gd="rd_p",
-                                      temperature=temperature)
-    mean_m, std_m = read_moments_expr(params, minus, ns, drift, gd="rd_m",
-                                      temperature=temperature)
-    update_eff = ""
-    if cache_efficacy:
-        # the read's mean and variance kept per synapse, recomputed by every write and
-        # drift update: an event only loads them (same values, same arithmetic)
-        model.append("eff : siemens  # mean read G+ - G-\n"
-                     "effvar : siemens**2  # read-noise variance of G+ and G- summed")
-        update_eff = "\n".join([f"rd_p = {mean_p}", f"rd_m = {mean_m}", "eff = rd_p - rd_m",
-                                f"effvar = ({std_p})**2 + ({std_m})**2"])
-        diff, var = "eff", "effvar"
-    else:
-        pre += [f"rd_p = {mean_p}", f"rd_m = {mean_m}"]
-        diff, var = "rd_p - rd_m", f"({std_p})**2 + ({std_m})**2"
-    noise = f" + sqrt({var}) * randn()" if read_noise and not noise_to else ""
-    pre.append(f"{target_var}_post += w_scale * ({diff}{noise})")
-    if not source_reads:
-        pre += [f"{plus.n_read} += 1", f"{minus.n_read} += 1",
-                f"{plus.energy} += pcm_e_read", f"{minus.energy} += pcm_e_read"]
-    if read_noise and noise_to:
-        pre.append(f"{noise_to}_post += w_scale**2 * ({var})")
+    extra, update_eff, reads = efficacy_code(
+        params, [plus], [minus], ns, drift=drift, temperature=temperature,
+        read_noise=read_noise, noise_to=noise_to, target_var=target_var,
+        cache_efficacy=cache_efficacy, source_reads=source_reads)
+    model += extra
+    pre += reads
     model.append("plastic : 1 (shared)")  # 0 freezes plasticity and refresh (evaluation)
     if plasticity is not None:
         ltp = set_pulse_code(params, plus, ns, gate="ltp * plastic", amplitude="ltp_amp",
