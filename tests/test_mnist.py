@@ -133,6 +133,10 @@ def no_compile(monkeypatch):
     ({"epochs": 0}, "epochs = 0 must be at least 1"),
     ({"seed": -1}, "seed = -1 is negative"),
     ({"seed": 1.5}, "seed = 1.5 must be a non-negative integer"),
+    ({"n_validation": -1}, "validation = -1 must be a whole number >= 0"),
+    ({"n_validation": 0.5}, "validation = 0.5 must be a whole number >= 0"),
+    ({"n_train": 59_000, "n_validation": 1001},
+     "train = 59000 \\+ validation = 1001 exceeds the 60000 training images.*train <= 58999"),
 ])
 def test_counts_and_seed_are_checked_first(data, small_cfg, tmp_path, no_compile, kw, match):
     from neuropcm.workloads.spiking._mnist_run import run_clustering
@@ -386,6 +390,40 @@ def test_runtime_mode_runs_the_same_network(data, det_cfg, det_reference, tmp_pa
                 assert np.array_equal(a[name][()], r[name][()]), name
         np.testing.assert_allclose(r["network/theta"][()], a["network/theta"][()], rtol=1e-12,
                                    atol=1e-15)
+
+
+@pytest.mark.brian2
+def test_validation_split_is_held_out_and_scored(data, det_cfg, det_reference, tmp_path):
+    """A validation split changes nothing of the training, labelling or test (the same
+    results as the run without it), holds images out of training and labelling (the ones
+    after the training examples in the seeded shuffle, checked against the shuffle
+    re-derived here), and its accuracy is the stored predictions against the stored
+    labels, the predictions being the class of highest mean count of its neurons."""
+    from neuropcm.io import open_h5
+    from neuropcm.random import rng
+    from neuropcm.workloads.spiking._mnist_run import run_clustering
+
+    d = binarised(data)
+    rv = run_clustering(det_cfg, d, out=tmp_path / "v.h5", n_validation=40, **DET_RUN)
+    with h5py.File(det_reference) as a, open_h5(tmp_path / "v.h5", kind="mnist_clustering") as v:
+        for name in ("results/train_spikes_per_example", "results/assign_counts",
+                     "results/test_counts", "network/assignments", "devices/plus/G"):
+            assert np.array_equal(a[name][()], v[name][()]), name
+        labels = v["results/validation_labels"][()]
+        pred = v["results/validation_predictions"][()]
+        counts = v["results/validation_counts"][()].astype(float)
+        assign = v["network/assignments"][()]
+        assert v["results"].attrs["validation_examples"] == 40
+        assert json.loads(v["config"].attrs["json"])["run"]["n_validation"] == 40
+    perm = rng(DET_RUN["seed"], "subset").permutation(len(d[0]))
+    held = perm[DET_RUN["n_train"]:DET_RUN["n_train"] + 40]
+    assert not set(held) & set(perm[:DET_RUN["n_train"]])
+    assert np.array_equal(labels, d[1][held])
+    means = np.stack([counts[:, assign == c].mean(1) if (assign == c).any()
+                      else np.zeros(len(counts)) for c in range(10)], 1)
+    answered = counts[:, assign >= 0].sum(1) > 0
+    assert np.array_equal(pred[answered], means[answered].argmax(1))
+    assert rv["validation_accuracy"] == pytest.approx(np.mean(pred == labels))
 
 
 @pytest.mark.brian2

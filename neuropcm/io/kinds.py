@@ -90,13 +90,17 @@ register_kind(FileKind(
               "energy_J": "J"},
     optional={"presented_examples": "count", "assign_examples": "count",
               "assign_wall_s": "s", "compile_s": "s", "no_response": "count",
-              "neurons_assigned": "count", "s_per_train_example": "s"},
-    bounds={"test_accuracy": (0, 1)},
+              "neurons_assigned": "count", "s_per_train_example": "s",
+              "validation_accuracy": "1", "validation_examples": "count"},
+    bounds={"test_accuracy": (0, 1), "validation_accuracy": (0, 1)},
     datasets={"network/theta": "V", "network/assignments": "1", "network/weights": "S",
               "results/confusion": "count", "results/per_class_accuracy": "1",
               "results/test_predictions": "1", "results/test_labels": "1",
               "results/train_spikes_per_example": "count", "results/assign_counts": "count",
               "results/test_counts": "count"},
+    # with a validation split (run setting validation > 0)
+    optional_datasets={"results/validation_labels": "1", "results/validation_predictions": "1",
+                       "results/validation_counts": "count"},
     devices=True))
 # checkpoints, version 2: settings with their sha256 (settings_sha256) beside them
 register_kind(FileKind(

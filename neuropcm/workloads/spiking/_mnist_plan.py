@@ -50,8 +50,9 @@ def plan(n_train: int, epochs: int, chunk_max: int) -> RunPlan:
 
 
 def check_counts(n_train, n_test, n_assign, epochs, n_train_images: int,
-                 n_test_images: int) -> tuple[int, int, int, int]:
-    """Validate the example counts of a run; ``n_assign=None`` means ``min(n_train, 10000)``.
+                 n_test_images: int, n_validation=0) -> tuple[int, int, int, int]:
+    """Validate the example counts of a run; ``n_assign=None`` means ``min(n_train, 10000)``;
+    ``n_validation`` training images are held out of training (0: none).
 
     Raises
     ------
@@ -68,10 +69,19 @@ def check_counts(n_train, n_test, n_assign, epochs, n_train_images: int,
 
     n_train, n_test, epochs = whole(n_train, "train"), whole(n_test, "test"), \
         whole(epochs, "epochs")
+    if isinstance(n_validation, (bool, np.bool_)) or not isinstance(n_validation,
+                                                                     (int, np.integer)) \
+            or n_validation < 0:
+        raise ParameterError(f"validation = {n_validation!r} must be a whole number >= 0")
     if n_train > n_train_images:
         raise ParameterError(f"train = {n_train}: there are only {n_train_images} training "
                              f"images; give at most {n_train_images} (and epochs > 1 to present "
                              f"them again)")
+    if n_train + n_validation > n_train_images:
+        raise ParameterError(f"train = {n_train} + validation = {n_validation} exceeds the "
+                             f"{n_train_images} training images: the validation examples are "
+                             f"held out of training; give train <= "
+                             f"{max(n_train_images - n_validation, 0)}")
     if n_test > n_test_images:
         raise ParameterError(f"test = {n_test}: there are only {n_test_images} test images; "
                              f"give at most {n_test_images}")
@@ -92,10 +102,12 @@ def _data_fingerprint(data) -> str:
 
 
 def run_settings(cfg: NetworkConfig, data, *, n_train, n_test, n_assign, epochs, seed, mode,
-                 chunk, threads, runtime_target) -> dict:
+                 chunk, threads, runtime_target, n_validation=0) -> dict:
     """The identity of a run: every setting that shapes its result, as a JSON-able dict
-    (stored in the checkpoint and the results file; a resume must match it exactly)."""
-    return {"network": cfg.to_dict(), "data": _data_fingerprint(data), "n_train": n_train,
+    (stored in the checkpoint and the results file; a resume must match it exactly).
+    ``n_validation`` appears only when non-zero (runs without one keep their identity)."""
+    held_out = {"n_validation": n_validation} if n_validation else {}
+    return {**held_out, "network": cfg.to_dict(), "data": _data_fingerprint(data), "n_train": n_train,
             "n_test": n_test, "n_assign": n_assign, "epochs": epochs, "seed": seed,
             "mode": mode, "chunk": chunk, "threads": threads,
             "runtime_target": runtime_target if mode == "runtime" else None,

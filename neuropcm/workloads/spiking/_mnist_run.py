@@ -51,7 +51,7 @@ def _stopped(e: BaseException, ckpt: Path, rp: RunPlan, phase: str) -> RunInterr
 def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, epochs=1,
                    seed=0, out="mnist.h5", resume=False, mode="standalone", build_dir=None,
                    n_assign=None, progress=True, stop_after_chunks=None, threads=0,
-                   runtime_target="cython") -> dict:
+                   runtime_target="cython", n_validation=0) -> dict:
     """Train, label and test the clustering network; write one HDF5 results file.
 
     Parameters
@@ -76,6 +76,10 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
         Brian2 code-generation target of runtime mode (``"cython"`` or ``"numpy"``).
     n_assign : int
         Training examples used for the label assignment (default ``min(n_train, 10000)``).
+    n_validation : int
+        Training images held out of training (the ``n_validation`` after the training
+        examples in the seeded shuffle) and classified like the test set: the accuracy to
+        tune on, so that nothing is tuned on the test set (0: none).
     stop_after_chunks : int, optional
         Stop after this many training chunks in this call, as Ctrl-C would -- for testing.
 
@@ -96,7 +100,7 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
     train_x, train_y, test_x, test_y = data
     seed = check_seed(seed)
     n_train, n_test, n_assign, epochs = check_counts(n_train, n_test, n_assign, epochs,
-                                                     len(train_x), len(test_x))
+                                                     len(train_x), len(test_x), n_validation)
     if mode not in ("standalone", "runtime"):
         raise ParameterError(f"mode = {mode!r} must be 'standalone' or 'runtime'")
     rp = plan(n_train, epochs, cfg.simulation.chunk)
@@ -104,7 +108,7 @@ def run_clustering(cfg: NetworkConfig, data, *, n_train=60_000, n_test=10_000, e
     ckpt = checkpoint_path(out)
     settings = run_settings(cfg, data, n_train=n_train, n_test=n_test, n_assign=n_assign,
                             epochs=epochs, seed=seed, mode=mode, chunk=rp.chunk, threads=threads,
-                            runtime_target=runtime_target)
+                            runtime_target=runtime_target, n_validation=int(n_validation))
     lock = OutputLock(out)
     try:
         if resume:
@@ -159,13 +163,23 @@ def _run(cfg, data, settings, cp, rp, seed, out, ckpt, mode, build_dir, threads,
             test_counts = _responses(runner, cfg, rp, state, test_x[:n_test], seed, "test",
                                      progress)
             test_wall = time.perf_counter() - t0
+            val_idx = _validation(seed, len(train_x), n_train, settings.get("n_validation", 0))
+            if val_idx.size:
+                phase = "validating"
+                val_counts = _responses(runner, cfg, rp, state, train_x[val_idx], seed,
+                                        "validation", progress)
             compile_s = runner.compile_s
     except KeyboardInterrupt as e:
         raise _stopped(e, ckpt, rp, phase) from None
     pred = predict(test_counts, assignments)
     rep = accuracy_report(test_y[:n_test], pred)
+    validation = None
+    if val_idx.size:
+        val_pred = predict(val_counts, assignments)
+        validation = {"labels": train_y[val_idx], "predictions": val_pred, "counts": val_counts,
+                      "accuracy": accuracy_report(train_y[val_idx], val_pred)["accuracy"]}
     results = _write_results(out, cfg, settings, state, rep, pred, test_y[:n_test],
-                             assignments, assign_counts, test_counts, {
+                             assignments, assign_counts, test_counts, validation, {
                                  "train_examples": n_train * settings["epochs"],
                                  "presented_examples": rp.presented, "test_examples": n_test,
                                  "assign_examples": n_assign, "train_wall_s": train_wall,
@@ -177,6 +191,12 @@ def _run(cfg, data, settings, cp, rp, seed, out, ckpt, mode, build_dir, threads,
 
 def _subset(seed: int, n_images: int, n_train: int) -> np.ndarray:
     return rng(seed, "subset").permutation(n_images)[:n_train]
+
+
+def _validation(seed: int, n_images: int, n_train: int, n_validation: int) -> np.ndarray:
+    """The held-out images: the ``n_validation`` after the training examples in the same
+    seeded shuffle (so never trained on or used in the label assignment)."""
+    return rng(seed, "subset").permutation(n_images)[n_train:n_train + n_validation]
 
 
 def _train(runner, cfg, train_x, cp: Checkpoint, rp: RunPlan, seed, ckpt, progress,
@@ -215,7 +235,7 @@ def _responses(runner, cfg, rp: RunPlan, state, images, seed, phase, progress):
     with the input rates doubled, up to ``RETRIES`` times (Diehl & Cook 2015)."""
     n_in, n_out, T_ex = n_inputs(cfg), cfg.neurons.n, cfg.input.example_duration
     frozen = {"syn.plastic": 0.0, "wta.homeostasis_on": 0.0}
-    desc = {"assign": "labelling", "test": "testing"}[phase]
+    desc = {"assign": "labelling", "test": "testing", "validation": "validating"}[phase]
     counts = np.zeros((len(images), n_out), dtype=np.int32)
     todo = np.arange(len(images))
     for attempt in range(RETRIES + 1):
@@ -236,7 +256,7 @@ def _responses(runner, cfg, rp: RunPlan, state, images, seed, phase, progress):
 
 
 def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignments,
-                   assign_counts, test_counts, timing) -> dict:
+                   assign_counts, test_counts, validation, timing) -> dict:
     params = cfg.synapses.device_params()
     n_in, n_out = n_inputs(cfg), cfg.neurons.n
     syn_state = synapse_devices_state(state, cfg)  # with the reads counted by the inputs
@@ -257,6 +277,9 @@ def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignment
         "energy_J": float(plus.energy.sum() + minus.energy.sum()),
         "neurons_assigned": int(np.sum(assignments >= 0)),
     }
+    if validation is not None:
+        results["validation_accuracy"] = validation["accuracy"]
+        results["validation_examples"] = len(validation["labels"])
     with atomic_h5(out, kind="mnist_clustering") as f:
         write_config(f, {"network": json.loads(cfg.to_json()), "run": settings})
         d = f.create_group("devices")
@@ -286,4 +309,10 @@ def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignment
                       "count", description="mean output spikes per example, per chunk")
         write_dataset(r, "assign_counts", assign_counts, "count")
         write_dataset(r, "test_counts", test_counts, "count")
+        if validation is not None:
+            for k in ("labels", "predictions"):
+                write_dataset(r, f"validation_{k}", validation[k], "1")
+            write_dataset(r, "validation_counts", validation["counts"], "count",
+                          description="held-out training images (train then validation in "
+                          "the seeded shuffle), frozen network")
     return results

@@ -53,6 +53,9 @@ class MnistClusteringConfig(Config):
     epochs: int = option(1, "passes over the training examples", lo=1, hi=100)
     assign: int | None = option(None, "training examples for the label assignment (default "
                                 "min(train, 10000))", lo=1, hi=MAX_EXAMPLES)
+    validation: int = option(0, "training images held out of training and classified like "
+                             "the test set: the accuracy to tune settings on (0: none)",
+                             lo=0, hi=MAX_EXAMPLES)
     seed: int = option(0, "seed of every random stream of the run", lo=0, hi=SEED_MAX)
     mnist_dir: str | None = option(None, "folder of MNIST/Fashion-MNIST IDX files (default: "
                                    "the offline cache in data/)")
@@ -75,7 +78,7 @@ class MnistClusteringConfig(Config):
     def _examples(self) -> int:
         """Examples presented in all: training, label assignment, test (with retries)."""
         assign = min(self.train, 10_000) if self.assign is None else self.assign
-        return self.train * self.epochs + assign + self.test
+        return self.train * self.epochs + assign + self.test + self.validation
 
     def memory_needs(self) -> list:
         """The network's synapses (PCM devices on both sides), the spike counts of the
@@ -130,7 +133,7 @@ def run(config: MnistClusteringConfig, out, *, resume: bool = False,
     run_clustering(cfg, (*train, *test), n_train=config.train, n_test=config.test,
                    epochs=config.epochs, seed=config.seed, out=out, resume=resume,
                    mode=config.mode, n_assign=config.assign, progress=progress,
-                   threads=config.threads)
+                   threads=config.threads, n_validation=config.validation)
     return Path(out)
 
 
@@ -145,7 +148,10 @@ def summary(path) -> str:
             f"{r['train_wall_s']:.1f} s ({1e3 * r['s_per_train_example']:.2f} ms/example, "
             f"compile {r['compile_s']:.1f} s)\n"
             f"test accuracy: {100 * r['test_accuracy']:.2f} % on {int(r['test_examples'])} "
-            f"test examples ({int(r['no_response'])} without response)")
+            f"test examples ({int(r['no_response'])} without response)"
+            + (f"\nvalidation accuracy: {100 * r['validation_accuracy']:.2f} % on "
+               f"{int(r['validation_examples'])} held-out training images"
+               if "validation_accuracy" in r else ""))
 
 
 def figure(path, png) -> Path:
