@@ -89,6 +89,8 @@ def test_inhibition_as_a_voltage(tmp_path):
     ('v_thresh = "10*mV"', 'v_thresh = "-1*mV"', "v_thresh"),
     ('read_noise = true', 'read_noise = "yes"', "read_noise"),
     ('w_scale = "0.02*mV/usiemens"', 'w_scale = "0.02*mV"', "w_scale"),
+    ('rate_cap = 0 ', 'rate_cap = 0.5 ', r"rate_cap = 0.5 must be 0 \(unbounded\) or above 1"),
+    ('rate_cap = 0 ', 'rate_cap = -3 ', r"rate_cap = -3 is out of range"),
 ])
 def test_invalid_values_are_refused_when_read(tmp_path, old, new, match):
     with pytest.raises((ParameterError, UnitError), match=match) as e:
@@ -186,7 +188,7 @@ def test_sidler2017_holds_exactly_the_values_of_its_file():
             else:
                 assert got == (tuple(text) if isinstance(text, list) else text), f.name
             checked += 1
-    assert checked == 40
+    assert checked == 41
     assert cfg.name == raw["name"] and cfg.source == raw
 
 

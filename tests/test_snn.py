@@ -138,6 +138,54 @@ def test_homeostasis_equalises_firing():
     assert abs(with_h.mean() / 2.0 - 5.0) < 2.0
 
 
+@pytest.mark.parametrize("a0", [0.0, 2.0, 30.0, 400.0])
+def test_rate_cap_bounds_the_threshold_drive(a0):
+    """target_rate with rate_cap = 3, no input: A(t) = A0 exp(-t/tau) (exact), and theta
+    follows the Euler sum of eta (min(A/r, 3) - 1)/tau typed here; at A0 = 0 it falls at
+    eta/tau, far above the cap it rises at 2 eta/tau until A drops below 3 r."""
+    r, tau, eta, dt, steps = 1.0, 0.5, 2e-3, 1e-3, 800
+    wta = WTALayer(4, rate_target=r * Hz, tau_homeo=tau * second, eta_homeo=eta * brian2.volt,
+                   rate_cap=3, v_thresh=1e3 * mV, dt=dt * second)
+    wta.A = a0 * Hz
+    Network(wta).run(steps * dt * second)
+    a = a0 * np.exp(-np.arange(steps) * dt / tau)
+    # theta_{k+1} = theta_k + dt f(A_k), A by its exact exponential step
+    expected = np.sum(dt * eta * (np.minimum(a / r, 3.0) - 1.0) / tau)
+    np.testing.assert_allclose(np.asarray(wta.theta_[:]), expected, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(wta.A_[:]), a0 * np.exp(-steps * dt / tau),
+                               rtol=1e-9)
+    if a0 == 400.0:  # A/r above 3 throughout: the capped slope exactly
+        assert expected == pytest.approx(2 * eta * steps * dt / tau, rel=1e-12)
+
+
+def test_unbounded_drive_is_the_uncapped_rule():
+    """Without rate_cap one spike's trace A = 1/tau raises theta by eta/(r tau) in the
+    long run (the integral of A/r over its decay), which rate_cap bounds."""
+    r, tau, eta, dt = 1.0, 0.05, 2e-3, 1e-4
+    wta = WTALayer(1, rate_target=r * Hz, tau_homeo=tau * second, eta_homeo=eta * brian2.volt,
+                   v_thresh=1e3 * mV, dt=dt * second)
+    wta.A = 1 / (tau * second)
+    T = 10 * tau
+    Network(wta).run(T * second)
+    # integral of eta (A/r - 1)/tau: eta/(r tau) (1 - e^-10) - eta T/tau; the Euler sum of
+    # the decaying A over-counts the first part by a relative dt/(2 tau)
+    jump = eta / (r * tau)
+    expected = jump * (1 - math.exp(-10)) - eta * T / tau
+    assert float(wta.theta_[0]) == pytest.approx(expected, abs=jump * dt / tau)
+    assert expected > 0.4 * jump  # the spike's share is what is checked
+
+
+@pytest.mark.parametrize("cap, homeo, match", [
+    (1.0, "target_rate", "rate_cap = 1.0 must be a number > 1"),
+    (np.nan, "target_rate", "must be a number > 1"),
+    (3 * Hz, "target_rate", "must be a number > 1"),
+    (3, "adaptive", "bounds homeostasis='target_rate'"),
+])
+def test_rate_cap_bad_values(cap, homeo, match):
+    with pytest.raises(ParameterError, match=match):
+        WTALayer(2, rate_target=1 * Hz, homeostasis=homeo, rate_cap=cap)
+
+
 def _refresh_run(refresh, gp, gm, spikes=1):
     n = len(gp)
     pre = SpikeGeneratorGroup(n, [], [] * ms)

@@ -95,7 +95,8 @@ def make_builder(cfg: NetworkConfig, fast: bool = True):
                        homeostasis=None if nc.homeostasis == "none" else nc.homeostasis,
                        rate_target=q("rate_target"), tau_homeo=q("tau_homeo"),
                        eta_homeo=q("eta_homeo"), theta_plus=q("theta_plus"),
-                       tau_theta=q("tau_theta"), name="wta", gated_noise=fast)
+                       tau_theta=q("tau_theta"), name="wta", gated_noise=fast,
+                       rate_cap=nc.rate_cap or None)
         # each example starts from rest (instead of a long free decay)
         wta.run_regularly("v = v_rest", dt=T_ex, when="start", name="wta_example_start")
         refresh = None if sc.refresh in (None, "none") else sc.refresh

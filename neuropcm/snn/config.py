@@ -88,6 +88,9 @@ class NeuronConfig(Config):
                               lo_open=True)
     eta_homeo: float = option(0.002, "threshold change per tau_homeo at twice the target "
                               "rate", unit="V", lo=0.0)
+    rate_cap: float = option(0.0, "homeostasis 'target_rate': activity (multiple of "
+                             "rate_target) above which the threshold rises no faster; bounds "
+                             "what a burst of spikes adds (0: unbounded)", lo=0.0)
     theta_plus: float = option(5e-5, "homeostasis 'adaptive' (Diehl & Cook 2015): threshold "
                                "step per spike", unit="V", lo=0.0)
     tau_theta: float = option(1e4, "homeostasis 'adaptive': decay time constant of the "
@@ -95,6 +98,13 @@ class NeuronConfig(Config):
                               unit="s", lo=0.0, lo_open=True)
 
     def validate(self) -> None:
+        if 0 < self.rate_cap <= 1:
+            raise ParameterError(f"{self.where('rate_cap')} = {self.rate_cap:g} must be 0 "
+                                 f"(unbounded) or above 1 (a multiple of rate_target), e.g. 3")
+        if self.rate_cap and self.homeostasis != "target_rate":
+            raise ParameterError(f"{self.where('rate_cap')} = {self.rate_cap:g} bounds "
+                                 f"homeostasis 'target_rate', not {self.homeostasis!r}: set it "
+                                 f"to 0")
         if not (self.v_thresh > self.v_rest and self.v_thresh > self.v_reset):
             raise ParameterError(
                 f"{self.where('v_thresh')} = {self.v_thresh:g} V must lie above v_rest = "

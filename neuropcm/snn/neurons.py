@@ -3,6 +3,7 @@ homeostasis, and the phase-change neuron of Tuma et al. (2016)."""
 
 from __future__ import annotations
 
+import numpy as np
 from brian2 import Hz, NeuronGroup, Quantity, Synapses, ms, mV, second, siemens, volt
 
 from ..checks import count
@@ -51,13 +52,20 @@ class WTALayer(NeuronGroup):
         ``dtheta/dt = eta_homeo (A - rate_target) / (rate_target tau_homeo)``: neurons
         firing above the target raise their threshold, silent ones lower it, so all take
         part (a neuron at twice the target rate raises its threshold by ``eta_homeo`` per
-        ``tau_homeo``).
+        ``tau_homeo``). With ``rate_cap`` the drive is bounded:
+        ``dtheta/dt = eta_homeo (min(A / rate_target, rate_cap) - 1) / tau_homeo``, so a
+        burst of spikes raises the threshold by at most ``(rate_cap - 1) eta_homeo`` per
+        ``tau_homeo`` (unbounded, one spike adds ``eta_homeo / (rate_target tau_homeo)``,
+        which a silent neuron takes ``1 / rate_target`` to undo).
         ``"adaptive"`` (Diehl & Cook 2015): ``theta += theta_plus`` per spike and decays
         with ``tau_theta``.
     rate_target : frequency
         Target firing rate of each neuron (``"target_rate"``; positive).
     tau_homeo, eta_homeo : time, voltage
         Homeostasis time constant (positive) and rate (non-negative).
+    rate_cap : float or None
+        ``"target_rate"``: the activity, in multiples of ``rate_target``, above which the
+        threshold rises no faster (> 1; None: unbounded).
     theta_plus, tau_theta : voltage, time
         Adaptive threshold step (non-negative) and decay time constant (positive).
     theta_min : voltage or None
@@ -82,7 +90,8 @@ class WTALayer(NeuronGroup):
                  refractory=2 * ms, inhibition="reset", t_inhibit=5 * ms,
                  homeostasis="target_rate", rate_target=None, tau_homeo=1 * second,
                  eta_homeo=1 * mV, theta_plus=0.05 * mV, tau_theta=1e4 * second,
-                 theta_min=None, name="wta*", dt=None, clock=None, gated_noise=True):
+                 theta_min=None, name="wta*", dt=None, clock=None, gated_noise=True,
+                 rate_cap=None):
         N = count(N, "N", lo=1)
         _q(tau_m, second, "tau_m", "20*ms", "positive")
         for nm, val in (("v_rest", v_rest), ("v_reset", v_reset), ("v_thresh", v_thresh)):
@@ -98,6 +107,14 @@ class WTALayer(NeuronGroup):
         if rate_target is not None:
             _q(rate_target, Hz, "rate_target", "2*Hz", "positive")
         _q(tau_homeo, second, "tau_homeo", "1*second", "positive")
+        if rate_cap is not None:
+            if isinstance(rate_cap, (Quantity, bool)) or not isinstance(rate_cap, (int, float)) \
+                    or not np.isfinite(rate_cap) or rate_cap <= 1:
+                raise ParameterError(f"rate_cap = {rate_cap!r} must be a number > 1 (a multiple "
+                                     f"of rate_target), e.g. rate_cap=3, or None (unbounded)")
+            if homeostasis != "target_rate":
+                raise ParameterError(f"rate_cap = {rate_cap!r} bounds homeostasis='target_rate'; "
+                                     f"homeostasis is {homeostasis!r}: drop rate_cap")
         _q(eta_homeo, volt, "eta_homeo", "1*mV", "nonnegative")
         _q(theta_plus, volt, "theta_plus", "0.05*mV", "nonnegative")
         _q(tau_theta, second, "tau_theta", "1e4*second", "positive")
@@ -121,7 +138,12 @@ class WTALayer(NeuronGroup):
         reset = ["v = v_reset", "wsum = wsum_acc", "wsum_acc = 0*siemens"]
         # homeostasis_on (shared): 0 freezes the thresholds, e.g. during evaluation
         eqs.append("homeostasis_on : 1 (shared)")
-        if homeostasis == "target_rate":
+        if homeostasis == "target_rate" and rate_cap is not None:
+            eqs += ["dA/dt = -A / tau_homeo : Hz",
+                    "dtheta/dt = homeostasis_on * eta_homeo * (clip(A / rate_target, 0, "
+                    "rate_cap) - 1) / tau_homeo : volt"]
+            reset.append("A += 1 / tau_homeo")
+        elif homeostasis == "target_rate":
             eqs += ["dA/dt = -A / tau_homeo : Hz",
                     "dtheta/dt = homeostasis_on * eta_homeo * (A - rate_target) / "
                     "(rate_target * tau_homeo) : volt"]
@@ -134,7 +156,7 @@ class WTALayer(NeuronGroup):
         ns = dict(tau_m=tau_m, v_rest=v_rest, v_reset=v_reset, v_thresh=v_thresh,
                   tau_homeo=tau_homeo, eta_homeo=eta_homeo, rate_target=rate_target,
                   theta_plus=theta_plus, tau_theta=tau_theta, t_ref=refractory,
-                  t_inhibit=t_inhibit)
+                  t_inhibit=t_inhibit, rate_cap=None if rate_cap is None else float(rate_cap))
         ns = {k: v for k, v in ns.items() if v is not None}
         kw = {"dt": dt} if dt is not None else {}
         if clock is not None:
