@@ -15,6 +15,9 @@ from ..devices.params import DeviceParams
 from ..devices.refresh import RefreshRule, ThresholdRefresh
 from ..errors import ParameterError
 from ..registry import Registry
+from brian2 import joule
+
+from ._chain import chain_functions
 from .models import DeviceVars, read_expr, reset_code, set_pulse_code
 
 __all__ = ["Refresh", "ThresholdRefresh", "TruncateRefresh", "REFRESH_RULES", "refresh_code",
@@ -144,12 +147,31 @@ def refresh_code(refresh, params: DeviceParams, ns: dict, plus: DeviceVars, minu
     for f in fields:
         p_, m_, w_ = getattr(plus, f), getattr(minus, f), getattr(w, f)
         lines.append(f"{w_} = rf_wp * {p_} + (1 - rf_wp) * {m_}")
-    for k in range(1, refresh.pulse_cap(params) + 1):
-        lines.append(set_pulse_code(params, w, ns, gate=f"rf * int(rf_n >= {k})",
-                                    gated_noise=gated_noise))
+    if gated_noise:
+        lines += _chain_code(params, w, ns)
+    else:  # the earlier code: pulse_cap gated pulses unrolled, a normal drawn for each
+        for k in range(1, refresh.pulse_cap(params) + 1):
+            lines.append(set_pulse_code(params, w, ns, gate=f"rf * int(rf_n >= {k})",
+                                        gated_noise=False))
     for f in ("G", "P", "t_prog", "n_set", "energy"):
         for v, sel in ((plus, "rf_wp"), (minus, "rf_wm")):
             lines.append(f"{getattr(v, f)} = {sel} * {getattr(w, f)} + (1 - {sel}) * "
                          f"{getattr(v, f)}")
     lines.append("nrefresh += rf")
     return "\n".join(lines)
+
+
+def _chain_code(params: DeviceParams, w: DeviceVars, ns: dict) -> list:
+    """The rewrite's ``rf_n`` SET pulses on the device ``w`` as one loop
+    (:mod:`neuropcm.snn._chain`): the pulses a writable device takes, ``rf_k``, are those
+    for which ``n_set + n_reset < endurance`` still holds before each (the endurance rule
+    counted ahead: ``ceil(endurance - n_set - n_reset)``, at most ``rf_n``)."""
+    g_chain, p_chain = chain_functions(params, ns)
+    ns["pcm_e_set"] = params.e_set * joule
+    ns["pcm_endurance"] = float(params.endurance)
+    return [f"rf_k = rf * int(clip(ceil(pcm_endurance - {w.n_set} - {w.n_reset}), 0, rf_n))",
+            f"{w.G} = {g_chain}({w.G}, {w.P}, {w.f_set}, rf_k)",
+            f"{w.P} = {p_chain}({w.P}, rf_k)",
+            f"{w.t_prog} = int(rf_k > 0) * t + (1 - int(rf_k > 0)) * {w.t_prog}",
+            f"{w.n_set} += rf_k",
+            f"{w.energy} += rf_k * pcm_e_set"]
