@@ -6,7 +6,8 @@ gated copies of the pulse code, evaluated for every synapse of every sweep altho
 almost no pair is refreshed (a third of the 400-neuron network's time). These functions
 run the pulses that happen, in a loop, with the same relations of
 :mod:`neuropcm.devices.physics` and the same random numbers (one standard normal per
-applied pulse, in pulse order, from the target's own generator):
+applied pulse, in pulse order; the C++ target's by the ziggurat of :mod:`._normal`, as
+every gated draw of the synapses):
 
 * ``set_chain(G, P, amp, k)``: the conductance after ``k`` pulses of relative amplitude
   ``amp``, each ``P <- PULSE_MEMORY(P)`` (pulsed model) then
@@ -29,6 +30,7 @@ from brian2.parsing.rendering import CPPNodeRenderer
 
 from ..devices import physics as ph
 from ..devices.params import DeviceParams
+from ._normal import ZIGGURAT_CPP
 
 # helpers named per function (two parameter sets may share one code object)
 _CPP_CLIP = ("static inline double _npcm_clip_{key}(const double x, const double lo, "
@@ -110,12 +112,12 @@ def chain_functions(params: DeviceParams, ns: dict) -> tuple[str, str]:
     g_fn = Function(set_chain_numpy, arg_units=[siemens, 1, 1, 1], return_unit=siemens,
                     stateless=False, auto_vectorise=True)
     g_fn.implementations.add_implementation(
-        "cpp", name=f"_{g_name}", dependencies={"_randn": DEFAULT_FUNCTIONS["randn"]},
-        code=f"{_CPP_CLIP.format(key=key)}\n"
+        "cpp", name=f"_{g_name}", dependencies={"_rand": DEFAULT_FUNCTIONS["rand"]},
+        code=f"{ZIGGURAT_CPP}{_CPP_CLIP.format(key=key)}\n"
              f"inline double _{g_name}(double G, double P, const double amp, const double k, "
              f"const int _vectorisation_idx) {{ {consts}\n"
              f"  for (int _j = 0; _j < (int)k; _j++) {{ P = {_cpp(decayed, key)}; "
-             f"const double xi = _randn(_vectorisation_idx); G = {_cpp(new_g, key)}; }}\n"
+             f"const double xi = _npcm_zig_normal(_vectorisation_idx); G = {_cpp(new_g, key)}; }}\n"
              f"  return G; }}")
     g_fn.implementations.add_implementation(
         "cython", name=f"_{g_name}", dependencies={"_randn": DEFAULT_FUNCTIONS["randn"]},

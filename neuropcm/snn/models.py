@@ -23,6 +23,7 @@ from brian2 import DEFAULT_FUNCTIONS, Function, joule, kelvin
 
 from ..devices import physics as ph
 from ..devices.params import DeviceParams
+from ._normal import ZIGGURAT_CPP
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,17 @@ def _randn_if_numpy(gate, _vectorisation_idx):
 
 
 #: Brian2 function ``randn_if(gate)``: a standard normal where ``gate`` is non-zero, else 0
-#: (and no random number drawn). A gated device operation draws its noise only when it
-#: happens: the same distribution as ``gate * randn()``, far fewer random numbers.
+#: (and no random number drawn; the C++ target draws it by the ziggurat method). A gated
+#: device operation draws its noise only when it happens: the same distribution as
+#: ``gate * randn()``, far fewer random numbers.
 RANDN_IF = Function(_randn_if_numpy, arg_units=[1], return_unit=1, stateless=False,
                     auto_vectorise=True)
+# C++: the ziggurat normal of ._normal (exact, about 3x cheaper than Brian2's polar method)
 RANDN_IF.implementations.add_implementation(
-    "cpp", code="inline double _randn_if(const double gate, const int _vectorisation_idx) "
-                "{ return gate != 0 ? _randn(_vectorisation_idx) : 0.0; }",
-    name="_randn_if", dependencies={"_randn": DEFAULT_FUNCTIONS["randn"]})
+    "cpp", code=ZIGGURAT_CPP + "inline double _randn_if(const double gate, "
+                "const int _vectorisation_idx) "
+                "{ return gate != 0 ? _npcm_zig_normal(_vectorisation_idx) : 0.0; }",
+    name="_randn_if", dependencies={"_rand": DEFAULT_FUNCTIONS["rand"]})
 RANDN_IF.implementations.add_implementation(
     "cython", code="cdef double _randn_if(double gate, int _vectorisation_idx):\n"
                    "    if gate != 0:\n        return _randn(_vectorisation_idx)\n"
