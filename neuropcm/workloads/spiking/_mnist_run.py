@@ -179,13 +179,14 @@ def _run(cfg, data, settings, cp, rp, seed, out, ckpt, mode, build_dir, threads,
         validation = {"labels": train_y[val_idx], "predictions": val_pred, "counts": val_counts,
                       "accuracy": accuracy_report(train_y[val_idx], val_pred)["accuracy"]}
     results = _write_results(out, cfg, settings, state, rep, pred, test_y[:n_test],
-                             assignments, assign_counts, test_counts, validation, {
+                             assignments, assign_counts, test_counts, {
                                  "train_examples": n_train * settings["epochs"],
                                  "presented_examples": rp.presented, "test_examples": n_test,
                                  "assign_examples": n_assign, "train_wall_s": train_wall,
                                  "test_wall_s": test_wall, "assign_wall_s": assign_wall,
                                  "compile_s": compile_s,
-                                 "s_per_train_example": train_wall / rp.presented})
+                                 "s_per_train_example": train_wall / rp.presented},
+                             validation)
     return results
 
 
@@ -256,7 +257,7 @@ def _responses(runner, cfg, rp: RunPlan, state, images, seed, phase, progress):
 
 
 def _write_results(out, cfg, settings, state, rep, pred, test_labels, assignments,
-                   assign_counts, test_counts, validation, timing) -> dict:
+                   assign_counts, test_counts, timing, validation=None) -> dict:
     params = cfg.synapses.device_params()
     n_in, n_out = n_inputs(cfg), cfg.neurons.n
     syn_state = synapse_devices_state(state, cfg)  # with the reads counted by the inputs
