@@ -18,7 +18,7 @@ of ``u``, far below anything a simulation resolves (Doornik's point was to not r
 from __future__ import annotations
 
 #: C++ support code: ``_npcm_zig_normal(_vectorisation_idx)``, a standard normal drawn
-#: from ``_rand``. The tables are built once per translation unit, on the first call.
+#: from ``_rand``. The tables are built once per translation unit, when the program starts.
 ZIGGURAT_CPP = r"""
 #ifndef NPCM_ZIGGURAT
 #define NPCM_ZIGGURAT

@@ -91,7 +91,7 @@ def _randn_if_numpy(gate, _vectorisation_idx):
 #: ``gate * randn()``, far fewer random numbers.
 RANDN_IF = Function(_randn_if_numpy, arg_units=[1], return_unit=1, stateless=False,
                     auto_vectorise=True)
-# C++: the ziggurat normal of ._normal (exact, about 3x cheaper than Brian2's polar method)
+# C++: the ziggurat normal of ._normal (exact; fewer uniforms and no logarithm per draw)
 RANDN_IF.implementations.add_implementation(
     "cpp", code=ZIGGURAT_CPP + "inline double _randn_if(const double gate, "
                 "const int _vectorisation_idx) "

@@ -138,15 +138,11 @@ class WTALayer(NeuronGroup):
         reset = ["v = v_reset", "wsum = wsum_acc", "wsum_acc = 0*siemens"]
         # homeostasis_on (shared): 0 freezes the thresholds, e.g. during evaluation
         eqs.append("homeostasis_on : 1 (shared)")
-        if homeostasis == "target_rate" and rate_cap is not None:
+        if homeostasis == "target_rate":
+            drive = ("(A - rate_target) / (rate_target * tau_homeo)" if rate_cap is None else
+                     "(clip(A / rate_target, 0, rate_cap) - 1) / tau_homeo")
             eqs += ["dA/dt = -A / tau_homeo : Hz",
-                    "dtheta/dt = homeostasis_on * eta_homeo * (clip(A / rate_target, 0, "
-                    "rate_cap) - 1) / tau_homeo : volt"]
-            reset.append("A += 1 / tau_homeo")
-        elif homeostasis == "target_rate":
-            eqs += ["dA/dt = -A / tau_homeo : Hz",
-                    "dtheta/dt = homeostasis_on * eta_homeo * (A - rate_target) / "
-                    "(rate_target * tau_homeo) : volt"]
+                    f"dtheta/dt = homeostasis_on * eta_homeo * {drive} : volt"]
             reset.append("A += 1 / tau_homeo")
         elif homeostasis == "adaptive":
             eqs += ["dtheta/dt = -homeostasis_on * theta / tau_theta : volt"]

@@ -10,13 +10,14 @@ The rules selectable by name (``refresh="truncate"``) are the registry
 
 from __future__ import annotations
 
+from brian2 import joule
+
 from ..checks import count
+from ..devices import physics as ph
 from ..devices.params import DeviceParams
 from ..devices.refresh import RefreshRule, ThresholdRefresh
 from ..errors import ParameterError
 from ..registry import Registry
-from brian2 import joule
-
 from ._chain import chain_functions
 from .models import DeviceVars, read_expr, reset_code, set_pulse_code
 
@@ -168,7 +169,7 @@ def _chain_code(params: DeviceParams, w: DeviceVars, ns: dict) -> list:
     counted ahead: ``ceil(endurance - n_set - n_reset)``, at most ``rf_n``)."""
     g_chain, p_chain = chain_functions(params, ns)
     ns["pcm_e_set"] = params.e_set * joule
-    ns["pcm_endurance"] = float(params.endurance)
+    ph.WRITABLE.brian2(params, ns, n_set=w.n_set, n_reset=w.n_reset)  # pcm_endurance into ns
     return [f"rf_k = rf * int(clip(ceil(pcm_endurance - {w.n_set} - {w.n_reset}), 0, rf_n))",
             f"{w.G} = {g_chain}({w.G}, {w.P}, {w.f_set}, rf_k)",
             f"{w.P} = {p_chain}({w.P}, rf_k)",
